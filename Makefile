@@ -1,0 +1,34 @@
+# `make run` starts the local stack; `make test` runs the tests. Both install what they need.
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-tools
+STAMP := $(VENV)/.installed
+TOOLS_STAMP := $(TOOLS)/.installed
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+.PHONY: run test test-slow bench openapi clean
+
+$(STAMP): pyproject.toml requirements-dev.txt layers/core/requirements.txt layers/ai/requirements.txt $(wildcard functions/*/requirements.txt)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e . -r requirements-dev.txt
+	touch $@
+
+$(TOOLS_STAMP): requirements-tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install $(PIP_FLAGS) -r requirements-tools.txt
+	touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/python -m botplot_dev.local_stack
+
+test: $(STAMP) $(TOOLS_STAMP)
+	$(VENV)/bin/python -m pytest -m "not slow"
+
+test-slow: $(STAMP) $(TOOLS_STAMP)
+	$(VENV)/bin/python -m pytest -m slow
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .botplot

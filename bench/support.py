@@ -1,0 +1,88 @@
+"""What benchmarks share: moto in-process with the template's resources, and a DynamoDB call counter."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from contextlib import contextmanager
+
+
+def start_moto() -> str:
+    """moto's server on 127.0.0.1 with everything template.yaml declares; sets the environment."""
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                       "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true",
+                       "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR"})
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+
+    from botplot.config import reload_settings
+    from botplot_dev import template as tpl
+    from botplot_dev.provision import Provisioned
+
+    for name, value in Provisioned(tpl.load(), "us-east-1").environment().items():
+        if name.startswith("BOTPLOT_") and "OPENAI" not in name:
+            os.environ[name] = value
+    reload_settings()
+    return os.environ["AWS_ENDPOINT_URL"]
+
+
+class DynamoCounter:
+    """Counts DynamoDB API calls and the capacity they consumed, with botocore event hooks on every
+    client our code uses (each pynamodb model has its own connection)."""
+
+    def __init__(self):
+        self.calls: Counter = Counter()
+        self.read_units = 0.0
+        self.write_units = 0.0
+        self._recording = False
+        self._clients: list = []
+
+    def _before(self, params, **_):
+        if self._recording:
+            params.setdefault("ReturnConsumedCapacity", "TOTAL")
+
+    def _after(self, http_response, parsed, model, **_):
+        if not self._recording:
+            return
+        self.calls[model.name] += 1
+        consumed = parsed.get("ConsumedCapacity")
+        for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
+            units = entry.get("CapacityUnits", 0)
+            if model.name in ("GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"):
+                self.read_units += entry.get("ReadCapacityUnits", units)
+            else:
+                self.write_units += entry.get("WriteCapacityUnits", units)
+
+    def attach(self) -> "DynamoCounter":
+        from botplot.db.base import connection
+        from botplot.db.registry import MODELS_BY_LOGICAL_ID
+
+        clients = [m._get_connection().connection.client for m in MODELS_BY_LOGICAL_ID.values()]
+        clients.append(connection().client)
+        for client in clients:
+            if any(client is c for c in self._clients):
+                continue
+            client.meta.events.register("before-parameter-build.dynamodb.*", self._before)
+            client.meta.events.register("after-call.dynamodb.*", self._after)
+            self._clients.append(client)
+        return self
+
+    @contextmanager
+    def recording(self):
+        self.calls.clear()
+        self.read_units = self.write_units = 0.0
+        self._recording = True
+        try:
+            yield self
+        finally:
+            self._recording = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())

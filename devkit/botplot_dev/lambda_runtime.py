@@ -1,0 +1,137 @@
+"""Just enough of the Lambda runtime to run our handlers locally the way AWS does.
+
+Handlers are loaded from the template's ``CodeUri``; SQS workers receive batches shaped like the
+SQS event source's, and failed items (``batchItemFailures``) stay on the queue for another try;
+schedules call their functions with the template's ``Input`` at a faster, configurable cadence.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+import threading
+import time
+import uuid
+from types import ModuleType
+
+import boto3
+
+from botplot_dev import template as tpl
+
+_modules: dict[str, ModuleType] = {}
+_lock = threading.Lock()
+
+
+def load_module(function: str) -> ModuleType:
+    """Import a function's ``app.py`` under a name of its own (every function's file is app.py)."""
+    with _lock:
+        if function not in _modules:
+            path = tpl.code_dir(function) / "app.py"
+            spec = importlib.util.spec_from_file_location(f"botplot_fn_{function}", path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # as a normal import would: pydantic resolves names through it
+            spec.loader.exec_module(module)
+            _modules[function] = module
+        return _modules[function]
+
+
+class LambdaContext:
+    def __init__(self, function: str, timeout_seconds: float = 60):
+        self.function_name = function
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = str(uuid.uuid4())
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{function}"
+        self.log_group_name = f"/aws/lambda/{function}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def sqs_event(messages: list[dict], queue_arn: str, region: str) -> dict:
+    return {"Records": [{
+        "messageId": m["MessageId"],
+        "receiptHandle": m["ReceiptHandle"],
+        "body": m["Body"],
+        "attributes": m.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": m.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    } for m in messages]}
+
+
+class SqsPoller(threading.Thread):
+    """Receives from one queue and invokes one function, like an SQS event source mapping."""
+
+    def __init__(self, function: str, queue_url: str, queue_arn: str, region: str, batch_size: int,
+                 stop: threading.Event, timeout_seconds: float):
+        super().__init__(name=f"sqs-{function}", daemon=True)
+        self.function, self.queue_url, self.queue_arn = function, queue_url, queue_arn
+        self.region, self.batch_size, self.stop = region, min(batch_size, 10), stop
+        self.timeout_seconds = timeout_seconds
+
+    def run(self) -> None:
+        sqs = boto3.client("sqs", region_name=self.region)
+        handler = load_module(self.function).handler
+        while not self.stop.is_set():
+            try:
+                received = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,
+                                               WaitTimeSeconds=1, AttributeNames=["All"])
+            except Exception:
+                if self.stop.is_set():
+                    return
+                time.sleep(0.5)
+                continue
+            messages = received.get("Messages", [])
+            if not messages:
+                continue
+            try:
+                result = handler(sqs_event(messages, self.queue_arn, self.region),
+                                 LambdaContext(self.function, self.timeout_seconds)) or {}
+                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            except Exception as error:  # the whole batch failed, as when a Lambda invocation errors
+                print(f"[{self.function}] invocation failed: {type(error).__name__}: {error}", flush=True)
+                continue
+            done = [m for m in messages if m["MessageId"] not in failed]
+            for start in range(0, len(done), 10):
+                sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
+
+
+_RATE = re.compile(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> float:
+    match = _RATE.fullmatch(expression.strip())
+    if not match:
+        raise ValueError(f"local schedules support rate() expressions only, not {expression!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+class Schedule(threading.Thread):
+    """Invokes a function with the schedule's input every ``rate / speedup`` seconds."""
+
+    def __init__(self, function: str, expression: str, payload: dict, speedup: float, stop: threading.Event):
+        super().__init__(name=f"schedule-{function}", daemon=True)
+        self.function, self.payload, self.stop = function, payload, stop
+        self.interval = max(1.0, rate_seconds(expression) / speedup)
+
+    def run(self) -> None:
+        handler = load_module(self.function).handler
+        while not self.stop.wait(self.interval):
+            try:
+                handler(dict(self.payload), LambdaContext(self.function, 300))
+            except Exception as error:
+                print(f"[{self.function}] scheduled run failed: {type(error).__name__}: {error}", flush=True)
+
+
+def schedule_payload(event: dict) -> dict:
+    raw = event.get("Input")
+    return json.loads(raw) if isinstance(raw, str) else (raw or {})

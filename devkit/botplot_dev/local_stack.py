@@ -1,0 +1,154 @@
+"""``make run``: the whole API on one machine, with AWS emulated by moto's server.
+
+Starts moto, provisions what ``template.yaml`` declares, serves every endpoint group on
+http://127.0.0.1:$PORT (3000 by default) at its real path, runs the SQS workers and schedules,
+creates a demo project on the enterprise plan and writes its keys to ``.botplot/local.json``.
+Ctrl-C stops everything. State lives in memory: each run starts empty.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+
+def _state_dir() -> Path:
+    return Path(os.environ.get("BOTPLOT_STATE_DIR", ".botplot")).resolve()
+
+
+def _local_defaults(state: Path) -> dict[str, str]:
+    """Configuration that differs from AWS: endpoints, the embedded index, relaxed SSRF guard."""
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "BOTPLOT_INDEX": "sqlite",
+        "BOTPLOT_INDEX_PATH": str(state / "index.sqlite"),
+        "BOTPLOT_ALLOW_PRIVATE_TARGETS": "1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("BOTPLOT_LOG_LEVEL", "WARNING"),
+    }
+
+
+# Function settings that only make sense in Lambda (the adapter, the secret, per-function names).
+_AWS_ONLY = {"BOTPLOT_OPENAI_SECRET_ID", "AWS_LAMBDA_EXEC_WRAPPER", "PORT", "POWERTOOLS_SERVICE_NAME"}
+
+
+def start_moto() -> str:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return f"http://{host}:{port}"
+
+
+def _banner(info: dict) -> str:
+    url, pk = info["apiUrl"], info["publicKey"]
+    return f"""
+BotPlot local stack is running at {url}
+  project id  {info['projectId']}  (enterprise plan)
+  public key  {pk}
+  secret key  {info['secretKey']}
+  (also written to {info['_file']})
+
+Try it:
+  curl -X POST "{url}/api/v1/chat" -H "Authorization: Bearer {pk}" -H "Content-Type: application/json" -d '{{"message": "What is your return policy?"}}'
+  curl -N -X POST "{url}/api/v1/chat/stream" -H "Authorization: Bearer {pk}" -H "Content-Type: application/json" -d '{{"message": "How do I get started?"}}'
+
+Press Ctrl-C to stop.
+"""
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "3000"))
+    state = _state_dir()
+    if state.exists():
+        shutil.rmtree(state)  # moto's state is in memory: start every run from empty
+    state.mkdir(parents=True)
+    for name, value in _local_defaults(state).items():
+        os.environ.setdefault(name, value)
+    os.environ["AWS_ENDPOINT_URL"] = start_moto()
+
+    from botplot_dev import template as tpl
+    from botplot_dev.provision import Provisioned
+
+    template = tpl.load()
+    region = os.environ["AWS_DEFAULT_REGION"]
+    provisioned = Provisioned(template, region)
+    for name, value in provisioned.environment().items():
+        if name not in _AWS_ONLY and not name.startswith("AWS_LWA"):
+            os.environ.setdefault(name, value)
+    if not os.environ.get("OPENAI_BASE_URL"):
+        os.environ.pop("OPENAI_BASE_URL", None)
+
+    from botplot.config import reload_settings
+    from botplot.services.projects import create_project
+
+    reload_settings()
+    project, keys = create_project("Demo project", "enterprise")
+    info = {
+        "apiUrl": f"http://127.0.0.1:{port}",
+        "projectId": project.project_id,
+        "publicKey": keys.public_key,
+        "secretKey": keys.secret_key,
+        "awsEndpoint": os.environ["AWS_ENDPOINT_URL"],
+        "environment": {k: v for k, v in os.environ.items() if k.startswith("BOTPLOT_")},
+    }
+    local_json = state / "local.json"
+
+    stop = threading.Event()
+    _start_workers(template, provisioned, region, stop)
+
+    import uvicorn
+
+    from botplot_dev.router import TemplateRouter
+
+    server = uvicorn.Server(uvicorn.Config(TemplateRouter(), host="127.0.0.1", port=port, log_level="warning",
+                                           timeout_graceful_shutdown=3, access_log=False))
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+    threading.Thread(target=_announce_when_started, args=(server, info, local_json), daemon=True).start()
+    try:
+        server.run()
+    finally:
+        stop.set()
+        local_json.unlink(missing_ok=True)
+        print("BotPlot local stack stopped.", flush=True)
+    return 0 if server.started else 1
+
+
+def _announce_when_started(server, info: dict, local_json: Path) -> None:
+    """Write local.json and print the keys only once the port is really being served."""
+    while not server.started and not server.should_exit:
+        time.sleep(0.05)
+    if server.started:
+        local_json.write_text(json.dumps(info, indent=2))
+        print(_banner({**info, "_file": local_json}), flush=True)
+
+
+def _start_workers(template: dict, provisioned, region: str, stop: threading.Event) -> None:
+    from botplot_dev import template as tpl
+    from botplot_dev.lambda_runtime import Schedule, SqsPoller, schedule_payload
+
+    speedup = float(os.environ.get("BOTPLOT_LOCAL_SCHEDULE_SPEEDUP", "60"))
+    for function, resource in tpl.resources("AWS::Serverless::Function", template).items():
+        timeout = float(resource["Properties"].get("Timeout", 60))
+        for event in tpl.events_of(function, "SQS", template):
+            queue = event["Queue"]["Fn::GetAtt"][0]
+            SqsPoller(function, provisioned.queue_urls[queue], provisioned.queue_arns[queue], region,
+                      int(event.get("BatchSize", 10)), stop, timeout).start()
+        for event in tpl.events_of(function, "ScheduleV2", template):
+            Schedule(function, event["ScheduleExpression"], schedule_payload(event), speedup, stop).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

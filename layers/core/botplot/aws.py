@@ -1,0 +1,23 @@
+"""boto3 clients shared by the process, with timeouts and retries suited to request paths."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import boto3
+from botocore.config import Config
+
+from botplot.config import aws_region
+
+_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=10,
+    retries={"max_attempts": 4, "mode": "standard"},
+    max_pool_connections=64,
+)
+
+
+@lru_cache(maxsize=None)
+def client(service: str):
+    """One client per service; botocore resolves ``AWS_ENDPOINT_URL`` (moto locally)."""
+    return boto3.session.Session().client(service, region_name=aws_region(), config=_CONFIG)

@@ -1,0 +1,1 @@
+"""DynamoDB models (pynamodb). ``template.yaml`` declares the same tables; a test keeps them equal."""

@@ -1,0 +1,1 @@
+"""Knowledge: crawling, extraction, chunking, embeddings, the chunk index and retrieval."""

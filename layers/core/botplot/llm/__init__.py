@@ -1,0 +1,1 @@
+"""Answer generation: an OpenAI-compatible model when configured, an extractive responder otherwise."""

@@ -1,0 +1,1 @@
+"""Domain services: what the API does, independent of HTTP."""

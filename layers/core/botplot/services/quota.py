@@ -1,0 +1,61 @@
+"""Monthly call quotas: one conditional atomic counter per project and month.
+
+``ADD calls :1`` only when ``calls < limit``: DynamoDB serialises updates to one item, so under any
+concurrency exactly ``limit`` calls succeed in a month. Rejected calls are not counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pynamodb.exceptions import UpdateError
+
+from botplot import clock
+from botplot.config import settings
+from botplot.db.usage import Usage
+from botplot.errors import ApiError
+from botplot.observability import count
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    remaining: int
+    reset: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+
+
+def _is_condition_failure(error: UpdateError) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def consume(project_id: str, plan: str) -> RateLimit:
+    """Count one call, or raise 429 when this month's calls are used up."""
+    limit = settings().plan_limits[plan]
+    now = clock.now()
+    reset = clock.next_month_epoch(now)
+    usage = Usage(project_id=project_id, month=clock.month(now))
+    try:
+        usage.update(
+            actions=[Usage.calls.add(1), Usage.expires_at.set(timedelta(days=400))],
+            condition=Usage.calls.does_not_exist() | (Usage.calls < limit),
+        )
+    except UpdateError as error:
+        if not _is_condition_failure(error):
+            raise
+        count("QuotaRejections", plan=plan)
+        rate = RateLimit(limit, 0, reset)
+        raise ApiError(
+            429,
+            "RATE_LIMIT_EXCEEDED",
+            f"Monthly API limit of {limit} calls exceeded; it resets at the start of next month (UTC)",
+            headers=rate.headers(),
+        ) from None
+    return RateLimit(limit, max(0, limit - int(usage.calls)), reset)

@@ -1,0 +1,34 @@
+"""The app factory every HTTP function uses, so that errors, limits and headers are the same."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from botplot.web import errors
+from botplot.web.middleware import RequestMiddleware
+
+API_PREFIX = "/api/v1"
+RATE_HEADERS = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+
+
+def create_app(router: APIRouter, service: str, title: str, browser_cors: bool = False) -> FastAPI:
+    """An app for one endpoint group.
+
+    ``browser_cors`` is for the public chat routes an embedded widget calls from any origin; the
+    secret-key routes are server-side only and send no CORS headers.
+    """
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(router)
+    errors.install(app)
+    app.add_middleware(RequestMiddleware, service=service)
+    if browser_cors:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=["*"],
+            allow_methods=["POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=RATE_HEADERS,
+            max_age=600,
+        )
+    return app

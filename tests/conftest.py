@@ -1,0 +1,66 @@
+"""Shared fixtures: a moto server for integration tests and local stacks for end-to-end tests.
+
+Every server listens on 127.0.0.1 and is stopped by its fixture; nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+
+# In-process code under test talks to the moto server these fixtures start; never to AWS.
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+})
+for name in ("AWS_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AWS_ENDPOINT_URL"):
+    os.environ.pop(name, None)
+
+from tests.support.stack import LocalStack  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's server with every table and queue of template.yaml, for in-process integration tests."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+
+    from botplot.config import reload_settings
+    from botplot_dev import template as tpl
+    from botplot_dev.provision import Provisioned
+
+    provisioned = Provisioned(tpl.load(), "us-east-1")
+    for name, value in provisioned.environment().items():
+        if name.startswith("BOTPLOT_") and "OPENAI" not in name:
+            os.environ[name] = value
+    reload_settings()
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The local stack as `make run` starts it (offline responder), plus a 'pro' limit of 5 calls
+    so that quota exhaustion is quick to reach."""
+    s = LocalStack(tmp_path_factory.mktemp("stack") / ".botplot",
+                   {"BOTPLOT_PLAN_LIMITS": '{"pro": 5}', "BOTPLOT_KEY_CACHE_SECONDS": "1"}).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def project(stack):
+    """An enterprise project on the shared stack."""
+    return stack.new_project("enterprise", "Shared test project")
