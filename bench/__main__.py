@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-ALL = ["coldstart", "requests_per_route"]
+ALL = ["coldstart", "requests_per_route", "retrieval"]
 
 
 def main(names: list[str]) -> None:

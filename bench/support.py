@@ -25,9 +25,7 @@ def start_moto() -> str:
     from botplot_dev import template as tpl
     from botplot_dev.provision import Provisioned
 
-    for name, value in Provisioned(tpl.load(), "us-east-1").environment().items():
-        if name.startswith("BOTPLOT_") and "OPENAI" not in name:
-            os.environ[name] = value
+    os.environ.update(Provisioned(tpl.load(), "us-east-1").resource_environment())
     reload_settings()
     return os.environ["AWS_ENDPOINT_URL"]
 

@@ -42,9 +42,7 @@ def moto_endpoint():
     from botplot_dev.provision import Provisioned
 
     provisioned = Provisioned(tpl.load(), "us-east-1")
-    for name, value in provisioned.environment().items():
-        if name.startswith("BOTPLOT_") and "OPENAI" not in name:
-            os.environ[name] = value
+    os.environ.update(provisioned.resource_environment())
     reload_settings()
     yield endpoint
     server.stop()

@@ -119,6 +119,8 @@ def main() -> int:
     threading.Thread(target=_announce_when_started, args=(server, info, local_json), daemon=True).start()
     try:
         server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+        pass
     finally:
         stop.set()
         local_json.unlink(missing_ok=True)

@@ -104,6 +104,12 @@ class Provisioned:
                 return self.queue_names.get(resource)
         return None
 
+    def resource_environment(self) -> dict[str, str]:
+        """Only the variables that name provisioned resources (tables, queues, buckets)."""
+        names = {*self.tables, *self.queue_urls, *self.buckets}
+        return {name: self.resolve(value) for name, value in tpl.environment(template=self.template).items()
+                if isinstance(value, dict) and value.get("Ref") in names}
+
     def environment(self) -> dict[str, str]:
         env = {}
         for name, value in tpl.environment(template=self.template).items():

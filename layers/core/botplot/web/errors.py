@@ -22,7 +22,7 @@ def error_response(error: ApiError) -> JSONResponse:
 def _describe(errors: list[dict]) -> ApiError:
     first = errors[0] if errors else {}
     kind = first.get("type", "")
-    loc = [str(part) for part in first.get("loc", ()) if part not in ("body",)]
+    loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     if kind == "json_invalid":
         return ApiError(400, "INVALID_JSON", "Request body is not valid JSON")
     if first.get("loc", ())[:1] == ("body",) and not loc:

@@ -1,0 +1,97 @@
+"""Knowledge group (secret key): list, add (URL or Q&A), inspect, recrawl and delete sources."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+from botplot.services import knowledge
+from botplot.services.auth import Principal
+from botplot.web.app import API_PREFIX, create_app
+from botplot.web.deps import secret_key
+from botplot.web.handlers import mangum_handler
+
+router = APIRouter(prefix=API_PREFIX, tags=["knowledge"])
+Caller = Annotated[Principal, Depends(secret_key)]
+
+
+class AddUrl(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    url: StrictStr = Field(description="The URL to crawl and index", examples=["https://example.com/docs"])
+    syncFrequency: Literal["manual", "daily", "weekly"] = Field("manual", description='"manual", "daily", or "weekly"')
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return knowledge.validate_url(value)
+
+
+class AddQa(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    question: StrictStr = Field(min_length=1, max_length=1000, description="The question")
+    answer: StrictStr = Field(min_length=1, max_length=10000, description="The answer")
+
+    @field_validator("question", "answer")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+
+@router.get("/knowledge")
+def list_sources(caller: Caller) -> dict:
+    """List all knowledge sources for the project."""
+    return {"sources": [knowledge.view(s) for s in knowledge.list_sources(caller.project_id)]}
+
+
+@router.post("/knowledge/url")
+def add_url(body: AddUrl, caller: Caller) -> dict:
+    """Add a URL source. Triggers async crawl, embedding, and indexing."""
+    source = knowledge.add_url(caller.project_id, body.url, body.syncFrequency)
+    return {"sourceId": source.source_id, "status": source.status}
+
+
+@router.post("/knowledge/qa")
+def add_qa(body: AddQa, caller: Caller) -> dict:
+    """Add a Q&A pair as a knowledge source (indexed before this call returns)."""
+    source = knowledge.add_qa(caller.project_id, body.question, body.answer)
+    return {"sourceId": source.source_id, "status": source.status}
+
+
+@router.get("/knowledge/{sourceId}")
+def get_source(sourceId: str, caller: Caller,
+               limit: Annotated[int, Query(ge=1, le=1000, description="Chunks to return (default 500)")] = 500,
+               offset: Annotated[int, Query(ge=0, description="Chunks to skip")] = 0) -> dict:
+    """Get full details of a knowledge source including its chunks and its last crawl's change report."""
+    source = knowledge.get(caller.project_id, sourceId)
+    chunks = knowledge.chunks(caller.project_id, source.source_id, limit, offset)
+    return {
+        "source": knowledge.view(source, detail=True),
+        "chunks": [{"id": c.chunk_id, "content": c.content, "tokenCount": c.token_count, "url": c.url,
+                    "title": c.title, "heading": c.heading} for c in chunks],
+        "crawlReport": json.loads(source.crawl_report) if source.crawl_report else None,
+    }
+
+
+@router.post("/knowledge/{sourceId}/recrawl")
+def recrawl(sourceId: str, caller: Caller) -> dict:
+    """Re-crawl a URL source to update its content."""
+    source = knowledge.recrawl(caller.project_id, sourceId)
+    return {"success": True, "status": source.status}
+
+
+@router.delete("/knowledge/{sourceId}")
+def delete_source(sourceId: str, caller: Caller) -> dict:
+    """Delete a knowledge source and all its chunks."""
+    knowledge.delete(caller.project_id, sourceId)
+    return {"success": True}
+
+
+app = create_app(router, service="knowledge", title="BotPlot knowledge")
+handler = mangum_handler(app)

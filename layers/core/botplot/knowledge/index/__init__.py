@@ -1,0 +1,21 @@
+"""The chunk index: one contract (``base.ChunkIndex``), two backends (OpenSearch, embedded SQLite)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from botplot.config import settings
+from botplot.knowledge.index.base import ChunkIndex
+
+
+@lru_cache(maxsize=1)
+def default_index() -> ChunkIndex:
+    """``BOTPLOT_INDEX``: ``opensearch`` (AWS, ``OPENSEARCH_URL``) or ``sqlite`` (local stack, tests)."""
+    s = settings()
+    if s.index_backend == "opensearch":
+        from botplot.knowledge.index.opensearch import OpenSearchIndex
+
+        return OpenSearchIndex(s.opensearch_url, service=s.opensearch_service)
+    from botplot.knowledge.index.sqlite import SqliteIndex
+
+    return SqliteIndex(s.index_path)

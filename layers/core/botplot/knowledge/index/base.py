@@ -1,0 +1,90 @@
+"""The chunk index's contract, shared by both backends and checked by one test suite.
+
+Every operation is scoped to a project; a project never sees another project's chunks. Search
+combines BM25 (title, heading path and content, title weighted highest) with vector similarity:
+each list's scores are min-max normalised and averaged with ``HYBRID_WEIGHTS``, as OpenSearch's
+normalization search pipeline does, so both backends rank alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+HYBRID_WEIGHTS = (0.5, 0.5)  # (bm25, vector)
+CANDIDATES = 50
+FIELD_WEIGHTS = {"title": 3.0, "heading": 2.0, "content": 1.0}
+
+_STOP = set(
+    "a an and are as at be but by can could did do does for from had has have how i if in into is it its me "
+    "my no not of on or our so than that the their them then there these they this to too us was we were what "
+    "when where which who whom why will with would you your".split()
+)
+
+
+def query_terms(text: str) -> list[str]:
+    """The words a BM25 query keeps: lower-cased, without stop words, in order, once each."""
+    words = re.findall(r"[\w][\w'.+-]*[\w+]|[\w]", text.lower())
+    kept = [w.strip("'.") for w in words if w not in _STOP and len(w) > 1 or w.isdigit()]
+    return list(dict.fromkeys(w for w in kept if w))
+
+
+@dataclass
+class ChunkRecord:
+    chunk_id: str
+    project_id: str
+    source_id: str
+    content: str
+    token_count: int
+    title: str = ""
+    heading: str = ""
+    url: str | None = None
+    ordinal: int = 0
+    is_qa: bool = False
+    embedding: list[float] | None = field(default=None, repr=False)
+    embedding_model: str | None = None
+
+    def without_embedding(self) -> "ChunkRecord":
+        return replace(self, embedding=None)
+
+
+@dataclass
+class Hit:
+    chunk: ChunkRecord
+    score: float  # hybrid score in [0, 1] (or the single list's normalised score)
+    bm25: float = 0.0  # raw BM25 score (higher is better), 0 when not matched
+    similarity: float | None = None  # cosine similarity, when vectors were compared
+
+
+def normalise(scores: dict[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    if high - low < 1e-12:
+        return {k: 1.0 for k in scores}
+    return {k: (v - low) / (high - low) for k, v in scores.items()}
+
+
+def combine(bm25: dict[str, float], vector: dict[str, float], mode: str) -> dict[str, float]:
+    """Hybrid score per chunk id: weighted mean of min-max-normalised BM25 and vector scores."""
+    if mode == "bm25":
+        return normalise(bm25)
+    if mode == "vector":
+        return normalise(vector)
+    wb, wv = HYBRID_WEIGHTS if vector else (1.0, 0.0)
+    nb, nv = normalise(bm25), normalise(vector)
+    return {k: wb * nb.get(k, 0.0) + wv * nv.get(k, 0.0) for k in set(nb) | set(nv)}
+
+
+class ChunkIndex(Protocol):
+    def upsert(self, chunks: list[ChunkRecord]) -> None: ...
+
+    def delete(self, project_id: str, chunk_ids: list[str]) -> None: ...
+
+    def delete_source(self, project_id: str, source_id: str) -> None: ...
+
+    def list_source(self, project_id: str, source_id: str, limit: int, offset: int) -> list[ChunkRecord]: ...
+
+    def search(self, project_id: str, text: str, vector: list[float] | None, model: str | None,
+               k: int = 10, mode: str = "hybrid") -> list[Hit]: ...

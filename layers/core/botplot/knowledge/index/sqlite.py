@@ -1,0 +1,164 @@
+"""The embedded chunk index for the local stack and tests: SQLite FTS5 for BM25, numpy for vectors.
+
+Same contract as OpenSearch: BM25 over title, heading path and content with field weights, cosine
+similarity over unit vectors of the same embedding model, and the same hybrid normalisation. One
+file, shared by every function of the local stack (they run in one process); WAL lets readers
+proceed while the crawl worker writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from botplot.knowledge.index.base import (
+    CANDIDATES,
+    FIELD_WEIGHTS,
+    ChunkRecord,
+    Hit,
+    combine,
+    query_terms,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY, project_id TEXT NOT NULL, source_id TEXT NOT NULL, url TEXT,
+    title TEXT NOT NULL, heading TEXT NOT NULL, content TEXT NOT NULL, token_count INTEGER NOT NULL,
+    ordinal INTEGER NOT NULL, is_qa INTEGER NOT NULL, embedding BLOB, embedding_model TEXT
+);
+CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(project_id, source_id, url, ordinal);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    title, heading, content, chunk_id UNINDEXED, project_id UNINDEXED,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+_COLUMNS = "chunk_id, project_id, source_id, url, title, heading, content, token_count, ordinal, is_qa"
+
+
+def _record(row) -> ChunkRecord:
+    return ChunkRecord(chunk_id=row[0], project_id=row[1], source_id=row[2], url=row[3], title=row[4],
+                       heading=row[5], content=row[6], token_count=row[7], ordinal=row[8], is_qa=bool(row[9]))
+
+
+class SqliteIndex:
+    def __init__(self, path: str):
+        self.path = path
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._write = threading.Lock()
+        self._vectors: dict[tuple[str, str], tuple[int, list[str], np.ndarray]] = {}
+        self._version = 0
+        with self._write:
+            self._db().executescript(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    def upsert(self, chunks: list[ChunkRecord]) -> None:
+        if not chunks:
+            return
+        with self._write:
+            db = self._db()
+            with db:
+                ids = [(c.chunk_id,) for c in chunks]
+                db.executemany("DELETE FROM chunks_fts WHERE chunk_id = ?", ids)
+                db.executemany(f"INSERT OR REPLACE INTO chunks ({_COLUMNS}, embedding, embedding_model) "
+                               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
+                                   (c.chunk_id, c.project_id, c.source_id, c.url, c.title, c.heading, c.content,
+                                    c.token_count, c.ordinal, int(c.is_qa),
+                                    None if c.embedding is None else np.asarray(c.embedding, np.float32).tobytes(),
+                                    c.embedding_model) for c in chunks])
+                db.executemany("INSERT INTO chunks_fts (title, heading, content, chunk_id, project_id) "
+                               "VALUES (?,?,?,?,?)",
+                               [(c.title, c.heading, c.content, c.chunk_id, c.project_id) for c in chunks])
+            self._version += 1
+
+    def delete(self, project_id: str, chunk_ids: list[str]) -> None:
+        if not chunk_ids:
+            return
+        with self._write:
+            db = self._db()
+            with db:
+                rows = [(cid, project_id) for cid in chunk_ids]
+                db.executemany("DELETE FROM chunks WHERE chunk_id = ? AND project_id = ?", rows)
+                db.executemany("DELETE FROM chunks_fts WHERE chunk_id = ? AND project_id = ?", rows)
+            self._version += 1
+
+    def delete_source(self, project_id: str, source_id: str) -> None:
+        with self._write:
+            db = self._db()
+            with db:
+                ids = [r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE project_id = ? AND source_id = ?",
+                                                (project_id, source_id))]
+                db.executemany("DELETE FROM chunks_fts WHERE chunk_id = ?", [(i,) for i in ids])
+                db.execute("DELETE FROM chunks WHERE project_id = ? AND source_id = ?", (project_id, source_id))
+            self._version += 1
+
+    def list_source(self, project_id: str, source_id: str, limit: int, offset: int) -> list[ChunkRecord]:
+        rows = self._db().execute(
+            f"SELECT {_COLUMNS} FROM chunks WHERE project_id = ? AND source_id = ? "
+            "ORDER BY url, ordinal LIMIT ? OFFSET ?", (project_id, source_id, limit, offset))
+        return [_record(r) for r in rows]
+
+    def _bm25(self, project_id: str, text: str) -> dict[str, float]:
+        terms = query_terms(text)
+        if not terms:
+            return {}
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        weights = ", ".join(str(FIELD_WEIGHTS[f]) for f in ("title", "heading", "content"))
+        try:
+            rows = self._db().execute(
+                f"SELECT chunk_id, -bm25(chunks_fts, {weights}, 0, 0) FROM chunks_fts "
+                "WHERE chunks_fts MATCH ? AND project_id = ? ORDER BY bm25(chunks_fts, " + weights + ", 0, 0) "
+                "LIMIT ?", (match, project_id, CANDIDATES))
+            return {chunk_id: score for chunk_id, score in rows}
+        except sqlite3.OperationalError:
+            return {}
+
+    def _matrix(self, project_id: str, model: str) -> tuple[list[str], np.ndarray]:
+        key = (project_id, model)
+        cached = self._vectors.get(key)
+        if cached and cached[0] == self._version:
+            return cached[1], cached[2]
+        rows = self._db().execute("SELECT chunk_id, embedding FROM chunks WHERE project_id = ? AND "
+                                  "embedding_model = ? AND embedding IS NOT NULL", (project_id, model)).fetchall()
+        ids = [r[0] for r in rows]
+        matrix = np.vstack([np.frombuffer(r[1], np.float32) for r in rows]) if rows else np.zeros((0, 1), np.float32)
+        self._vectors[key] = (self._version, ids, matrix)
+        return ids, matrix
+
+    def _similarities(self, project_id: str, vector: list[float] | None, model: str | None) -> dict[str, float]:
+        """Cosine similarity of the query to every chunk of the project embedded with ``model``."""
+        if vector is None or model is None:
+            return {}
+        ids, matrix = self._matrix(project_id, model)
+        if not ids:
+            return {}
+        query = np.asarray(vector, np.float32)
+        query /= max(float(np.linalg.norm(query)), 1e-12)
+        similarities = matrix @ query / np.maximum(np.linalg.norm(matrix, axis=1), 1e-12)
+        return dict(zip(ids, similarities.tolist()))
+
+    def search(self, project_id: str, text: str, vector: list[float] | None, model: str | None,
+               k: int = 10, mode: str = "hybrid") -> list[Hit]:
+        bm25 = self._bm25(project_id, text) if mode != "vector" else {}
+        similarity = self._similarities(project_id, vector, model)
+        nearest = dict(sorted(similarity.items(), key=lambda kv: -kv[1])[:CANDIDATES]) if mode != "bm25" else {}
+        scores = combine(bm25, nearest, mode)
+        best = sorted(scores, key=lambda cid: -scores[cid])[:k]
+        if not best:
+            return []
+        marks = ",".join("?" * len(best))
+        rows = {r[0]: r for r in self._db().execute(
+            f"SELECT {_COLUMNS} FROM chunks WHERE project_id = ? AND chunk_id IN ({marks})", (project_id, *best))}
+        return [Hit(_record(rows[cid]), scores[cid], bm25.get(cid, 0.0), similarity.get(cid))
+                for cid in best if cid in rows]

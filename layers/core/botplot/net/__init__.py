@@ -1,0 +1,1 @@
+"""Outbound HTTP to customers' hosts (crawler, webhooks), behind one SSRF guard."""

@@ -1,0 +1,185 @@
+"""The crawl worker end to end on moto and the embedded index, crawling a site served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.site import Site, page, store_site
+from tests.support.workers import delete, invoke_sqs, receive_all
+
+
+@pytest.fixture
+def knowledge_env(moto_endpoint, tmp_path, monkeypatch):
+    monkeypatch.setenv("BOTPLOT_INDEX", "sqlite")
+    monkeypatch.setenv("BOTPLOT_INDEX_PATH", str(tmp_path / "index.sqlite"))
+    monkeypatch.setenv("BOTPLOT_ALLOW_PRIVATE_TARGETS", "1")
+    monkeypatch.setenv("BOTPLOT_EMBEDDER", "minilm")
+    from botplot.config import reload_settings
+    from botplot.knowledge.embeddings import default_embedder
+    from botplot.knowledge.index import default_index
+
+    reload_settings()
+    default_index.cache_clear()
+    default_embedder.cache_clear()
+    yield
+    default_index.cache_clear()
+    default_embedder.cache_clear()
+    monkeypatch.undo()
+    reload_settings()
+
+
+@pytest.fixture
+def site():
+    with Site(store_site()) as s:
+        kind, body = s.pages["/sitemap.xml"]
+        s.pages["/sitemap.xml"] = (kind, body.format(base=s.url))
+        yield s
+
+
+def _project(plan="enterprise"):
+    from botplot.services.projects import create_project
+
+    return create_project("pipeline test", plan)[0].project_id
+
+
+def _crawl_messages():
+    return receive_all(__import__("os").environ["BOTPLOT_CRAWL_QUEUE_URL"])
+
+
+def _run(messages):
+    result = invoke_sqs("CrawlWorkerFunction", messages, "BOTPLOT_CRAWL_QUEUE_URL")
+    delete("BOTPLOT_CRAWL_QUEUE_URL", [m for m in messages
+                                       if m["MessageId"] not in {f["itemIdentifier"] for f in
+                                                                 result.get("batchItemFailures", [])}])
+    return result
+
+
+def _source(project_id, source_id):
+    from botplot.services import knowledge
+
+    source = knowledge.get(project_id, source_id)
+    return source, json.loads(source.crawl_report or "null")
+
+
+def _chunks(project_id, source_id):
+    from botplot.services import knowledge
+
+    return knowledge.chunks(project_id, source_id, 1000, 0)
+
+
+def test_same_message_twice_leaves_one_copy_and_crawls_once(knowledge_env, site):
+    from botplot.services import knowledge
+
+    project_id = _project()
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    messages = _crawl_messages()
+    assert len(messages) == 1
+    assert _run(messages) == {"batchItemFailures": []}
+    fetched = len(site.requests)
+    first = sorted(c.chunk_id for c in _chunks(project_id, source.source_id))
+
+    assert _run(messages) == {"batchItemFailures": []}  # SQS delivered it again
+    assert len(site.requests) == fetched  # the finished job's result was returned, not crawled again
+    assert sorted(c.chunk_id for c in _chunks(project_id, source.source_id)) == first
+    assert len(first) == len(set(first)) >= 4
+
+
+def test_resync_of_an_unchanged_site_embeds_nothing_and_changes_are_reported(knowledge_env, site):
+    from botplot.knowledge.embeddings import default_embedder
+    from botplot.services import knowledge
+
+    project_id = _project()
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    _run(_crawl_messages())
+    stored, report = _source(project_id, source.source_id)
+    assert stored.status == "ready" and report["counts"]["added"] == 4 and report["embeddingCalls"] >= 1
+    ids_before = sorted(c.chunk_id for c in _chunks(project_id, source.source_id))
+
+    calls = default_embedder().calls
+    knowledge.recrawl(project_id, source.source_id)
+    _run(_crawl_messages())
+    stored, report = _source(project_id, source.source_id)
+    assert default_embedder().calls == calls and report["embeddingCalls"] == 0
+    assert report["counts"] == {"added": 0, "changed": 0, "unchanged": 4, "removed": 0, "failed": 0, "skipped": 1}
+    assert sorted(c.chunk_id for c in _chunks(project_id, source.source_id)) == ids_before
+
+    # the site changes: shipping is rewritten, the warranty page leaves the sitemap, a new page is linked
+    site.pages["/help/shipping"] = ("text/html", page("Shipping", "<h1>Shipping</h1><p>Standard shipping now "
+                                                      "takes 2 business days.</p>", ["/help/contact"]))
+    site.pages["/sitemap.xml"] = ("application/xml", '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"/>')
+    site.pages["/help/contact"] = ("text/html", page("Contact", "<h1>Contact</h1><p>Call us at 555-0100.</p>"))
+    knowledge.recrawl(project_id, source.source_id)
+    _run(_crawl_messages())
+    stored, report = _source(project_id, source.source_id)
+    assert report["changed"] == [site.url + "/help/shipping"]
+    assert report["added"] == [site.url + "/help/contact"]
+    assert report["removed"] == [site.url + "/help/warranty"]
+    assert report["embeddingCalls"] == 1  # one batch for the two pages that changed
+    contents = " ".join(c.content for c in _chunks(project_id, source.source_id))
+    assert "2 business days" in contents and "3 to 5 business days" not in contents
+    assert "two-year limited warranty" not in contents and "555-0100" in contents
+    assert stored.chunk_count == len(_chunks(project_id, source.source_id))
+
+
+def test_a_page_that_fails_for_a_passing_reason_keeps_its_chunks(knowledge_env, site):
+    from botplot.services import knowledge
+
+    project_id = _project()
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    _run(_crawl_messages())
+    site.pages["/help/returns"] = ("redirect", "/help/returns")  # a redirect loop: fails this time
+    knowledge.recrawl(project_id, source.source_id)
+    _run(_crawl_messages())
+    _, report = _source(project_id, source.source_id)
+    assert report["failed"] == [{"url": site.url + "/help/returns", "reason": "more than 5 redirects"}]
+    assert report["removed"] == []
+    assert any("30 days" in c.content for c in _chunks(project_id, source.source_id))
+
+
+def test_private_targets_are_refused_with_a_clear_error(knowledge_env, site, monkeypatch):
+    from botplot.config import reload_settings
+    from botplot.services import knowledge
+
+    monkeypatch.setenv("BOTPLOT_ALLOW_PRIVATE_TARGETS", "0")
+    reload_settings()
+    project_id = _project()
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    _run(_crawl_messages())
+    stored, _ = _source(project_id, source.source_id)
+    assert stored.status == "failed"
+    assert "127.0.0.1" in stored.error and "not a public address" in stored.error
+    assert site.requests == []
+
+
+def test_page_limit_of_the_plan_is_respected(knowledge_env, site, monkeypatch):
+    from botplot.config import reload_settings
+    from botplot.services import knowledge
+
+    monkeypatch.setenv("BOTPLOT_PAGE_LIMITS", '{"pro": 2}')
+    reload_settings()
+    project_id = _project("pro")
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    _run(_crawl_messages())
+    stored, report = _source(project_id, source.source_id)
+    assert stored.status == "ready" and report["counts"]["added"] == 2
+    assert report["truncated"] == "page limit of 2 reached"
+
+
+def test_scheduler_queues_only_sources_of_its_frequency(knowledge_env, site):
+    from botplot_dev.lambda_runtime import LambdaContext, load_module
+    from botplot.services import knowledge
+
+    project_id = _project()
+    daily = knowledge.add_url(project_id, site.url + "/", "daily")
+    knowledge.add_url(project_id, site.url + "/help/", "weekly")
+    knowledge.add_url(project_id, site.url + "/help/shipping", "manual")
+    delete("BOTPLOT_CRAWL_QUEUE_URL", _crawl_messages())
+
+    result = load_module("SyncSchedulerFunction").handler({"frequency": "daily"}, LambdaContext("sync"))
+    queued = [json.loads(m["Body"]) for m in _crawl_messages()]
+    assert daily.source_id in [q["sourceId"] for q in queued]
+    assert all(q["scheduled"] == "daily" for q in queued) and result["queued"] == len(queued)
+    stored, _ = _source(project_id, daily.source_id)
+    assert stored.crawl_job_id == [q for q in queued if q["sourceId"] == daily.source_id][0]["jobId"]

@@ -1,0 +1,35 @@
+"""Running the template's worker functions in-process, with SQS events built from real queue messages."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+
+from botplot_dev.lambda_runtime import LambdaContext, load_module, sqs_event
+
+
+def receive_all(queue_url: str, wait: float = 1) -> list[dict]:
+    sqs = boto3.client("sqs")
+    messages = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=int(wait),
+                                    AttributeNames=["All"], VisibilityTimeout=60).get("Messages", [])
+        if not batch:
+            return messages
+        messages.extend(batch)
+        wait = 0
+
+
+def invoke_sqs(function: str, messages: list[dict], queue_env: str) -> dict:
+    """Invoke a worker with these messages as one batch, as the SQS event source would."""
+    queue_url = os.environ[queue_env]
+    arn = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    event = sqs_event(messages, arn["Attributes"]["QueueArn"], "us-east-1")
+    return load_module(function).handler(event, LambdaContext(function, 900)) or {}
+
+
+def delete(queue_env: str, messages: list[dict]) -> None:
+    sqs = boto3.client("sqs")
+    for m in messages:
+        sqs.delete_message(QueueUrl=os.environ[queue_env], ReceiptHandle=m["ReceiptHandle"])

@@ -1,0 +1,86 @@
+"""Extraction keeps a page's content and headings and drops its chrome; chunks follow headings."""
+
+from botplot.knowledge import tokens
+from botplot.knowledge.chunking import MAX_TOKENS, chunk_page
+from botplot.knowledge.extract import extract_html
+
+PAGE = """<!doctype html><html><head><title>Acme Docs</title><meta name="robots" content="index"></head><body>
+<header class="site-header"><a href="/">Home</a> Acme</header>
+<nav class="sidebar"><a href="/docs/a">A</a><a href="/docs/b#section">B</a><a href="mailto:x@y.z">mail</a></nav>
+<div id="cookie-consent">We use cookies. <button>Accept</button></div>
+<main>
+  <article>
+    <header><h1>Installing Acme</h1></header>
+    <p>Acme runs on Linux and macOS.</p>
+    <h2>Requirements</h2>
+    <ul><li>Python 3.11 or newer</li><li>2 GB of memory</li></ul>
+    <h2>Steps</h2>
+    <div>Download the installer, then run it. <a href="/docs/faq">See the FAQ</a>.</div>
+    <pre>$ ./install.sh
+$ acme --version</pre>
+    <table><tr><th>Option</th><th>Default</th></tr><tr><td>--port</td><td>8080</td></tr></table>
+    <script>track()</script>
+  </article>
+</main>
+<footer>Copyright Acme Inc. <a href="/privacy">Privacy</a></footer>
+</body></html>"""
+
+
+def test_content_and_headings_are_kept_and_chrome_dropped():
+    page = extract_html(PAGE, "https://acme.test/docs/install")
+    assert page.title == "Acme Docs"
+    text = page.text
+    for kept in ("Acme runs on Linux and macOS.", "• Python 3.11 or newer", "Download the installer, then run it.",
+                 "See the FAQ", "$ ./install.sh\n$ acme --version", "--port | 8080"):
+        assert kept in text
+    for dropped in ("We use cookies", "Copyright Acme", "track()", "Home"):
+        assert dropped not in text
+    headings = [(b.level, b.text) for b in page.blocks if b.kind == "heading"]
+    assert headings == [(1, "Installing Acme"), (2, "Requirements"), (2, "Steps")]
+
+
+def test_links_come_from_the_whole_page_without_fragments():
+    page = extract_html(PAGE, "https://acme.test/docs/install")
+    assert set(page.links) == {"https://acme.test/", "https://acme.test/docs/a", "https://acme.test/docs/b",
+                               "https://acme.test/docs/faq", "https://acme.test/privacy"}
+
+
+def test_noindex_and_nofollow_are_read():
+    page = extract_html('<html><head><meta name="ROBOTS" content="noindex, nofollow"></head><body><p>x</p></body>'
+                        "</html>", "https://a.test/")
+    assert page.noindex and page.nofollow
+
+
+def test_chunks_keep_heading_paths_and_stay_within_bounds():
+    sections = "".join(
+        f"<h2>Topic {i}</h2>" + "".join(f"<p>Paragraph {i}.{j} explains one detail of topic {i} in a full sentence "
+                                        f"with enough words to matter for retrieval quality.</p>" for j in range(25))
+        for i in range(3))
+    page = extract_html(f"<html><head><title>Guide</title></head><body><main><h1>Guide</h1>{sections}</main>"
+                        "</body></html>", "https://a.test/guide")
+    chunks = chunk_page(page.title, page.blocks)
+    assert len(chunks) >= 6
+    for chunk in chunks:
+        assert chunk.token_count == tokens.count(chunk.content) <= MAX_TOKENS
+        assert chunk.heading.startswith("Topic ")
+    assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+    # a long section is split with a little overlap: a continuation repeats the previous chunk's last sentence
+    same_topic = [c for c in chunks if c.heading == "Topic 0"]
+    assert len(same_topic) >= 2
+    last_sentence = same_topic[0].content.splitlines()[-1]
+    assert same_topic[1].content.startswith(last_sentence)
+
+
+def test_small_sibling_sections_are_merged_keeping_their_headings_inline():
+    page = extract_html("<html><head><title>FAQ</title></head><body><main><h2>Hours</h2><p>Open 9 to 5.</p>"
+                        "<h2>Parking</h2><p>Free parking behind the shop.</p></main></body></html>", "https://a.test")
+    chunks = chunk_page(page.title, page.blocks)
+    assert len(chunks) == 1
+    assert "Open 9 to 5." in chunks[0].content and "Parking\nFree parking" in chunks[0].content
+
+
+def test_chunk_ids_are_content_addressed():
+    page = extract_html("<html><body><main><p>Same text.</p></main></body></html>", "https://a.test")
+    first, = chunk_page("t", page.blocks)
+    again, = chunk_page("t", page.blocks)
+    assert first.chunk_id("s", "u") == again.chunk_id("s", "u") != first.chunk_id("s", "other-url")

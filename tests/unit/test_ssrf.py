@@ -1,0 +1,50 @@
+"""The SSRF guard refuses every non-public spelling of an address."""
+
+import ipaddress
+
+import pytest
+
+from botplot.net.ssrf import BlockedTarget, checked_address, is_public, literal_ip
+
+REFUSED = [
+    "127.0.0.1", "127.1", "2130706433", "0177.0.0.1", "0x7f.0.0.1", "0x7f000001", "017700000001",
+    "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "224.0.0.1",
+    "255.255.255.255", "192.0.2.10", "198.18.0.1", "240.0.0.1",
+    "::1", "[::1]", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1",
+    "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:7f00:1", "64:ff9b::7f00:1", "2002:7f00:1::1",
+    "::127.0.0.1",
+]
+
+
+@pytest.mark.parametrize("host", REFUSED)
+def test_non_public_addresses_are_refused(host, monkeypatch):
+    monkeypatch.delenv("BOTPLOT_ALLOW_PRIVATE_TARGETS", raising=False)
+    from botplot.config import reload_settings
+
+    reload_settings()
+    with pytest.raises(BlockedTarget):
+        checked_address(host, 80)
+
+
+@pytest.mark.parametrize("host", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "1.1.1.1"])
+def test_public_addresses_pass(host):
+    assert is_public(literal_ip(host))
+
+
+def test_numeric_spellings_are_read_like_inet_aton():
+    assert literal_ip("2130706433") == ipaddress.IPv4Address("127.0.0.1")
+    assert literal_ip("0177.0.0.1") == ipaddress.IPv4Address("127.0.0.1")
+    assert literal_ip("0x7f.1") == ipaddress.IPv4Address("127.0.0.1")
+    assert literal_ip("example.com") is None
+
+
+def test_private_targets_are_allowed_only_when_configured(monkeypatch):
+    from botplot.config import reload_settings
+
+    monkeypatch.setenv("BOTPLOT_ALLOW_PRIVATE_TARGETS", "1")
+    reload_settings()
+    try:
+        assert str(checked_address("127.0.0.1", 80)) == "127.0.0.1"
+    finally:
+        monkeypatch.delenv("BOTPLOT_ALLOW_PRIVATE_TARGETS")
+        reload_settings()
