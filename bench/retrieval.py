@@ -44,6 +44,32 @@ def ingest(site_url: str):
     return project.project_id, source, elapsed, result["pages"], (embedder.calls - calls) if embedder else 0
 
 
+def answers(project_id: str, items: list[dict]) -> dict[str, float]:
+    """The whole answer path offline: retrieval, confidence gate, extractive responder."""
+    import json
+    from pathlib import Path
+
+    from botplot.knowledge.retrieval import retrieve
+    from botplot.llm.context import AnswerInput
+    from botplot.llm.responders import NOTHING_KNOWN, ExtractiveResponder
+
+    responder = ExtractiveResponder()
+
+    def answer(question: str) -> str:
+        found = retrieve(project_id, question)
+        return responder.compose(AnswerInput(question=question, project_name="bench", instructions=None,
+                                             passages=found.passages))
+
+    with_fact = sum(item["fact"].lower() in answer(item["q"]).lower() for item in items) / len(items)
+    off_topic = json.loads((Path(__file__).parent / "data" / "unanswerable.json").read_text())
+    declined = sum(answer(q) == NOTHING_KNOWN for q in off_topic) / len(off_topic)
+    answered = sum(answer(item["q"]) != NOTHING_KNOWN for item in items) / len(items)
+    print(f"answers (extractive responder, offline): {with_fact:.0%} contain the expected fact; "
+          f"{answered:.0%} of answerable questions answered; {declined:.0%} of {len(off_topic)} off-topic "
+          "questions declined")
+    return {"fact": with_fact, "answered": answered, "declined": declined}
+
+
 def setup(embedder: str = "minilm") -> dict:
     os.environ.update({"BOTPLOT_INDEX": "sqlite", "BOTPLOT_EMBEDDER": embedder, "BOTPLOT_ALLOW_PRIVATE_TARGETS": "1",
                        "BOTPLOT_INDEX_PATH": os.path.join(tempfile.mkdtemp(), "index.sqlite")})
@@ -78,6 +104,17 @@ def run() -> dict:
         figures[mode] = score(rankings, expected)
         f = figures[mode]
         print(f"  {'chunks: ' + mode:28s} {f['hit@1']:6.2f} {f['hit@5']:6.2f} {f['MRR']:6.2f}")
+    from botplot.knowledge.retrieval import rank_pages, rerank_by_title
+
+    rankings = []
+    for item, vector in zip(items, vectors):
+        hits = index.search(project_id, item["q"], vector, embedder.model if embedder else None, k=30)
+        if vector is not None:
+            hits = rerank_by_title(hits, vector, embedder.model)
+        rankings.append([site.page_of(group[0].chunk.url) for _, group in rank_pages(hits) if group[0].chunk.url])
+    f = figures["botplot"] = score(rankings, expected)
+    print(f"  {'BotPlot retrieval (reranked)':28s} {f['hit@1']:6.2f} {f['hit@5']:6.2f} {f['MRR']:6.2f}")
+    figures["answers"] = answers(project_id, items)
     site.close()
     return figures
 

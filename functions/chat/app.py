@@ -1,4 +1,4 @@
-"""Chat group (public key): ``POST /chat`` and ``POST /chat/stream``.
+"""Chat group (public key): ``/chat``, ``/chat/stream`` and the widget's rating, lead and handoff.
 
 Runs behind the Lambda Web Adapter in response-stream mode (``run.sh`` starts uvicorn), so
 ``/chat/stream`` sends each token as the model produces it.
@@ -6,14 +6,17 @@ Runs behind the Lambda Web Adapter in response-stream mode (``run.sh`` starts uv
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 from starlette.concurrency import run_in_threadpool
 
+from botplot.knowledge.retrieval import Retrieval, retrieve
 from botplot.llm.responders import LLMUnavailable, default_responder
-from botplot.services import chat
+from botplot.observability import count, logger
+from botplot.services import chat, widget
 from botplot.services.answering import TurnAnswer
 from botplot.services.auth import Principal
 from botplot.web import sse
@@ -56,9 +59,22 @@ class ChatResponse(BaseModel):
     citations: list[dict] = Field(default_factory=list, description="Sources used, best first (an addition)")
 
 
+def _retrieve(caller: Principal, turn: chat.Turn) -> Retrieval:
+    previous = next((content for role, content in reversed(turn.history) if role == "user"), None)
+    try:
+        found = retrieve(caller.project_id, turn.user_message.content, context=previous)
+    except Exception:  # an unreachable index must not lose the turn: answer without knowledge
+        logger.exception("retrieval failed")
+        return Retrieval()
+    count("RetrievalHits", len(found.passages), service="chat", grounded=str(found.grounded).lower())
+    return found
+
+
 def _start(caller: Principal, body: ChatRequest) -> TurnAnswer:
     turn = chat.begin(caller, body.message, body.conversationId, body.visitorId)
-    return TurnAnswer(turn, default_responder(), passages=[])
+    found = _retrieve(caller, turn)
+    return TurnAnswer(turn, default_responder(), passages=found.passages, confidence=found.confidence,
+                      citations=found.citations)
 
 
 @router.post("/chat", response_model=ChatResponse)
@@ -95,6 +111,89 @@ async def stream_message(body: ChatRequest, caller: Caller):
                          "sources": answer.sources, "citations": answer.citations})
 
     return sse.response(events())
+
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                    r"[A-Za-z0-9])?)+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{5,24}$")
+
+
+class RatingRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    conversationId: StrictStr
+    messageId: StrictStr | None = Field(None, description="Rate one assistant message; omit to rate the conversation")
+    rating: Literal[1, -1] = Field(description="1 (helpful) or -1 (not helpful)")
+
+    @field_validator("rating", mode="before")
+    @classmethod
+    def _strict(cls, value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be 1 or -1")
+        return value
+
+
+class LeadRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    conversationId: StrictStr | None = None
+    visitorId: StrictStr | None = Field(None, max_length=200)
+    name: StrictStr | None = Field(None, max_length=200)
+    email: StrictStr | None = Field(None, max_length=254)
+    phone: StrictStr | None = Field(None, max_length=32)
+
+    @field_validator("name", "email", "phone", "visitorId")
+    @classmethod
+    def _trim(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("is not a valid email address")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and (not _PHONE.match(value) or not 7 <= sum(c.isdigit() for c in value) <= 15):
+            raise ValueError("is not a valid phone number (7 to 15 digits, optional +, spaces, dashes, brackets)")
+        return value
+
+    @model_validator(mode="after")
+    def _contact(self) -> "LeadRequest":
+        if not self.email and not self.phone:
+            raise ValueError("an email or a phone number is required")
+        return self
+
+
+class HandoffRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    conversationId: StrictStr
+    reason: StrictStr | None = Field(None, max_length=1000)
+
+
+@router.post("/chat/rating")
+def rate(body: RatingRequest, caller: Caller) -> dict:
+    """Rate an assistant message (messageId) or the whole conversation: 1 or -1. Fires rating.received."""
+    return widget.rate(caller, body.conversationId, body.messageId, body.rating)
+
+
+@router.post("/chat/lead")
+def capture_lead(body: LeadRequest, caller: Caller) -> dict:
+    """Record a visitor's contact details (an email or a phone is required). Fires lead.captured."""
+    lead = widget.capture_lead(caller, body.conversationId, body.visitorId, body.name, body.email, body.phone)
+    return {"success": True, "leadId": lead.lead_id}
+
+
+@router.post("/chat/handoff")
+def request_handoff(body: HandoffRequest, caller: Caller) -> dict:
+    """Ask for a human: the conversation becomes handed_off. Fires handoff.requested (once)."""
+    conversation = widget.request_handoff(caller, body.conversationId, body.reason)
+    return {"success": True, "conversationId": conversation.conversation_id,
+            "handoffStatus": conversation.handoff_status, "status": conversation.status}
 
 
 @router.get("/healthz", include_in_schema=False)

@@ -97,9 +97,6 @@ class _Walker:
             name = child.name
             if name in HEADINGS:
                 self.flush()
-                for anchor in child.find_all("a"):
-                    if anchor.get_text(strip=True) in PERMALINK_TEXT or "headerlink" in (anchor.get("class") or []):
-                        anchor.decompose()
                 text = _clean(child.get_text(" "))
                 if text:
                     self.blocks.append(Block("heading", text, HEADINGS[name]))
@@ -152,6 +149,9 @@ def extract_html(html: str, base_url: str) -> Page:
     root = _main_root(soup)
     for tag in root.find_all(DROP_TAGS):
         tag.decompose()
+    for anchor in root.find_all("a"):
+        if anchor.get_text(strip=True) in PERMALINK_TEXT or "headerlink" in (anchor.get("class") or []):
+            anchor.decompose()
     for tag in root.find_all(True):
         if tag.decomposed:
             continue

@@ -6,12 +6,13 @@ retry; callers turn it into an honest fallback (never a 500), keeping the user's
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Iterator, Protocol
 
 from botplot.config import settings
 from botplot.llm import openai_client, prompt
-from botplot.llm.context import AnswerInput, Passage
+from botplot.llm.context import AnswerInput
 from botplot.observability import logger
 
 FALLBACK = (
@@ -46,8 +47,6 @@ class OpenAIResponder:
         self.model = model
 
     def stream(self, answer_input: AnswerInput) -> Iterator[str]:
-        from openai import OpenAIError
-
         request = prompt.messages(answer_input)
         for attempt in (1, 2):
             produced = False
@@ -56,6 +55,7 @@ class OpenAIResponder:
                 response = client.chat.completions.create(
                     model=self.model, messages=request, stream=True, temperature=0.2
                 )
+                finished = False
                 for chunk in response:
                     if not chunk.choices:
                         continue
@@ -63,8 +63,11 @@ class OpenAIResponder:
                     if piece:
                         produced = True
                         yield piece
+                    finished = finished or chunk.choices[0].finish_reason is not None
+                if not finished:  # the connection ended before the model said it was done
+                    raise ConnectionError("the answer stream ended early")
                 return
-            except OpenAIError as error:
+            except Exception as error:  # API errors, timeouts, and streams cut by the network alike
                 logger.warning("chat completion failed", extra={"attempt": attempt, "error_type": type(error).__name__})
                 if produced or attempt == 2:
                     raise LLMUnavailable(str(type(error).__name__)) from error
@@ -77,7 +80,7 @@ _STOP = set(
 
 
 def _terms(text: str) -> set[str]:
-    return {_stem(t) for t in re.findall(r"[a-z0-9]+", text.lower()) if t not in _STOP}
+    return {_stem(t) for t in re.findall(r"[a-z0-9_]+", text.lower()) if t not in _STOP}
 
 
 def _stem(term: str) -> str:
@@ -87,45 +90,52 @@ def _stem(term: str) -> str:
     return term
 
 
-def _sentences(text: str) -> list[str]:
-    pieces = re.split(r"(?<=[.!?])\s+|\n+", text)
-    return [p.strip() for p in pieces if len(p.strip()) > 2]
+def _units(text: str) -> list[str]:
+    """Sentences and lines (code lines stay whole) in reading order."""
+    units: list[str] = []
+    for line in text.split("\n"):
+        line = line.strip()
+        if line:
+            units.extend(p.strip() for p in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])", line) if p.strip())
+    return units
 
 
 class ExtractiveResponder:
-    """Answers offline with the sentences of the retrieved passages that best match the question.
+    """Answers offline with the stretch of the best passage that covers most of the question.
 
-    It never writes anything that is not in the passages; with none, it says nothing is known.
+    The stretch is at most ``budget_words`` of consecutive sentences, chosen to cover the most of
+    the question's words, rare words counting more. It never writes anything that is not in the
+    passages; with none, it says nothing is known.
     """
 
     name = "extractive"
-    max_sentences = 3
-
-    def _qa_answer(self, passage: Passage) -> str:
-        _, _, answer = passage.content.partition("\nA: ")
-        return answer.strip() or passage.content
+    budget_words = 80
 
     def compose(self, answer_input: AnswerInput) -> str:
+        from botplot.knowledge.retrieval import page_title
+
         if not answer_input.passages:
             return NOTHING_KNOWN
         best = answer_input.passages[0]
         if best.is_qa:
-            return self._qa_answer(best)
+            _, _, answer = best.content.partition("\nA: ")
+            return answer.strip() or best.content
         query = _terms(answer_input.question)
-        scored: list[tuple[float, int, int, str]] = []
-        for rank, passage in enumerate(answer_input.passages[:3]):
-            for position, sentence in enumerate(_sentences(passage.content)):
-                overlap = len(query & _terms(sentence))
-                if overlap:
-                    scored.append((overlap / (1 + 0.5 * rank), rank, position, sentence))
-        if not scored:
-            chosen = _sentences(best.content)[: self.max_sentences]
-        else:
-            top = sorted(scored, key=lambda s: -s[0])[: self.max_sentences]
-            chosen = [s[3] for s in sorted(top, key=lambda s: (s[1], s[2]))]
-        text = " ".join(chosen)
-        source = best.title or best.url or "our documentation"
-        return f"Here is what I found in “{source}”: {text}"
+        units = _units(best.content)
+        terms = [_terms(u) & query for u in units]
+        weight = {t: math.log(1 + len(units) / max(1, sum(t in ts for ts in terms))) for t in query}
+        best_score, window = -1.0, units[:1]
+        for start in range(len(units)):
+            words, covered, end = 0, set(), start
+            while end < len(units) and (words == 0 or words + len(units[end].split()) <= self.budget_words):
+                words += len(units[end].split())
+                covered |= terms[end]
+                end += 1
+            score = sum(weight[t] for t in covered)
+            if score > best_score:
+                best_score, window = score, units[start:end]
+        source = page_title(best.title) or best.url or "our documentation"
+        return f"According to “{source}”: {' '.join(window)}"
 
     def stream(self, answer_input: AnswerInput) -> Iterator[str]:
         yield from words(self.compose(answer_input))

@@ -1,0 +1,188 @@
+"""From a visitor's question to the passages an answer may use, with a confidence and citations.
+
+1. Hybrid search (BM25 + vectors) returns the project's best chunks.
+2. Candidates are reranked by how close the question's meaning is to their page title (the
+   title summarises what a page is about; for a Q&A pair it is the question itself), then pages are
+   ranked by their best chunk, with a small bonus for further matching chunks of the same page.
+3. Passages are the best chunks, the top page's first; citations name each page used, best first,
+   with a short snippet and a ``#:~:text=`` link that scrolls to it.
+4. Confidence in [0, 1] comes from retrieval alone: how similar the best chunk's meaning is (cosine,
+   calibrated per embedding model) and how many of the question's words it contains. Below
+   ``GROUNDED_AT`` nothing relevant is known, and the bot says so instead of inventing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from urllib.parse import quote, urlsplit
+
+import math
+
+from botplot.knowledge.embeddings import default_embedder
+from botplot.knowledge.index import default_index
+from botplot.knowledge.index.base import Hit, query_terms
+from botplot.llm.context import Passage
+from botplot.observability import logger
+
+CANDIDATES = 30
+MAX_PASSAGES = 5
+GROUNDED_AT = 0.28
+SAME_PAGE_BONUS = 0.15
+TITLE_WEIGHT = 0.5
+#: further pages are used only when they score at least this share of the best page
+RELATIVE_CUTOFF = 0.6
+#: cosine similarity that means "unrelated" and "clearly about it", per embedding model
+CALIBRATION = {"all-MiniLM-L6-v2": (0.15, 0.55), "text-embedding-3-small": (0.15, 0.50)}
+DEFAULT_CALIBRATION = (0.15, 0.55)
+
+
+@dataclass
+class Retrieval:
+    passages: list[Passage] = field(default_factory=list)  # empty when nothing relevant is known
+    confidence: float = 0.0
+    citations: list[dict] = field(default_factory=list)
+
+    @property
+    def grounded(self) -> bool:
+        return bool(self.passages)
+
+
+def _stem(term: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(term) > len(suffix) + 2 and term.endswith(suffix):
+            return term[: -len(suffix)]
+    return term
+
+
+def coverage(question: str, hit: Hit) -> float:
+    """Share of the question's words (stemmed, no stop words) found in the chunk or its headings."""
+    terms = {_stem(t) for t in query_terms(question)}
+    if not terms:
+        return 0.0
+    text = f"{hit.chunk.title} {hit.chunk.heading} {hit.chunk.content}".lower()
+    found = {_stem(t) for t in re.findall(r"[\w][\w'.+-]*[\w+]|[\w]", text)}
+    return len(terms & found) / len(terms)
+
+
+def confidence(question: str, best: Hit, model: str | None) -> float:
+    cover = coverage(question, best)
+    if best.similarity is None or model is None:
+        return round(cover, 4)
+    low, high = CALIBRATION.get(model, DEFAULT_CALIBRATION)
+    meaning = min(1.0, max(0.0, (best.similarity - low) / (high - low)))
+    return round(0.6 * meaning + 0.4 * cover, 4)
+
+
+def page_title(title: str) -> str:
+    """The page's own title, without a site name after " — " or " | "."""
+    return re.split(r"\s+[—|]\s+", title, maxsplit=1)[0].strip()
+
+
+@lru_cache(maxsize=4096)
+def _title_vector(model: str, title: str) -> tuple[float, ...]:
+    embedder = default_embedder()
+    return tuple(embedder.embed([title])[0])
+
+
+def rerank_by_title(hits: list[Hit], vector: list[float], model: str) -> list[Hit]:
+    """Add ``TITLE_WEIGHT`` × cos(question, page title) to each candidate's score (cached per title)."""
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    rescored = []
+    for hit in hits:
+        title = page_title(hit.chunk.title)
+        if not title:
+            rescored.append(hit)
+            continue
+        other = _title_vector(model, title)
+        cosine = sum(a * b for a, b in zip(vector, other)) / (norm * (math.sqrt(sum(x * x for x in other)) or 1.0))
+        rescored.append(replace(hit, score=hit.score + TITLE_WEIGHT * cosine))
+    return sorted(rescored, key=lambda h: -h.score)
+
+
+def rank_pages(hits: list[Hit]) -> list[tuple[float, list[Hit]]]:
+    """(score, hits) per page (a Q&A pair is its own page), best page first."""
+    pages: dict[str, list[Hit]] = {}
+    for hit in hits:
+        pages.setdefault(hit.chunk.url or f"source:{hit.chunk.source_id}", []).append(hit)
+    scored = []
+    for group in pages.values():
+        scores = sorted((h.score for h in group), reverse=True)
+        scored.append((scores[0] + SAME_PAGE_BONUS * sum(scores[1:3]), group))
+    return sorted(scored, key=lambda entry: -entry[0])
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if len(s.strip()) > 3]
+
+
+def snippet(question: str, content: str, limit: int = 200) -> str:
+    """The passage's sentence that shares most words with the question, shortened to ``limit``."""
+    terms = {_stem(t) for t in query_terms(question)}
+    sentences = _sentences(content) or [content]
+    best = max(sentences, key=lambda s: len(terms & {_stem(w) for w in query_terms(s)}))
+    return best if len(best) <= limit else best[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def text_fragment_url(url: str, snippet_text: str) -> str:
+    """``url#:~:text=start,end`` so browsers scroll to and highlight the passage (HTML pages only)."""
+    if urlsplit(url).path.lower().endswith((".pdf", ".txt")):
+        return url
+    words = snippet_text.rstrip("…").split()
+    if len(words) < 2:
+        return url
+    encode = lambda part: quote(" ".join(part), safe="")  # noqa: E731
+    fragment = encode(words) if len(words) <= 8 else f"{encode(words[:4])},{encode(words[-4:])}"
+    return f"{url.split('#', 1)[0]}#:~:text={fragment}"
+
+
+def _passage(hit: Hit) -> Passage:
+    c = hit.chunk
+    return Passage(chunk_id=c.chunk_id, source_id=c.source_id, url=c.url, title=c.title, heading=c.heading,
+                   content=c.content, score=round(hit.score, 4), is_qa=c.is_qa)
+
+
+def retrieve(project_id: str, question: str, context: str | None = None) -> Retrieval:
+    """The passages for ``question``; ``context`` (the previous question) helps short follow-ups."""
+    query = question if context is None or len(query_terms(question)) > 4 else f"{context} {question}"
+    embedder = default_embedder()
+    vector, model = None, None
+    if embedder is not None:
+        try:
+            vector, model = embedder.embed([query])[0], embedder.model
+        except Exception:  # the embedding service failing must not stop the answer: BM25 still works
+            logger.warning("query embedding failed; searching with BM25 only")
+    hits = default_index().search(project_id, query, vector, model, k=CANDIDATES)
+    if not hits:
+        return Retrieval()
+    if vector is not None:
+        try:
+            hits = rerank_by_title(hits, vector, model)
+        except Exception:
+            logger.warning("title reranking skipped: embedding the titles failed")
+    pages = rank_pages(hits)
+    best = pages[0][1][0]
+    score = confidence(question, best, model if best.similarity is not None else None)
+    if score < GROUNDED_AT:
+        return Retrieval(confidence=score)
+    chosen: list[tuple[float, Hit]] = [(pages[0][0], h) for h in pages[0][1][:2]]
+    for page_score, group in pages[1:]:
+        if len(chosen) >= MAX_PASSAGES or page_score < RELATIVE_CUTOFF * pages[0][0]:
+            break
+        chosen.append((page_score, group[0]))
+    citations, seen = [], set()
+    for page_score, hit in chosen:
+        key = hit.chunk.url or hit.chunk.source_id
+        if key in seen:
+            continue
+        seen.add(key)
+        text = snippet(question, hit.chunk.content)
+        citations.append({
+            "sourceId": hit.chunk.source_id,
+            "url": text_fragment_url(hit.chunk.url, text) if hit.chunk.url else None,
+            "title": hit.chunk.title,
+            "snippet": text,
+            "score": round(min(1.0, page_score), 4),
+        })
+    return Retrieval(passages=[_passage(h) for _, h in chosen], confidence=score, citations=citations)

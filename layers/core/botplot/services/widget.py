@@ -1,0 +1,141 @@
+"""What the embeddable widget records besides chat: ratings, leads and handoff requests.
+
+Each writes its record and the analytics counters in one transaction and then fires its webhook
+event. Re-rating moves the counters (the old rating's day loses one, today gains one); a
+conditional write on the previous value keeps them exact when two ratings race.
+"""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from botplot import clock, ids
+from botplot.db.base import connection
+from botplot.db.conversations import Conversation, Message
+from botplot.db.leads import Lead
+from botplot.db.stats import TOTALS_DAY
+from botplot.errors import bad_request, not_found
+from botplot.events import Event, publish
+from botplot.services import conversation_store as store
+from botplot.services.auth import Principal
+from botplot.services.counters import StatsDelta
+
+
+def _condition_failed(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) in ("TransactionCanceledException",
+                                                             "ConditionalCheckFailedException")
+
+
+def _rating_counter(rating: int) -> str:
+    return "positive" if rating > 0 else "negative"
+
+
+def rate(principal: Principal, conversation_id: str, message_id: str | None, rating: int) -> dict:
+    conversation = store.load(principal.project_id, conversation_id)
+    target = conversation
+    if message_id is not None:
+        if not ids.is_uuid(message_id):
+            raise not_found("Message", "MESSAGE_NOT_FOUND")
+        try:
+            target = Message.get(conversation.conversation_id, message_id)
+        except DoesNotExist:
+            raise not_found("Message", "MESSAGE_NOT_FOUND") from None
+        if target.role != "assistant":
+            raise bad_request("Only the assistant's messages can be rated", "NOT_RATEABLE")
+    field = type(target).rating if message_id is not None else Conversation.overall_rating
+    for attempt in (1, 2):
+        previous = target.rating if message_id is not None else target.overall_rating
+        previous_at = target.rated_at
+        now = clock.now()
+        delta = StatsDelta(principal.project_id)
+        if previous is not None and previous_at:
+            delta.add(clock.day(clock.parse(previous_at)), _rating_counter(int(previous)), -1)
+        delta.add(clock.day(now), _rating_counter(rating))
+        unchanged = field.does_not_exist() if previous is None else field == previous
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.update(target, actions=[field.set(rating), type(target).rated_at.set(clock.iso_ms(now))],
+                          condition=unchanged)
+                delta.apply(tx)
+            break
+        except TransactWriteError as error:
+            if attempt == 2 or not _condition_failed(error):
+                raise
+            target.refresh()
+    publish(Event(principal.project_id, "rating.received", {
+        "conversation_id": conversation.conversation_id,
+        "message_id": message_id,
+        "rating": rating,
+        "created_at": clock.iso_ms(now),
+    }))
+    result = {"success": True, "conversationId": conversation.conversation_id, "rating": rating}
+    if message_id is not None:
+        result["messageId"] = message_id
+    return result
+
+
+def capture_lead(principal: Principal, conversation_id: str | None, visitor_id: str | None, name: str | None,
+                 email: str | None, phone: str | None) -> Lead:
+    if conversation_id is not None:
+        conversation = store.load(principal.project_id, conversation_id)
+        visitor_id = visitor_id or conversation.visitor_id
+    now = clock.now()
+    lead = Lead(principal.project_id, ids.uuid7(), name=name, email=email, phone=phone,
+                conversation_id=conversation_id, visitor_id=visitor_id,
+                search_text=" ".join(p for p in (name, email) if p).casefold(), created_at=clock.iso_ms(now))
+    delta = StatsDelta(principal.project_id).add(clock.day(now), "leads").add(TOTALS_DAY, "leads")
+    with TransactWrite(connection=connection()) as tx:
+        tx.save(lead, condition=Lead.lead_id.does_not_exist())
+        delta.apply(tx)
+    publish(Event(principal.project_id, "lead.captured", {
+        "lead_id": lead.lead_id,
+        "conversation_id": conversation_id,
+        "visitor_id": visitor_id,
+        "name": name,
+        "email": email,
+        "phone": phone,
+        "created_at": lead.created_at,
+    }))
+    return lead
+
+
+def request_handoff(principal: Principal, conversation_id: str, reason: str | None) -> Conversation:
+    """Ask for a human: the conversation becomes ``handed_off`` (once; asking again changes nothing)."""
+    conversation = store.load(principal.project_id, conversation_id)
+    for attempt in (1, 2):
+        if conversation.handoff_status == "requested":
+            return conversation
+        now = clock.iso_ms(clock.now())
+        delta = StatsDelta(principal.project_id).status(conversation.status, "handed_off")
+        actions = [
+            Conversation.handoff_status.set("requested"),
+            Conversation.handoff_requested_at.set(now),
+            Conversation.status.set("handed_off"),
+            Conversation.status_key.set(store.status_key(principal.project_id, "handed_off")),
+            Conversation.idle_shard.remove(),
+        ]
+        if reason:
+            actions.append(Conversation.handoff_reason.set(reason))
+        if not conversation.unresolved:  # the bot could not resolve it
+            actions.append(Conversation.unresolved.set(True))
+            delta.add(clock.day(clock.parse(conversation.created_at)), "unresolved")
+        condition = (Conversation.status == conversation.status) & (
+            Conversation.unresolved.exists() if conversation.unresolved else Conversation.unresolved.does_not_exist())
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.update(conversation, actions=actions, condition=condition)
+                delta.apply(tx)
+            break
+        except TransactWriteError as error:
+            if attempt == 2 or not _condition_failed(error):
+                raise
+            conversation.refresh()
+    conversation.refresh()
+    publish(Event(principal.project_id, "handoff.requested", {
+        "conversation_id": conversation.conversation_id,
+        "visitor_id": conversation.visitor_id,
+        "reason": reason,
+        "requested_at": now,
+    }))
+    return conversation

@@ -1,0 +1,111 @@
+"""An OpenAI-compatible API on 127.0.0.1 for tests: chat completions (plain and streamed in OpenAI's
+SSE format) and embeddings, with scripted failures, delays and a record of every request."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DIMENSIONS = 256
+
+
+def embed(text: str) -> list[float]:
+    """A deterministic bag-of-words embedding: texts sharing words are similar."""
+    vector = [0.0] * DIMENSIONS
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        slot = int(hashlib.md5(word.encode()).hexdigest(), 16) % DIMENSIONS
+        vector[slot] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
+class FakeOpenAI:
+    """``plans`` is a queue of behaviours for the next chat completions, each a dict with any of:
+    ``status`` (answer with this HTTP error), ``hang`` (sleep this long first), ``tokens`` (the answer's
+    pieces), ``delay`` (seconds between streamed pieces), ``cut_after`` (drop the stream after n pieces).
+    With no plan the answer is ``default_tokens``."""
+
+    default_tokens = ["Based", " on", " our", " docs", ":", " yes", "."]
+
+    def __init__(self):
+        self.chat_requests: list[dict] = []
+        self.embedding_requests: list[dict] = []
+        self.plans: list[dict] = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                try:
+                    self._post()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test): nothing to answer
+
+            def _post(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if self.path.endswith("/embeddings"):
+                    fake.embedding_requests.append(body)
+                    inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                    self._json(200, {"object": "list", "model": body["model"], "data": [
+                        {"object": "embedding", "index": i, "embedding": embed(t)} for i, t in enumerate(inputs)],
+                        "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                    return
+                if not self.path.endswith("/chat/completions"):
+                    self._json(404, {"error": {"message": "not found"}})
+                    return
+                with fake.lock:
+                    fake.chat_requests.append(body)
+                    plan = fake.plans.pop(0) if fake.plans else {}
+                if plan.get("hang"):
+                    time.sleep(plan["hang"])
+                if plan.get("status"):
+                    self._json(plan["status"], {"error": {"message": "scripted failure", "type": "server_error"}})
+                    return
+                tokens = plan.get("tokens", fake.default_tokens)
+                if not body.get("stream"):
+                    self._json(200, {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
+                                     "choices": [{"index": 0, "finish_reason": "stop",
+                                                  "message": {"role": "assistant", "content": "".join(tokens)}}]})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for n, token in enumerate(tokens):
+                    if plan.get("cut_after") is not None and n == plan["cut_after"]:
+                        self.wfile.write(b"data: {\"broken")  # an unfinished event, then the connection drops
+                        self.wfile.flush()
+                        return
+                    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
+                             "choices": [{"index": 0, "delta": {"content": token}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(plan.get("delay", 0))
+                end = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
+                       "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+                self.wfile.flush()
+
+            def _json(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
