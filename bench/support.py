@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections import Counter
 from contextlib import contextmanager
@@ -15,6 +16,9 @@ def start_moto() -> str:
                        "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR"})
     from moto.server import ThreadedMotoServer
 
+    from botplot_dev import moto_tuning
+
+    moto_tuning.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -30,6 +34,26 @@ def start_moto() -> str:
     return os.environ["AWS_ENDPOINT_URL"]
 
 
+def _value_size(value) -> int:
+    (kind, data), = value.items()
+    if kind in ("S", "B"):
+        return len(data.encode() if isinstance(data, str) else data)
+    if kind == "N":
+        return len(data.lstrip("-").replace(".", "")) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(_value_size(v) + 1 for v in data)
+    if kind == "M":
+        return 3 + sum(len(k) + _value_size(v) + 1 for k, v in data.items())
+    return sum(len(v) if isinstance(v, str) else 8 for v in data)  # SS, NS, BS
+
+
+def item_size(item: dict) -> int:
+    """An item's size as DynamoDB bills it: attribute names plus values (the documented rules)."""
+    return sum(len(name) + _value_size(value) for name, value in item.items())
+
+
 class DynamoCounter:
     """Counts DynamoDB API calls and the capacity they consumed, with botocore event hooks on every
     client our code uses (each pynamodb model has its own connection)."""
@@ -38,6 +62,7 @@ class DynamoCounter:
         self.calls: Counter = Counter()
         self.read_units = 0.0
         self.write_units = 0.0
+        self.estimated_read_units = 0.0
         self._recording = False
         self._clients: list = []
 
@@ -49,6 +74,12 @@ class DynamoCounter:
         if not self._recording:
             return
         self.calls[model.name] += 1
+        returned = parsed.get("Items") or ([parsed["Item"]] if parsed.get("Item") else [])
+        if returned:  # what DynamoDB would charge: 0.5 RCU per 4 KB read, eventually consistent
+            size = sum(item_size(item) for item in returned)
+            self.estimated_read_units += 0.5 * max(1, math.ceil(size / 4096))
+        elif model.name in ("GetItem", "Query"):
+            self.estimated_read_units += 0.5
         consumed = parsed.get("ConsumedCapacity")
         for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
             units = entry.get("CapacityUnits", 0)
@@ -74,7 +105,7 @@ class DynamoCounter:
     @contextmanager
     def recording(self):
         self.calls.clear()
-        self.read_units = self.write_units = 0.0
+        self.read_units = self.write_units = self.estimated_read_units = 0.0
         self._recording = True
         try:
             yield self

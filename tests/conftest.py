@@ -30,6 +30,9 @@ def moto_endpoint():
     """moto's server with every table and queue of template.yaml, for in-process integration tests."""
     from moto.server import ThreadedMotoServer
 
+    from botplot_dev import moto_tuning
+
+    moto_tuning.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -50,10 +53,13 @@ def moto_endpoint():
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    """The local stack as `make run` starts it (offline responder), plus a 'pro' limit of 5 calls
-    so that quota exhaustion is quick to reach."""
-    s = LocalStack(tmp_path_factory.mktemp("stack") / ".botplot",
-                   {"BOTPLOT_PLAN_LIMITS": '{"pro": 5}', "BOTPLOT_KEY_CACHE_SECONDS": "1"}).start()
+    """The local stack as `make run` starts it (offline responder), with time scales shortened for
+    tests: a 'pro' limit of 5 calls, a 1 s key cache, webhook retries after 1, 1 and 2 s (4
+    attempts), deactivation after 6 consecutive failures spanning 3 s."""
+    s = LocalStack(tmp_path_factory.mktemp("stack") / ".botplot", {
+        "BOTPLOT_PLAN_LIMITS": '{"pro": 5}', "BOTPLOT_KEY_CACHE_SECONDS": "1",
+        "BOTPLOT_WEBHOOK_BACKOFF": "1,1,2", "BOTPLOT_WEBHOOK_DISABLE_AFTER": "6",
+        "BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS": "3"}).start()
     yield s
     s.stop()
 

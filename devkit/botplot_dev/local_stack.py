@@ -45,6 +45,9 @@ _AWS_ONLY = {"BOTPLOT_OPENAI_SECRET_ID", "AWS_LAMBDA_EXEC_WRAPPER", "PORT", "POW
 def start_moto() -> str:
     from moto.server import ThreadedMotoServer
 
+    from botplot_dev import moto_tuning
+
+    moto_tuning.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -142,12 +145,15 @@ def _start_workers(template: dict, provisioned, region: str, stop: threading.Eve
     from botplot_dev.lambda_runtime import Schedule, SqsPoller, schedule_payload
 
     speedup = float(os.environ.get("BOTPLOT_LOCAL_SCHEDULE_SPEEDUP", "60"))
+    # Lambda runs many invocations at once; locally a few pollers per queue stand in for that
+    pollers = int(os.environ.get("BOTPLOT_LOCAL_WORKER_THREADS", "4"))
     for function, resource in tpl.resources("AWS::Serverless::Function", template).items():
         timeout = float(resource["Properties"].get("Timeout", 60))
         for event in tpl.events_of(function, "SQS", template):
             queue = event["Queue"]["Fn::GetAtt"][0]
-            SqsPoller(function, provisioned.queue_urls[queue], provisioned.queue_arns[queue], region,
-                      int(event.get("BatchSize", 10)), stop, timeout).start()
+            for _ in range(pollers):
+                SqsPoller(function, provisioned.queue_urls[queue], provisioned.queue_arns[queue], region,
+                          int(event.get("BatchSize", 10)), stop, timeout).start()
         for event in tpl.events_of(function, "ScheduleV2", template):
             Schedule(function, event["ScheduleExpression"], schedule_payload(event), speedup, stop).start()
 

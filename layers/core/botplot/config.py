@@ -52,7 +52,7 @@ class Settings:
     assets_base_url: str
     allow_private_targets: bool
     dns_nameservers: tuple[str, ...]
-    idle_minutes: int
+    idle_minutes: float
     openai_api_key_env: str | None
     openai_secret_id: str | None
     openai_base_url: str | None
@@ -67,6 +67,7 @@ class Settings:
     custom_domain_target: str
     webhook_backoff_seconds: tuple[int, ...]
     webhook_disable_after: int
+    webhook_disable_window_seconds: float
 
 
 def _load() -> Settings:
@@ -90,7 +91,7 @@ def _load() -> Settings:
         dns_nameservers=tuple(
             s for s in os.environ.get("BOTPLOT_DNS_NAMESERVERS", "").split(",") if s.strip()
         ),
-        idle_minutes=int(os.environ.get("BOTPLOT_IDLE_MINUTES", "30")),
+        idle_minutes=float(os.environ.get("BOTPLOT_IDLE_MINUTES", "30")),
         openai_api_key_env=os.environ.get("OPENAI_API_KEY") or None,
         openai_secret_id=os.environ.get("BOTPLOT_OPENAI_SECRET_ID") or None,
         openai_base_url=os.environ.get("OPENAI_BASE_URL") or None,
@@ -105,6 +106,7 @@ def _load() -> Settings:
         custom_domain_target=os.environ.get("BOTPLOT_CUSTOM_DOMAIN_TARGET", "custom.botplot.app"),
         webhook_backoff_seconds=tuple(int(x) for x in backoff.split(",") if x.strip()),
         webhook_disable_after=int(os.environ.get("BOTPLOT_WEBHOOK_DISABLE_AFTER", "50")),
+        webhook_disable_window_seconds=float(os.environ.get("BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS", "86400")),
     )
 
 

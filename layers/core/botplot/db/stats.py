@@ -32,6 +32,7 @@ class DailyStats(Model):
     status_closed = NumberAttribute(attr_name="statusClosed", null=True)
     status_archived = NumberAttribute(attr_name="statusArchived", null=True)
     status_handed_off = NumberAttribute(attr_name="statusHandedOff", null=True)
+    webhooks = NumberAttribute(null=True)  # totals item only: the project's webhooks (at most 10)
     expires_at = TTLAttribute(attr_name="expiresAt", null=True)
 
 

@@ -25,6 +25,7 @@ class Webhook(Model):
     secret = UnicodeAttribute()  # needed to sign; never returned after creation, never logged
     is_active = BooleanAttribute(attr_name="isActive", default=True)
     consecutive_failures = NumberAttribute(attr_name="consecutiveFailures", default=0)
+    failing_since = UnicodeAttribute(attr_name="failingSince", null=True)
     disabled_reason = UnicodeAttribute(attr_name="disabledReason", null=True)
     created_at = UnicodeAttribute(attr_name="createdAt")
 

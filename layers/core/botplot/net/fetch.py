@@ -120,6 +120,8 @@ class Fetcher:
             response_headers = {k.lower(): v for k, v in raw.headers.items()}
             status = raw.status
             raw.release_conn()
+        except urllib3.exceptions.NewConnectionError:  # a subclass of the timeout error in urllib3 2
+            raise FetchError("connection failed (refused or unreachable)") from None
         except urllib3.exceptions.TimeoutError:
             raise FetchError("timed out") from None
         except urllib3.exceptions.SSLError as error:

@@ -19,6 +19,7 @@ from botplot import clock, ids
 from botplot.db.base import connection
 from botplot.db.conversations import Conversation, Message
 from botplot.db.stats import Visitor
+from botplot.errors import not_found
 from botplot.events import Event, publish
 from botplot.services import conversation_store as store
 from botplot.services.auth import Principal
@@ -151,7 +152,10 @@ def begin(principal: Principal, message: str, conversation_id: str | None, visit
         except TransactWriteError as error:
             if is_new or attempt == 2 or not _is_condition_failure(error):
                 raise
-            conversation.refresh()  # the idle closer changed its status meanwhile: retry once
+            try:
+                conversation.refresh()  # the idle closer changed its status meanwhile: retry once
+            except Conversation.DoesNotExist:
+                raise not_found("Conversation", "CONVERSATION_NOT_FOUND") from None
 
     if not is_new:
         conversation.message_count = int(conversation.message_count or 0) + 1
@@ -198,10 +202,10 @@ def finish(turn: Turn, answer: AnswerRecord) -> Message:
     for attempt in (1, 2):
         delta = StatsDelta(conversation.project_id).add(today, "messages")
         actions = [Conversation.message_count.add(1), Conversation.last_message_at.set(now_iso)]
-        condition = None
+        condition = Conversation.conversation_id.exists()  # never resurrect a deleted conversation
         if mark_unresolved:
             actions.append(Conversation.unresolved.set(True))
-            condition = Conversation.unresolved.does_not_exist()
+            condition &= Conversation.unresolved.does_not_exist()
             delta.add(clock.day(clock.parse(conversation.created_at)), "unresolved")
         try:
             with TransactWrite(connection=connection()) as tx:
@@ -210,8 +214,12 @@ def finish(turn: Turn, answer: AnswerRecord) -> Message:
                 delta.apply(tx)
             break
         except TransactWriteError as error:
-            if not mark_unresolved or attempt == 2 or not _is_condition_failure(error):
+            if attempt == 2 or not _is_condition_failure(error):
                 raise
-            mark_unresolved = False  # another turn already marked it: count it once
+            try:
+                conversation.refresh()
+            except Conversation.DoesNotExist:
+                return assistant  # deleted while we answered: its messages go with it
+            mark_unresolved = not answer.grounded and not conversation.unresolved
     publish(message_created(assistant))
     return assistant

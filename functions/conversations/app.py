@@ -1,0 +1,46 @@
+"""Conversations group (secret key): list with pagination and status filter, read, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from botplot.services import backoffice
+from botplot.services.auth import Principal
+from botplot.web.app import API_PREFIX, create_app
+from botplot.web.deps import secret_key
+from botplot.web.handlers import mangum_handler
+
+router = APIRouter(prefix=API_PREFIX, tags=["conversations"])
+Caller = Annotated[Principal, Depends(secret_key)]
+
+
+@router.get("/conversations")
+def list_conversations(
+    caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=100, description="Max results (default 20, max 100)")] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000, description="Skip N results")] = 0,
+    status: Annotated[Literal["active", "closed", "archived", "handed_off"] | None, Query(
+        description='"active", "closed", "archived", or "handed_off"')] = None,
+) -> dict:
+    """List conversations with pagination and optional status filter, newest first."""
+    items, total = backoffice.list_conversations(caller.project_id, limit, offset, status)
+    return {"conversations": [backoffice.conversation_view(c) for c in items], "total": total}
+
+
+@router.get("/conversations/{id}")
+def get_conversation(id: str, caller: Caller) -> dict:
+    """Get a conversation with all its messages, in order."""
+    return {"conversation": backoffice.get_conversation(caller.project_id, id)}
+
+
+@router.delete("/conversations/{id}")
+def delete_conversation(id: str, caller: Caller) -> dict:
+    """Delete a conversation and all its messages (analytics no longer count them)."""
+    backoffice.delete_conversation(caller.project_id, id)
+    return {"success": True}
+
+
+app = create_app(router, service="conversations", title="BotPlot conversations")
+handler = mangum_handler(app)

@@ -1,0 +1,92 @@
+"""Projects group (secret key): webhooks and their deliveries, branding, subdomain, custom domain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+from botplot.services import webhooks
+from botplot.services.auth import Principal
+from botplot.web.app import API_PREFIX, create_app
+from botplot.web.deps import secret_key
+from botplot.web.handlers import mangum_handler
+
+router = APIRouter(prefix=API_PREFIX, tags=["projects"])
+
+
+def own_project(projectId: str, caller: Annotated[Principal, Depends(secret_key)]) -> Principal:
+    """The path's project must be the key's own; any other id is unknown to this key (404)."""
+    webhooks.check_project(caller.project_id, projectId)
+    return caller
+
+
+Caller = Annotated[Principal, Depends(own_project)]
+
+
+class CreateWebhook(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    url: StrictStr = Field(description="HTTPS endpoint URL")
+    events: list[StrictStr] = Field(description="Event types to subscribe to", max_length=6)
+    description: StrictStr | None = Field(None, max_length=500, description="Friendly description")
+
+
+class UpdateWebhook(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    url: StrictStr | None = None
+    events: list[StrictStr] | None = Field(None, max_length=6)
+    description: StrictStr | None = Field(None, max_length=500)
+    is_active: StrictBool | None = Field(None, description="true re-enables a deactivated webhook")
+
+
+@router.get("/projects/{projectId}/webhooks")
+def list_webhooks(caller: Caller) -> dict:
+    """List all webhooks for a project (never their secrets)."""
+    return {"webhooks": [webhooks.view(w) for w in webhooks.list_webhooks(caller.project_id)]}
+
+
+@router.post("/projects/{projectId}/webhooks")
+def create_webhook(body: CreateWebhook, caller: Caller) -> dict:
+    """Create a webhook. Returns the signing secret (shown only once)."""
+    webhook = webhooks.create(caller.project_id, body.url, body.events, body.description)
+    return {"webhook": webhooks.view(webhook, with_secret=True)}
+
+
+@router.patch("/projects/{projectId}/webhooks/{webhookId}")
+def update_webhook(webhookId: str, body: UpdateWebhook, caller: Caller) -> dict:
+    """Change a webhook's URL, events or description, or re-enable it (is_active: true)."""
+    webhook = webhooks.update(caller.project_id, webhookId, body.url, body.events, body.description, body.is_active)
+    return {"webhook": webhooks.view(webhook)}
+
+
+@router.delete("/projects/{projectId}/webhooks/{webhookId}")
+def delete_webhook(webhookId: str, caller: Caller) -> dict:
+    """Delete a webhook and all its delivery records."""
+    webhooks.delete(caller.project_id, webhookId)
+    return {"ok": True}
+
+
+@router.post("/projects/{projectId}/webhooks/{webhookId}/test")
+def test_webhook(webhookId: str, caller: Caller) -> dict:
+    """Send a ping test event. Returns the delivery result immediately."""
+    return {"delivery": webhooks.ping(caller.project_id, webhookId)}
+
+
+@router.get("/projects/{projectId}/webhooks/{webhookId}/deliveries")
+def list_deliveries(webhookId: str, caller: Caller,
+                    limit: Annotated[int, Query(ge=1, le=100, description="Max results (default 20)")] = 20) -> dict:
+    """Recent delivery attempts, newest first: status code, duration, error."""
+    return {"deliveries": webhooks.deliveries(caller.project_id, webhookId, limit)}
+
+
+@router.post("/projects/{projectId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver")
+def redeliver(webhookId: str, deliveryId: str, caller: Caller) -> dict:
+    """Queue one more attempt of a delivery (same delivery id, same bytes)."""
+    return {"delivery": webhooks.redeliver(caller.project_id, webhookId, deliveryId)}
+
+
+app = create_app(router, service="projects", title="BotPlot projects")
+handler = mangum_handler(app)

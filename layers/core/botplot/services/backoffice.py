@@ -1,0 +1,173 @@
+"""Conversations and leads for the customer's back office: pages, exact totals, cascade deletes.
+
+Lists read the newest items first from a key designed for it (conversation and lead ids are
+UUIDv7, so the range key is creation order; the ``byStatus`` index serves the status filter) and
+take ``total`` from the counters. ``offset`` pagination reads the skipped items too: DynamoDB has no
+positional access, so a page costs ``offset + limit`` item reads. A lead search reads the project's
+leads (a case-insensitive substring match on name and email cannot use a key) and counts what
+matched.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from botplot import clock, ids
+from botplot.db.base import connection
+from botplot.db.conversations import Conversation, Message
+from botplot.db.leads import Lead
+from botplot.db.stats import TOTALS_DAY, DailyStats, Visitor
+from botplot.errors import not_found
+from botplot.services import conversation_store as store
+from botplot.services.counters import STATUS_FIELDS, StatsDelta
+
+STATUSES = tuple(STATUS_FIELDS)
+
+
+def _totals(project_id: str) -> DailyStats | None:
+    try:
+        return DailyStats.get(project_id, TOTALS_DAY, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _status_total(totals: DailyStats | None, status: str | None) -> int:
+    if totals is None:
+        return 0
+    statuses = [status] if status else STATUSES
+    return sum(max(0, int(getattr(totals, STATUS_FIELDS[s]) or 0)) for s in statuses)
+
+
+def list_conversations(project_id: str, limit: int, offset: int, status: str | None) -> tuple[list, int]:
+    if status:
+        pages = Conversation.by_status.query(store.status_key(project_id, status), scan_index_forward=False,
+                                             limit=offset + limit, page_size=min(offset + limit, 1000))
+    else:
+        pages = Conversation.query(project_id, scan_index_forward=False, limit=offset + limit,
+                                   page_size=min(offset + limit, 1000))
+    items = list(itertools.islice(pages, offset, offset + limit))
+    return items, _status_total(_totals(project_id), status)
+
+
+def conversation_view(c: Conversation) -> dict:
+    return {
+        "id": c.conversation_id,
+        "visitorId": c.visitor_id,
+        "status": c.status,
+        "overallRating": None if c.overall_rating is None else int(c.overall_rating),
+        "handoffStatus": c.handoff_status,
+        "messageCount": int(c.message_count or 0),
+        "firstMessage": c.first_message,
+        "createdAt": clock.api_time(c.created_at),
+        "lastMessageAt": clock.api_time(c.last_message_at),
+    }
+
+
+def message_view(m: Message) -> dict:
+    view = {"id": m.message_id, "role": m.role, "content": m.content, "createdAt": clock.api_time(m.created_at)}
+    if m.rating is not None:
+        view["rating"] = int(m.rating)
+    if m.role == "assistant":
+        if m.confidence_score is not None:
+            view["confidence"] = float(m.confidence_score)
+        if m.citations:
+            view["citations"] = json.loads(m.citations)
+    return view
+
+
+def get_conversation(project_id: str, conversation_id: str) -> dict:
+    conversation = store.load(project_id, conversation_id)
+    return {**conversation_view(conversation),
+            "messages": [message_view(m) for m in store.all_messages(conversation.conversation_id)]}
+
+
+def _visitor_after_delete(conversation: Conversation, delta: StatsDelta) -> tuple[Visitor, str | None, str | None]:
+    """The visitor's last active day once this conversation is gone, and the counter moves it needs."""
+    visitor_id = conversation.visitor_key.split("#", 1)[1]
+    try:
+        visitor = Visitor.get(conversation.project_id, visitor_id, consistent_read=True)
+    except DoesNotExist:
+        return Visitor(conversation.project_id, visitor_id), None, None
+    remaining = [entry.conversation_id for entry in Conversation.by_visitor.query(conversation.visitor_key)
+                 if entry.conversation_id != conversation.conversation_id]
+    days = [clock.day(clock.parse(c.last_message_at))
+            for c in Conversation.batch_get([(conversation.project_id, cid) for cid in remaining])]
+    new_day = max(days) if days else None
+    if new_day != visitor.last_seen_day:
+        if visitor.last_seen_day:
+            delta.add(visitor.last_seen_day, "visitors", -1)
+        if new_day:
+            delta.add(new_day, "visitors")
+    return visitor, visitor.last_seen_day, new_day
+
+
+def delete_conversation(project_id: str, conversation_id: str) -> None:
+    """Delete a conversation and all its messages, taking back everything they counted."""
+    conversation = store.load(project_id, conversation_id)
+    messages = store.all_messages(conversation.conversation_id)
+    delta = StatsDelta(project_id)
+    created_day = clock.day(clock.parse(conversation.created_at))
+    delta.add(created_day, "conversations", -1).status(conversation.status, None)
+    if conversation.unresolved:
+        delta.add(created_day, "unresolved", -1)
+    if conversation.overall_rating is not None and conversation.rated_at:
+        delta.add(clock.day(clock.parse(conversation.rated_at)),
+                  "positive" if conversation.overall_rating > 0 else "negative", -1)
+    for m in messages:
+        day = clock.day(clock.parse(m.created_at))
+        delta.add(day, "messages", -1)
+        if m.role == "user":
+            delta.question(day, m.content, -1)
+        if m.rating is not None and m.rated_at:
+            delta.add(clock.day(clock.parse(m.rated_at)), "positive" if m.rating > 0 else "negative", -1)
+    visitor, old_day, new_day = _visitor_after_delete(conversation, delta)
+    with TransactWrite(connection=connection()) as tx:
+        tx.delete(conversation, condition=Conversation.conversation_id.exists())
+        if old_day != new_day:
+            unchanged = Visitor.last_seen_day == old_day if old_day else Visitor.last_seen_day.does_not_exist()
+            if new_day:
+                tx.update(visitor, actions=[Visitor.last_seen_day.set(new_day)], condition=unchanged)
+            else:
+                tx.delete(visitor, condition=unchanged)
+        delta.apply(tx)
+    # The conversation and its counts are gone; now its messages (they are unreachable already).
+    with Message.batch_write() as batch:
+        for m in messages:
+            batch.delete(m)
+
+
+def list_leads(project_id: str, limit: int, offset: int, search: str | None) -> tuple[list, int]:
+    if not search:
+        pages = Lead.query(project_id, scan_index_forward=False, limit=offset + limit,
+                           page_size=min(offset + limit, 1000))
+        totals = _totals(project_id)
+        return list(itertools.islice(pages, offset, offset + limit)), max(0, int((totals and totals.leads) or 0))
+    needle = search.strip().casefold()
+    matches = list(Lead.query(project_id, scan_index_forward=False, filter_condition=Lead.search_text.contains(needle)))
+    return matches[offset:offset + limit], len(matches)
+
+
+def lead_view(lead: Lead) -> dict:
+    return {"id": lead.lead_id, "name": lead.name, "email": lead.email, "phone": lead.phone,
+            "conversationId": lead.conversation_id, "visitorId": lead.visitor_id,
+            "createdAt": clock.api_time(lead.created_at)}
+
+
+def delete_lead(project_id: str, lead_id: str) -> None:
+    if not ids.is_uuid(lead_id):
+        raise not_found("Lead", "LEAD_NOT_FOUND")
+    try:
+        lead = Lead.get(project_id, lead_id)
+    except DoesNotExist:
+        raise not_found("Lead", "LEAD_NOT_FOUND") from None
+    delta = StatsDelta(project_id).add(clock.day(clock.parse(lead.created_at)), "leads", -1).add(TOTALS_DAY, "leads", -1)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.delete(lead, condition=Lead.lead_id.exists())
+            delta.apply(tx)
+    except TransactWriteError:
+        raise not_found("Lead", "LEAD_NOT_FOUND") from None

@@ -1,0 +1,63 @@
+"""Closing conversations nobody has written to for ``BOTPLOT_IDLE_MINUTES`` (30 by default).
+
+Only active conversations carry ``idleShard``, so the ``byIdle`` index holds just them, sorted by
+last message. The close is one conditional transaction (still active, still idle), so when two
+runs overlap each conversation is closed, counted and announced (``conversation.ended``) once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from botplot import clock
+from botplot.config import settings
+from botplot.db.base import connection
+from botplot.db.conversations import IDLE_SHARDS, ByIdle, Conversation
+from botplot.events import Event, publish
+from botplot.services import conversation_store as store
+from botplot.services.counters import StatsDelta
+
+
+def _close(project_id: str, conversation_id: str, cutoff: str) -> Event | None:
+    try:
+        conversation = Conversation.get(project_id, conversation_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+    if conversation.status != "active" or conversation.last_message_at >= cutoff:
+        return None
+    ended = clock.iso_ms(clock.now())
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(conversation, actions=[
+                Conversation.status.set("closed"),
+                Conversation.status_key.set(store.status_key(project_id, "closed")),
+                Conversation.idle_shard.remove(),
+            ], condition=(Conversation.status == "active") & (Conversation.last_message_at < cutoff))
+            StatsDelta(project_id).status("active", "closed").apply(tx)
+    except TransactWriteError:
+        return None  # another run closed it, or a message just arrived
+    return Event(project_id, "conversation.ended", {
+        "conversation_id": conversation_id,
+        "visitor_id": conversation.visitor_id,
+        "message_count": int(conversation.message_count or 0),
+        "started_at": clock.iso_ms(clock.parse(conversation.created_at)),
+        "last_message_at": clock.iso_ms(clock.parse(conversation.last_message_at)),
+        "ended_at": ended,
+        "reason": "idle",
+    })
+
+
+def close_idle(limit: int = 1000) -> int:
+    cutoff = clock.iso_ms(clock.now() - timedelta(minutes=settings().idle_minutes))
+    closed = 0
+    for shard in range(IDLE_SHARDS):
+        for entry in Conversation.by_idle.query(f"idle#{shard}", ByIdle.last_message_at < cutoff,
+                                                limit=limit):
+            event = _close(entry.project_id, entry.conversation_id, cutoff)
+            if event is not None:
+                publish(event)
+                closed += 1
+    return closed

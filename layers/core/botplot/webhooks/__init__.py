@@ -1,0 +1,1 @@
+"""Webhook delivery: fan-out of events to subscriptions, signed attempts, retries with backoff."""

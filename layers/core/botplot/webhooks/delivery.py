@@ -1,0 +1,182 @@
+"""One event to one webhook: signed POSTs, retried with exponential backoff for about a day.
+
+The webhook queue carries two kinds of message. An ``event`` (from :mod:`botplot.events`) fans
+out into one ``delivery`` message per active subscribed webhook; delivery ids are derived from the
+event and webhook ids, so processing the same event twice cannot create a second delivery. A
+``delivery`` message makes one attempt. On failure its own visibility timeout is set to the next
+backoff (``BOTPLOT_WEBHOOK_BACKOFF``, 30 s … 12 h, about 22 hours in all) and it is reported failed,
+so SQS brings it back then; one failing endpoint never holds up another's messages. After the last
+attempt the delivery is marked failed and the message moved to the dead-letter queue. A webhook
+that has failed ``BOTPLOT_WEBHOOK_DISABLE_AFTER`` times in a row (50) over at least
+``BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS`` (a day) is deactivated (``is_active`` false) until the
+customer re-enables it: a receiver down for an hour during a burst of events is not switched off.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pynamodb.exceptions import DoesNotExist
+
+from botplot import clock
+from botplot.aws import client
+from botplot.config import settings
+from botplot.db.webhooks import Delivery, Webhook
+from botplot.net.fetch import Fetcher, FetchError
+from botplot.observability import count, logger
+from botplot.webhooks.signing import signature
+
+USER_AGENT = "BotPlot-Webhooks/1.0"
+TIMEOUT_SECONDS = 10
+RESPONSE_KEPT = 1024
+RETENTION = timedelta(days=30)
+_NAMESPACE = uuid.UUID("8b0b6f4e-3f0e-4d0a-9a4f-0c1b0d7e2a11")
+
+
+@dataclass
+class Attempt:
+    success: bool
+    status_code: int | None
+    body: str | None
+    duration_ms: int
+    error: str | None
+
+
+def delivery_id(event_id: str, webhook_id: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{event_id}/{webhook_id}"))
+
+
+def new_delivery(webhook: Webhook, payload: str, event: str, delivery: str) -> Delivery:
+    return Delivery(webhook.webhook_id, delivery, project_id=webhook.project_id, event=event, payload=payload,
+                    status="pending", attempts=0, created_at=clock.iso_ms(clock.now()), expires_at=RETENTION)
+
+
+def delivery_message(record: Delivery, manual: bool = False) -> dict:
+    return {"kind": "delivery", "deliveryId": record.delivery_id, "webhookId": record.webhook_id,
+            "projectId": record.project_id, "manual": manual}
+
+
+def fan_out(message: dict) -> int:
+    """Create one delivery per active webhook subscribed to the event; queue their first attempts."""
+    project_id, event = message["projectId"], message["event"]
+    targets = [w for w in Webhook.query(project_id) if w.is_active and event in w.events]
+    entries = []
+    for webhook in targets:
+        record = new_delivery(webhook, message["payload"], event, delivery_id(message["eventId"], webhook.webhook_id))
+        try:
+            record.save(condition=Delivery.delivery_id.does_not_exist())
+        except Exception as error:
+            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            record = Delivery.get(webhook.webhook_id, record.delivery_id)
+            if record.status != "pending" or record.attempts:
+                continue  # this event already reached this webhook's retry cycle
+        entries.append({"Id": str(len(entries)), "MessageBody": json.dumps(delivery_message(record))})
+    sqs = client("sqs")
+    for start in range(0, len(entries), 10):
+        result = sqs.send_message_batch(QueueUrl=settings().webhook_queue_url, Entries=entries[start:start + 10])
+        if result.get("Failed"):
+            raise RuntimeError(f"{len(result['Failed'])} delivery messages not queued")  # the batch retries
+    return len(entries)
+
+
+def attempt(webhook: Webhook, record: Delivery) -> Attempt:
+    """One signed POST of the stored bytes; the outcome is recorded on the delivery and webhook."""
+    body = record.payload.encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-BotPlot-Signature": signature(webhook.secret, body),
+        "X-BotPlot-Event": record.event,
+        "X-BotPlot-Delivery": record.delivery_id,
+    }
+    fetcher = Fetcher(USER_AGENT, connect_timeout=TIMEOUT_SECONDS, read_timeout=TIMEOUT_SECONDS,
+                      total_timeout=TIMEOUT_SECONDS, max_bytes=64 * 1024, max_redirects=0)
+    started = time.monotonic()
+    try:
+        response = fetcher.request("POST", webhook.url, body=body, headers=headers, follow_redirects=False)
+        status, text, error = response.status, response.text()[:RESPONSE_KEPT], None
+        success = 200 <= status < 300
+        if not success:
+            error = f"HTTP {status}"
+    except FetchError as failure:
+        status, text, error, success = None, None, str(failure), False
+    result = Attempt(success, status, text, int((time.monotonic() - started) * 1000), error)
+    _record(webhook, record, result)
+    count("WebhookDeliveries", 1, service="webhooks", outcome="success" if success else "failure")
+    return result
+
+
+def _record(webhook: Webhook, record: Delivery, result: Attempt) -> None:
+    now = clock.iso_ms(clock.now())
+    record.update(actions=[
+        Delivery.attempts.add(1),
+        Delivery.status.set("succeeded" if result.success else "retrying"),
+        Delivery.status_code.set(result.status_code) if result.status_code is not None else Delivery.status_code.remove(),
+        Delivery.duration_ms.set(result.duration_ms),
+        Delivery.error.set(result.error) if result.error else Delivery.error.remove(),
+        Delivery.response_body.set(result.body) if result.body else Delivery.response_body.remove(),
+        Delivery.updated_at.set(now),
+    ])
+    try:
+        if result.success:
+            if webhook.consecutive_failures:
+                webhook.update(actions=[Webhook.consecutive_failures.set(0), Webhook.failing_since.remove()],
+                               condition=Webhook.webhook_id.exists())
+            return
+        webhook.update(actions=[Webhook.consecutive_failures.add(1),
+                                Webhook.failing_since.set(Webhook.failing_since | now)],
+                       condition=Webhook.webhook_id.exists())
+        s = settings()
+        failing_for = (clock.now() - clock.parse(webhook.failing_since)).total_seconds()
+        if webhook.is_active and webhook.consecutive_failures >= s.webhook_disable_after \
+                and failing_for >= s.webhook_disable_window_seconds:
+            webhook.update(actions=[Webhook.is_active.set(False), Webhook.disabled_reason.set(
+                f"deactivated after {int(webhook.consecutive_failures)} consecutive failed deliveries; "
+                "re-enable it with is_active: true")], condition=Webhook.webhook_id.exists())
+            logger.warning("webhook deactivated", extra={"webhook_id": webhook.webhook_id})
+    except Exception as error:  # the webhook was deleted meanwhile
+        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+
+
+class RetryLater(Exception):
+    """The attempt failed; SQS should bring the message back after ``delay`` seconds."""
+
+    def __init__(self, delay: int):
+        super().__init__(f"retry in {delay} s")
+        self.delay = delay
+
+
+def deliver(message: dict) -> str:
+    """Process one delivery message; raises ``RetryLater`` when another attempt is due."""
+    try:
+        webhook = Webhook.get(message["projectId"], message["webhookId"])
+        record = Delivery.get(message["webhookId"], message["deliveryId"])
+    except DoesNotExist:
+        return "dropped: webhook or delivery deleted"
+    if record.status == "succeeded":
+        return "already delivered"
+    if not webhook.is_active:
+        record.update(actions=[Delivery.status.set("failed"), Delivery.error.set("webhook is inactive"),
+                               Delivery.next_attempt_at.remove()])
+        return "dropped: webhook inactive"
+    result = attempt(webhook, record)
+    if result.success:
+        record.update(actions=[Delivery.next_attempt_at.remove()])
+        return "delivered"
+    backoff = settings().webhook_backoff_seconds
+    attempts = int(record.attempts)
+    if message.get("manual") or attempts > len(backoff) or not webhook.is_active:
+        record.update(actions=[Delivery.status.set("failed"), Delivery.next_attempt_at.remove()])
+        if not message.get("manual"):
+            client("sqs").send_message(QueueUrl=settings().webhook_dlq_url, MessageBody=json.dumps(
+                {**message, "reason": f"failed after {attempts} attempts: {result.error}"}))
+            count("WebhookDeliveriesFailed", 1, service="webhooks")
+        return "failed"
+    delay = backoff[attempts - 1]
+    record.update(actions=[Delivery.next_attempt_at.set(clock.iso_ms(clock.now() + timedelta(seconds=delay)))])
+    raise RetryLater(delay)

@@ -1,0 +1,287 @@
+"""Webhooks over HTTP against the local stack, delivered to real receivers on 127.0.0.1 that
+verify every signature with the reference's Python function and (with Node) its JavaScript one."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+
+import pytest
+from boto3.dynamodb.conditions import Key
+
+from tests.support.receivers import NodeReceiver, PythonReceiver
+
+EVENTS = ["conversation.started", "message.created", "conversation.ended", "lead.captured",
+          "handoff.requested", "rating.received"]
+
+
+@pytest.fixture
+def owner(stack):
+    return stack.new_project("enterprise", "Webhook owner")
+
+
+def create(stack, owner, url, events=EVENTS, **extra):
+    with stack.client(owner["secretKey"]) as c:
+        r = c.post(f"/api/v1/projects/{owner['projectId']}/webhooks", json={"url": url, "events": events, **extra})
+    assert r.status_code == 200, r.text
+    return r.json()["webhook"]
+
+
+@pytest.fixture
+def receiver():
+    r = PythonReceiver().start()
+    yield r
+    r.stop()
+
+
+def chat(stack, owner, message, **extra):
+    with stack.client(owner["publicKey"]) as c:
+        return c.post("/api/v1/chat", json={"message": message, **extra}).json()
+
+
+def test_deliveries_are_signed_the_way_the_reference_verifies_them(stack, owner, receiver):
+    hook = create(stack, owner, receiver.url, description="CRM integration")
+    assert hook["secret"].startswith("whsec_") and hook["is_active"] is True
+    receiver.secret = hook["secret"]
+    reply = chat(stack, owner, "Hello there", visitorId="visitor_abc")
+    receiver.wait_for(lambda r: len(r.events("message.created")) == 2 and r.events("conversation.started"))
+    assert all(entry["valid"] for entry in receiver.received)
+    first = receiver.received[0]["headers"]
+    assert first["user-agent"] == "BotPlot-Webhooks/1.0" and first["content-type"] == "application/json"
+    assert first["x-botplot-signature"].startswith("sha256=")
+    started = receiver.events("conversation.started")[0]
+    assert started["data"] == {"conversation_id": reply["conversationId"], "visitor_id": "visitor_abc",
+                               "created_at": started["data"]["created_at"]}
+    user, assistant = sorted(receiver.events("message.created"), key=lambda e: e["data"]["role"] != "user")
+    for event in (user, assistant):
+        assert list(event) == ["event", "project_id", "timestamp", "data", "_delivery"]
+        assert event["project_id"] == owner["projectId"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["timestamp"])
+        assert set(event["data"]) == {"conversation_id", "message_id", "role", "content", "confidence_score",
+                                      "created_at"}
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["data"]["created_at"])
+    assert (user["data"]["role"], user["data"]["content"]) == ("user", "Hello there")
+    assert assistant["data"]["message_id"] == reply["messageId"] and assistant["data"]["content"] == reply["response"]
+    headers = {r["headers"]["x-botplot-event"] for r in receiver.received}
+    assert headers == {"conversation.started", "message.created"}
+
+
+def test_only_subscribed_events_are_delivered(stack, owner, receiver):
+    hook = create(stack, owner, receiver.url, events=["lead.captured"])
+    receiver.secret = hook["secret"]
+    reply = chat(stack, owner, "I'd like a call back")
+    with stack.client(owner["publicKey"]) as c:
+        lead = c.post("/api/v1/chat/lead", json={"conversationId": reply["conversationId"], "name": "Zoë Ünal",
+                                                 "email": "zoe@example.com", "phone": "+44 20 7946 0958"}).json()
+    receiver.wait_for(lambda r: r.events())
+    time.sleep(1.5)
+    assert [e["event"] for e in receiver.events()] == ["lead.captured"]
+    assert receiver.events()[0]["data"]["lead_id"] == lead["leadId"]
+    assert receiver.events()[0]["data"]["name"] == "Zoë Ünal" and receiver.received[0]["valid"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not on this machine")
+def test_the_node_snippet_accepts_every_delivery_including_unicode_and_numbers(stack, owner):
+    port_holder = PythonReceiver()  # only to reserve a port number for the Node server
+    hook = create(stack, owner, port_holder.url)
+    node = NodeReceiver(hook["secret"], port=port_holder.port).start()
+    try:
+        reply = chat(stack, owner, 'Ünïcödé ✓ 日本語 "quotes" \\ back\\slash \n newline \t tab \u2028 😀 \u0001', visitorId="v-ü")
+        with stack.client(owner["publicKey"]) as c:
+            c.post("/api/v1/chat/rating", json={"conversationId": reply["conversationId"],
+                                                "messageId": reply["messageId"], "rating": -1})
+            c.post("/api/v1/chat/handoff", json={"conversationId": reply["conversationId"], "reason": "½ price? €5"})
+        deadline = time.monotonic() + 30
+        while len(node.results) < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert {r["event"] for r in node.results} >= {"conversation.started", "message.created", "rating.received",
+                                                      "handoff.requested"}
+        assert all(r["valid"] for r in node.results), [r for r in node.results if not r["valid"]]
+    finally:
+        node.stop()
+
+
+def test_a_receiver_failing_twice_gets_the_same_delivery_until_it_succeeds(stack, owner, receiver):
+    hook = create(stack, owner, receiver.url, events=["lead.captured"])
+    receiver.secret = hook["secret"]
+    receiver.statuses = [500, 503]
+    with stack.client(owner["publicKey"]) as c:
+        c.post("/api/v1/chat/lead", json={"email": "retry@example.com"})
+    receiver.wait_for(lambda r: len(r.received) == 3, timeout=30)
+    ids = {r["headers"]["x-botplot-delivery"] for r in receiver.received}
+    assert len(ids) == 1 and all(r["valid"] for r in receiver.received)
+    assert receiver.received[1]["at"] - receiver.received[0]["at"] >= 0.9  # backed off
+    with stack.client(owner["secretKey"]) as c:
+        deliveries = c.get(f"/api/v1/projects/{owner['projectId']}/webhooks/{hook['id']}/deliveries").json()
+    (delivery,) = deliveries["deliveries"]
+    assert delivery["deliveryId"] in ids and delivery["status"] == "succeeded" and delivery["attempts"] == 3
+    assert delivery["statusCode"] == 200 and delivery["durationMs"] >= 0
+
+
+def test_a_receiver_down_for_a_while_misses_nothing(stack, owner):
+    receiver = PythonReceiver()
+    hook = create(stack, owner, receiver.url, events=["lead.captured"])
+    receiver.secret = hook["secret"]
+    with stack.client(owner["publicKey"]) as c:
+        emails = [f"down{i}@example.com" for i in range(4)]
+        for email in emails:
+            c.post("/api/v1/chat/lead", json={"email": email})
+    time.sleep(2.5)  # the receiver is down: first attempts and a retry fail
+    receiver.start()
+    try:
+        receiver.wait_for(lambda r: {e["data"]["email"] for e in r.events()} == set(emails), timeout=30)
+        assert all(r["valid"] for r in receiver.received)
+        by_delivery = {}
+        for event in receiver.events():
+            by_delivery.setdefault(event["_delivery"], set()).add(event["data"]["email"])
+        assert all(len(v) == 1 for v in by_delivery.values())  # a duplicate always repeats its delivery id
+    finally:
+        receiver.stop()
+
+
+def test_a_slow_receiver_times_out_and_is_retried(stack, owner, receiver):
+    hook = create(stack, owner, receiver.url, events=["lead.captured"])
+    receiver.secret = hook["secret"]
+    receiver.delay = 11
+    with stack.client(owner["publicKey"]) as c:
+        c.post("/api/v1/chat/lead", json={"email": "slow@example.com"})
+    receiver.wait_for(lambda r: len(r.received) >= 1, timeout=15)
+    receiver.delay = 0
+    receiver.wait_for(lambda r: len(r.received) >= 2, timeout=30)
+    with stack.client(owner["secretKey"]) as c:
+        (delivery,) = c.get(f"/api/v1/projects/{owner['projectId']}/webhooks/{hook['id']}/deliveries").json()[
+            "deliveries"]
+    assert delivery["status"] == "succeeded" and delivery["attempts"] == 2
+
+
+def test_exhausted_retries_mark_the_delivery_failed_and_dead_letter_it(stack, owner, receiver):
+    hook = create(stack, owner, receiver.url, events=["lead.captured"])
+    receiver.secret = hook["secret"]
+    receiver.statuses = [500] * 10
+    with stack.client(owner["publicKey"]) as c:
+        c.post("/api/v1/chat/lead", json={"email": "doomed@example.com"})
+    receiver.wait_for(lambda r: len(r.received) == 4, timeout=30)  # 1 + 3 retries (1, 1, 2 s)
+    time.sleep(1)
+    base = f"/api/v1/projects/{owner['projectId']}/webhooks/{hook['id']}"
+    with stack.client(owner["secretKey"]) as c:
+        (delivery,) = c.get(f"{base}/deliveries").json()["deliveries"]
+        assert delivery["status"] == "failed" and delivery["attempts"] == 4 and delivery["error"] == "HTTP 500"
+        dlq = stack.aws("sqs").receive_message(QueueUrl=stack.info["environment"]["BOTPLOT_WEBHOOK_DLQ_URL"],
+                                               MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        assert delivery["deliveryId"] in [json.loads(m["Body"])["deliveryId"] for m in dlq]
+        # the receiver is fixed: a manual redelivery sends the same delivery again
+        receiver.statuses = []
+        r = c.post(f"{base}/deliveries/{delivery['deliveryId']}/redeliver")
+        assert r.status_code == 200 and r.json()["delivery"] == {"deliveryId": delivery["deliveryId"],
+                                                                "status": "pending"}
+        receiver.wait_for(lambda rc: len(rc.received) == 5)
+        assert receiver.received[-1]["headers"]["x-botplot-delivery"] == delivery["deliveryId"]
+
+
+def test_many_consecutive_failures_deactivate_the_webhook_until_re_enabled(stack, owner, receiver):
+    hook = create(stack, owner, receiver.url, events=["lead.captured"])
+    receiver.secret = hook["secret"]
+    receiver.statuses = [500] * 100
+    base = f"/api/v1/projects/{owner['projectId']}/webhooks"
+    with stack.client(owner["publicKey"]) as c:
+        for i in range(2):
+            c.post("/api/v1/chat/lead", json={"email": f"fail{i}@example.com"})
+    with stack.client(owner["secretKey"]) as c:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            listed = c.get(base).json()["webhooks"][0]
+            if not listed["is_active"]:
+                break
+            time.sleep(0.3)
+        assert listed["is_active"] is False and "consecutive failed deliveries" in listed["disabled_reason"]
+        assert 6 <= len(receiver.received) <= 8
+        r = c.patch(f"{base}/{hook['id']}", json={"is_active": True})
+        assert r.status_code == 200 and r.json()["webhook"]["is_active"] is True
+    receiver.statuses = []
+    with stack.client(owner["publicKey"]) as c:
+        c.post("/api/v1/chat/lead", json={"email": "back@example.com"})
+    receiver.wait_for(lambda r: any(e["data"]["email"] == "back@example.com" for e in r.events()))
+
+
+def test_ping_is_delivered_now_and_its_result_returned(stack, owner, receiver):
+    hook = create(stack, owner, receiver.url, events=["message.created"])
+    receiver.secret = hook["secret"]
+    base = f"/api/v1/projects/{owner['projectId']}/webhooks/{hook['id']}"
+    with stack.client(owner["secretKey"]) as c:
+        body = c.post(f"{base}/test").json()["delivery"]
+        assert body["statusCode"] == 200 and body["responseBody"] == "OK" and body["success"] is True
+        ping = json.loads(receiver.received[-1]["body"])
+        assert ping["event"] == "ping" and ping["data"] == {} and receiver.received[-1]["valid"]
+        assert receiver.received[-1]["headers"]["x-botplot-delivery"] == body["deliveryId"]
+        receiver.statuses = [401]
+        failed = c.post(f"{base}/test").json()["delivery"]
+        assert failed["success"] is False and failed["statusCode"] == 401
+        receiver.stop()
+        down = c.post(f"{base}/test").json()["delivery"]
+        assert down["success"] is False and down["statusCode"] is None and "connection" in down["error"]
+
+
+def test_the_secret_is_shown_once_and_never_again(stack, owner, receiver):
+    hook = create(stack, owner, receiver.url)
+    secret = hook["secret"]
+    base = f"/api/v1/projects/{owner['projectId']}/webhooks"
+    with stack.client(owner["secretKey"]) as c:
+        responses = [c.get(base).text, c.patch(f"{base}/{hook['id']}", json={"description": "x"}).text,
+                     c.post(f"{base}/{hook['id']}/test").text, c.get(f"{base}/{hook['id']}/deliveries").text]
+    assert all(secret not in text and "whsec_" not in text for text in responses)
+    listed = json.loads(responses[0])["webhooks"]
+    assert set(listed[0]) == {"id", "url", "description", "events", "is_active", "created_at"}
+    assert secret not in stack.log_path.read_text()
+
+
+def test_delete_removes_the_webhook_and_its_deliveries(stack, owner, receiver):
+    hook = create(stack, owner, receiver.url)
+    receiver.secret = hook["secret"]
+    base = f"/api/v1/projects/{owner['projectId']}/webhooks"
+    with stack.client(owner["secretKey"]) as c:
+        c.post(f"{base}/{hook['id']}/test")
+        assert c.delete(f"{base}/{hook['id']}").json() == {"ok": True}
+        assert c.get(base).json() == {"webhooks": []}
+        assert c.delete(f"{base}/{hook['id']}").status_code == 404
+    left = stack.table("DELIVERIES").query(KeyConditionExpression=Key("webhookId").eq(hook["id"]))["Items"]
+    assert left == []
+
+
+@pytest.mark.parametrize("body", [
+    {"url": "ftp://example.com/hook", "events": ["message.created"]},
+    {"url": "not a url", "events": ["message.created"]},
+    {"url": "https://example.com/hook", "events": []},
+    {"url": "https://example.com/hook", "events": ["message.deleted"]},
+    {"url": "https://example.com/hook", "events": "message.created"},
+    {"url": "https://example.com/hook"},
+    {"events": ["message.created"]},
+    {"url": "https://example.com/hook", "events": ["message.created"], "description": "x" * 501},
+])
+def test_bad_webhooks_are_400(stack, owner, body):
+    with stack.client(owner["secretKey"]) as c:
+        r = c.post(f"/api/v1/projects/{owner['projectId']}/webhooks", json=body)
+    assert r.status_code == 400 and set(r.json()) == {"error", "code"}
+
+
+def test_at_most_ten_webhooks(stack, owner, receiver):
+    for _ in range(10):
+        create(stack, owner, receiver.url)
+    with stack.client(owner["secretKey"]) as c:
+        r = c.post(f"/api/v1/projects/{owner['projectId']}/webhooks",
+                   json={"url": receiver.url, "events": ["message.created"]})
+    assert r.status_code == 400 and r.json()["code"] == "WEBHOOK_LIMIT"
+
+
+def test_another_projects_id_is_404_on_every_webhook_route(stack, owner, receiver):
+    hook = create(stack, owner, receiver.url)
+    other = stack.new_project("enterprise", "Other")
+    with stack.client(other["secretKey"]) as c:
+        for method, path in (("GET", ""), ("POST", ""), ("PATCH", f"/{hook['id']}"), ("DELETE", f"/{hook['id']}"),
+                             ("POST", f"/{hook['id']}/test"), ("GET", f"/{hook['id']}/deliveries")):
+            r = c.request(method, f"/api/v1/projects/{owner['projectId']}/webhooks{path}",
+                          json={"url": receiver.url, "events": ["message.created"]} if method != "GET" else None)
+            assert r.status_code == 404 and r.json()["code"] == "PROJECT_NOT_FOUND", (method, path)
+        r = c.delete(f"/api/v1/projects/{other['projectId']}/webhooks/{hook['id']}")
+        assert r.status_code == 404 and r.json()["code"] == "WEBHOOK_NOT_FOUND"
