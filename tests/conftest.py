@@ -52,14 +52,25 @@ def moto_endpoint():
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def dns():
+    """A DNS server on 127.0.0.1 the stack resolves names through (custom domains, SSRF tests)."""
+    from tests.support.dns_server import TestDNS
+
+    server = TestDNS().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, dns):
     """The local stack as `make run` starts it (offline responder), with time scales shortened for
     tests: a 'pro' limit of 5 calls, a 1 s key cache, webhook retries after 1, 1 and 2 s (4
-    attempts), deactivation after 6 consecutive failures spanning 3 s."""
+    attempts), deactivation after 6 consecutive failures spanning 3 s; names resolve through the
+    test DNS server."""
     s = LocalStack(tmp_path_factory.mktemp("stack") / ".botplot", {
         "BOTPLOT_PLAN_LIMITS": '{"pro": 5}', "BOTPLOT_KEY_CACHE_SECONDS": "1",
         "BOTPLOT_WEBHOOK_BACKOFF": "1,1,2", "BOTPLOT_WEBHOOK_DISABLE_AFTER": "6",
-        "BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS": "3"}).start()
+        "BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS": "3", "BOTPLOT_DNS_NAMESERVERS": dns.address}).start()
     yield s
     s.stop()
 

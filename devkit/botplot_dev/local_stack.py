@@ -55,6 +55,16 @@ def start_moto() -> str:
     return f"http://{host}:{port}"
 
 
+def _serve_logos(bucket: str, region: str) -> None:
+    """In AWS, CloudFront serves the logos; locally moto's S3 serves them itself (path-style URLs)."""
+    import boto3
+
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                      "Resource": f"arn:aws:s3:::{bucket}/logos/*"}]}
+    boto3.client("s3", region_name=region).put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    os.environ.setdefault("BOTPLOT_ASSETS_BASE_URL", f"{os.environ['AWS_ENDPOINT_URL']}/{bucket}")
+
+
 def _banner(info: dict) -> str:
     url, pk = info["apiUrl"], info["publicKey"]
     return f"""
@@ -93,6 +103,7 @@ def main() -> int:
             os.environ.setdefault(name, value)
     if not os.environ.get("OPENAI_BASE_URL"):
         os.environ.pop("OPENAI_BASE_URL", None)
+    _serve_logos(os.environ["BOTPLOT_ASSETS_BUCKET"], region)
 
     from botplot.config import reload_settings
     from botplot.services.projects import create_project

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from botplot.errors import bad_request
+from botplot.services import settings as project_settings
 from botplot.services import webhooks
 from botplot.services.auth import Principal
 from botplot.web.app import API_PREFIX, create_app
@@ -86,6 +88,44 @@ def list_deliveries(webhookId: str, caller: Caller,
 def redeliver(webhookId: str, deliveryId: str, caller: Caller) -> dict:
     """Queue one more attempt of a delivery (same delivery id, same bytes)."""
     return {"delivery": webhooks.redeliver(caller.project_id, webhookId, deliveryId)}
+
+
+class Branding(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    white_label: StrictBool | None = Field(None, description="Enable/disable white-label (removes BotPlot branding)")
+    custom_logo: StrictStr | None = Field(None, description="Base64 data URL of logo (PNG/JPG/SVG, max 100KB). "
+                                                            "Set to null to remove.")
+    custom_domain: StrictStr | None = Field(None, description="Custom domain (e.g. chat.example.com). "
+                                                              "Set to null to remove.")
+
+
+class SubdomainRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    subdomain: StrictStr = Field(description="Desired subdomain (e.g. my-client-site)")
+
+
+@router.patch("/projects/{projectId}/branding")
+def update_branding(body: Branding, caller: Caller) -> dict:
+    """Update white-label, custom logo and custom domain settings. Requires Enterprise plan."""
+    given = {name: getattr(body, name) for name in body.model_fields_set}
+    if given.get("white_label", False) is None:
+        raise bad_request("'white_label' must be true or false")
+    return project_settings.update_branding(caller.project_id, **given)
+
+
+@router.patch("/projects/{projectId}/subdomain")
+def set_subdomain(body: SubdomainRequest, caller: Caller) -> dict:
+    """Configure a custom subdomain. Requires Enterprise plan. Unique, 3-30 chars, lowercase alphanumeric and
+    hyphens."""
+    return {"subdomain": project_settings.claim_subdomain(caller.project_id, body.subdomain)}
+
+
+@router.post("/projects/{projectId}/verify-domain")
+def verify_domain(caller: Caller) -> dict:
+    """Verify DNS configuration for a custom domain: its CNAME must point at the configured target."""
+    return project_settings.verify_domain(caller.project_id)
 
 
 app = create_app(router, service="projects", title="BotPlot projects")
