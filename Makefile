@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 
 .PHONY: run test test-slow bench openapi clean
 
-$(STAMP): pyproject.toml requirements-dev.txt layers/core/requirements.txt layers/ai/requirements.txt $(wildcard functions/*/requirements.txt)
+$(STAMP): pyproject.toml requirements-dev.txt $(wildcard layers/*/requirements.txt)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_FLAGS) -e . -r requirements-dev.txt
 	touch $@
@@ -26,6 +26,9 @@ test: $(STAMP) $(TOOLS_STAMP)
 
 test-slow: $(STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/python -m pytest -m slow
+
+openapi: $(STAMP)
+	$(VENV)/bin/python -m botplot_dev.openapi
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m bench

@@ -8,22 +8,23 @@ from fastapi import APIRouter, Depends, Query
 
 from botplot.services import analytics
 from botplot.services.auth import Principal
+from botplot.web import schemas
 from botplot.web.app import API_PREFIX, create_app
 from botplot.web.deps import secret_key
 from botplot.web.handlers import mangum_handler
 
-router = APIRouter(prefix=API_PREFIX, tags=["analytics"])
+router = APIRouter(prefix=API_PREFIX, tags=["analytics"], responses=schemas.COMMON_ERRORS)
 Caller = Annotated[Principal, Depends(secret_key)]
 Period = Annotated[Literal["7d", "30d", "90d"], Query(description='"7d", "30d", or "90d" (default "30d")')]
 
 
-@router.get("/analytics")
+@router.get("/analytics", response_model=schemas.AnalyticsResponse)
 def get_analytics(caller: Caller, period: Period = "30d") -> dict:
     """Get project analytics: conversations, messages, visitors, and trends."""
     return analytics.overview(caller.project_id, period)
 
 
-@router.get("/analytics/ratings")
+@router.get("/analytics/ratings", response_model=schemas.RatingsResponse)
 def get_ratings(caller: Caller, period: Period = "30d") -> dict:
     """Get customer satisfaction ratings summary and trends."""
     return analytics.ratings(caller.project_id, period)

@@ -7,23 +7,24 @@ Runs behind the Lambda Web Adapter in response-stream mode (``run.sh`` starts uv
 from __future__ import annotations
 
 import re
+import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from botplot.knowledge.retrieval import Retrieval, retrieve
 from botplot.llm.responders import LLMUnavailable, default_responder
-from botplot.observability import count, logger
+from botplot.observability import Unit, count, logger, metrics, tracer
 from botplot.services import chat, widget
 from botplot.services.answering import TurnAnswer
 from botplot.services.auth import Principal
-from botplot.web import sse
+from botplot.web import schemas, sse
 from botplot.web.app import API_PREFIX, create_app
 from botplot.web.deps import public_key
 
-router = APIRouter(prefix=API_PREFIX, tags=["chat"])
+router = APIRouter(prefix=API_PREFIX, tags=["chat"], responses=schemas.COMMON_ERRORS)
 Caller = Annotated[Principal, Depends(public_key)]
 
 
@@ -51,14 +52,7 @@ class ChatRequest(BaseModel):
         return value
 
 
-class ChatResponse(BaseModel):
-    response: str
-    conversationId: str
-    messageId: str
-    sources: int
-    citations: list[dict] = Field(default_factory=list, description="Sources used, best first (an addition)")
-
-
+@tracer.capture_method
 def _retrieve(caller: Principal, turn: chat.Turn) -> Retrieval:
     previous = next((content for role, content in reversed(turn.history) if role == "user"), None)
     try:
@@ -77,7 +71,7 @@ def _start(caller: Principal, body: ChatRequest) -> TurnAnswer:
                       citations=found.citations)
 
 
-@router.post("/chat", response_model=ChatResponse)
+@router.post("/chat", response_model=schemas.ChatResponse)
 def send_message(body: ChatRequest, caller: Caller) -> dict:
     """Send a message and get a response. Creates a new conversation if no conversationId is provided."""
     answer = _start(caller, body)
@@ -95,12 +89,19 @@ def send_message(body: ChatRequest, caller: Caller) -> dict:
              responses={200: {"content": {"text/event-stream": {}}, "description": "SSE token stream"}})
 async def stream_message(body: ChatRequest, caller: Caller):
     """Send a message and get a streaming SSE response. Tokens arrive in real-time."""
+    started = time.perf_counter()
     answer = await run_in_threadpool(_start, caller, body)
     ids = {"conversationId": answer.turn.conversation.conversation_id}
 
     async def events():
+        first = True
         try:
             async for piece in sse.pump(answer.tokens()):
+                if first:
+                    first = False
+                    with metrics(service="chat") as record:
+                        record.add_metric(name="TimeToFirstToken", unit=Unit.Milliseconds,
+                                          value=(time.perf_counter() - started) * 1000)
                 yield sse.event({"type": "token", "content": piece})
         except LLMUnavailable:
             yield sse.event({"type": "error", "error": "The answer was interrupted by a temporary problem; "
@@ -175,20 +176,20 @@ class HandoffRequest(BaseModel):
     reason: StrictStr | None = Field(None, max_length=1000)
 
 
-@router.post("/chat/rating")
+@router.post("/chat/rating", response_model=schemas.RatingResponse, response_model_exclude_unset=True)
 def rate(body: RatingRequest, caller: Caller) -> dict:
     """Rate an assistant message (messageId) or the whole conversation: 1 or -1. Fires rating.received."""
     return widget.rate(caller, body.conversationId, body.messageId, body.rating)
 
 
-@router.post("/chat/lead")
+@router.post("/chat/lead", response_model=schemas.LeadResponse)
 def capture_lead(body: LeadRequest, caller: Caller) -> dict:
     """Record a visitor's contact details (an email or a phone is required). Fires lead.captured."""
     lead = widget.capture_lead(caller, body.conversationId, body.visitorId, body.name, body.email, body.phone)
     return {"success": True, "leadId": lead.lead_id}
 
 
-@router.post("/chat/handoff")
+@router.post("/chat/handoff", response_model=schemas.HandoffResponse)
 def request_handoff(body: HandoffRequest, caller: Caller) -> dict:
     """Ask for a human: the conversation becomes handed_off. Fires handoff.requested (once)."""
     conversation = widget.request_handoff(caller, body.conversationId, body.reason)

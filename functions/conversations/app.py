@@ -8,15 +8,16 @@ from fastapi import APIRouter, Depends, Query
 
 from botplot.services import backoffice
 from botplot.services.auth import Principal
+from botplot.web import schemas
 from botplot.web.app import API_PREFIX, create_app
 from botplot.web.deps import secret_key
 from botplot.web.handlers import mangum_handler
 
-router = APIRouter(prefix=API_PREFIX, tags=["conversations"])
+router = APIRouter(prefix=API_PREFIX, tags=["conversations"], responses=schemas.COMMON_ERRORS)
 Caller = Annotated[Principal, Depends(secret_key)]
 
 
-@router.get("/conversations")
+@router.get("/conversations", response_model=schemas.ConversationList)
 def list_conversations(
     caller: Caller,
     limit: Annotated[int, Query(ge=1, le=100, description="Max results (default 20, max 100)")] = 20,
@@ -29,13 +30,13 @@ def list_conversations(
     return {"conversations": [backoffice.conversation_view(c) for c in items], "total": total}
 
 
-@router.get("/conversations/{id}")
+@router.get("/conversations/{id}", response_model=schemas.ConversationResponse, response_model_exclude_unset=True)
 def get_conversation(id: str, caller: Caller) -> dict:
     """Get a conversation with all its messages, in order."""
     return {"conversation": backoffice.get_conversation(caller.project_id, id)}
 
 
-@router.delete("/conversations/{id}")
+@router.delete("/conversations/{id}", response_model=schemas.SuccessResponse)
 def delete_conversation(id: str, caller: Caller) -> dict:
     """Delete a conversation and all its messages (analytics no longer count them)."""
     backoffice.delete_conversation(caller.project_id, id)

@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from botplot.services import knowledge
 from botplot.services.auth import Principal
+from botplot.web import schemas
 from botplot.web.app import API_PREFIX, create_app
 from botplot.web.deps import secret_key
 from botplot.web.handlers import mangum_handler
 
-router = APIRouter(prefix=API_PREFIX, tags=["knowledge"])
+router = APIRouter(prefix=API_PREFIX, tags=["knowledge"], responses=schemas.COMMON_ERRORS)
 Caller = Annotated[Principal, Depends(secret_key)]
 
 
@@ -44,27 +45,27 @@ class AddQa(BaseModel):
         return value.strip()
 
 
-@router.get("/knowledge")
+@router.get("/knowledge", response_model=schemas.SourceList, response_model_exclude_unset=True)
 def list_sources(caller: Caller) -> dict:
     """List all knowledge sources for the project."""
     return {"sources": [knowledge.view(s) for s in knowledge.list_sources(caller.project_id)]}
 
 
-@router.post("/knowledge/url")
+@router.post("/knowledge/url", response_model=schemas.SourceCreated)
 def add_url(body: AddUrl, caller: Caller) -> dict:
     """Add a URL source. Triggers async crawl, embedding, and indexing."""
     source = knowledge.add_url(caller.project_id, body.url, body.syncFrequency)
     return {"sourceId": source.source_id, "status": source.status}
 
 
-@router.post("/knowledge/qa")
+@router.post("/knowledge/qa", response_model=schemas.SourceCreated)
 def add_qa(body: AddQa, caller: Caller) -> dict:
     """Add a Q&A pair as a knowledge source (indexed before this call returns)."""
     source = knowledge.add_qa(caller.project_id, body.question, body.answer)
     return {"sourceId": source.source_id, "status": source.status}
 
 
-@router.get("/knowledge/{sourceId}")
+@router.get("/knowledge/{sourceId}", response_model=schemas.SourceResponse, response_model_exclude_unset=True)
 def get_source(sourceId: str, caller: Caller,
                limit: Annotated[int, Query(ge=1, le=1000, description="Chunks to return (default 500)")] = 500,
                offset: Annotated[int, Query(ge=0, description="Chunks to skip")] = 0) -> dict:
@@ -79,14 +80,14 @@ def get_source(sourceId: str, caller: Caller,
     }
 
 
-@router.post("/knowledge/{sourceId}/recrawl")
+@router.post("/knowledge/{sourceId}/recrawl", response_model=schemas.RecrawlResponse)
 def recrawl(sourceId: str, caller: Caller) -> dict:
     """Re-crawl a URL source to update its content."""
     source = knowledge.recrawl(caller.project_id, sourceId)
     return {"success": True, "status": source.status}
 
 
-@router.delete("/knowledge/{sourceId}")
+@router.delete("/knowledge/{sourceId}", response_model=schemas.SuccessResponse)
 def delete_source(sourceId: str, caller: Caller) -> dict:
     """Delete a knowledge source and all its chunks."""
     knowledge.delete(caller.project_id, sourceId)

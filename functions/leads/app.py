@@ -8,15 +8,16 @@ from fastapi import APIRouter, Depends, Query
 
 from botplot.services import backoffice
 from botplot.services.auth import Principal
+from botplot.web import schemas
 from botplot.web.app import API_PREFIX, create_app
 from botplot.web.deps import secret_key
 from botplot.web.handlers import mangum_handler
 
-router = APIRouter(prefix=API_PREFIX, tags=["leads"])
+router = APIRouter(prefix=API_PREFIX, tags=["leads"], responses=schemas.COMMON_ERRORS)
 Caller = Annotated[Principal, Depends(secret_key)]
 
 
-@router.get("/leads")
+@router.get("/leads", response_model=schemas.LeadList)
 def list_leads(
     caller: Caller,
     limit: Annotated[int, Query(ge=1, le=100, description="Max results (default 20, max 100)")] = 20,
@@ -28,7 +29,7 @@ def list_leads(
     return {"leads": [backoffice.lead_view(lead) for lead in items], "total": total}
 
 
-@router.delete("/leads/{id}")
+@router.delete("/leads/{id}", response_model=schemas.SuccessResponse)
 def delete_lead(id: str, caller: Caller) -> dict:
     """Delete a lead."""
     backoffice.delete_lead(caller.project_id, id)

@@ -11,11 +11,12 @@ from botplot.errors import bad_request
 from botplot.services import settings as project_settings
 from botplot.services import webhooks
 from botplot.services.auth import Principal
+from botplot.web import schemas
 from botplot.web.app import API_PREFIX, create_app
 from botplot.web.deps import secret_key
 from botplot.web.handlers import mangum_handler
 
-router = APIRouter(prefix=API_PREFIX, tags=["projects"])
+router = APIRouter(prefix=API_PREFIX, tags=["projects"], responses=schemas.COMMON_ERRORS)
 
 
 def own_project(projectId: str, caller: Annotated[Principal, Depends(secret_key)]) -> Principal:
@@ -44,47 +45,48 @@ class UpdateWebhook(BaseModel):
     is_active: StrictBool | None = Field(None, description="true re-enables a deactivated webhook")
 
 
-@router.get("/projects/{projectId}/webhooks")
+@router.get("/projects/{projectId}/webhooks", response_model=schemas.WebhookList, response_model_exclude_unset=True)
 def list_webhooks(caller: Caller) -> dict:
     """List all webhooks for a project (never their secrets)."""
     return {"webhooks": [webhooks.view(w) for w in webhooks.list_webhooks(caller.project_id)]}
 
 
-@router.post("/projects/{projectId}/webhooks")
+@router.post("/projects/{projectId}/webhooks", response_model=schemas.WebhookResponse, response_model_exclude_unset=True)
 def create_webhook(body: CreateWebhook, caller: Caller) -> dict:
     """Create a webhook. Returns the signing secret (shown only once)."""
     webhook = webhooks.create(caller.project_id, body.url, body.events, body.description)
     return {"webhook": webhooks.view(webhook, with_secret=True)}
 
 
-@router.patch("/projects/{projectId}/webhooks/{webhookId}")
+@router.patch("/projects/{projectId}/webhooks/{webhookId}", response_model=schemas.WebhookResponse, response_model_exclude_unset=True)
 def update_webhook(webhookId: str, body: UpdateWebhook, caller: Caller) -> dict:
     """Change a webhook's URL, events or description, or re-enable it (is_active: true)."""
     webhook = webhooks.update(caller.project_id, webhookId, body.url, body.events, body.description, body.is_active)
     return {"webhook": webhooks.view(webhook)}
 
 
-@router.delete("/projects/{projectId}/webhooks/{webhookId}")
+@router.delete("/projects/{projectId}/webhooks/{webhookId}", response_model=schemas.OkResponse)
 def delete_webhook(webhookId: str, caller: Caller) -> dict:
     """Delete a webhook and all its delivery records."""
     webhooks.delete(caller.project_id, webhookId)
     return {"ok": True}
 
 
-@router.post("/projects/{projectId}/webhooks/{webhookId}/test")
+@router.post("/projects/{projectId}/webhooks/{webhookId}/test", response_model=schemas.TestDeliveryResponse)
 def test_webhook(webhookId: str, caller: Caller) -> dict:
     """Send a ping test event. Returns the delivery result immediately."""
     return {"delivery": webhooks.ping(caller.project_id, webhookId)}
 
 
-@router.get("/projects/{projectId}/webhooks/{webhookId}/deliveries")
+@router.get("/projects/{projectId}/webhooks/{webhookId}/deliveries", response_model=schemas.DeliveryList)
 def list_deliveries(webhookId: str, caller: Caller,
                     limit: Annotated[int, Query(ge=1, le=100, description="Max results (default 20)")] = 20) -> dict:
     """Recent delivery attempts, newest first: status code, duration, error."""
     return {"deliveries": webhooks.deliveries(caller.project_id, webhookId, limit)}
 
 
-@router.post("/projects/{projectId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver")
+@router.post("/projects/{projectId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
+             response_model=schemas.RedeliveryResponse)
 def redeliver(webhookId: str, deliveryId: str, caller: Caller) -> dict:
     """Queue one more attempt of a delivery (same delivery id, same bytes)."""
     return {"delivery": webhooks.redeliver(caller.project_id, webhookId, deliveryId)}
@@ -106,7 +108,7 @@ class SubdomainRequest(BaseModel):
     subdomain: StrictStr = Field(description="Desired subdomain (e.g. my-client-site)")
 
 
-@router.patch("/projects/{projectId}/branding")
+@router.patch("/projects/{projectId}/branding", response_model=schemas.BrandingResponse, response_model_exclude_unset=True)
 def update_branding(body: Branding, caller: Caller) -> dict:
     """Update white-label, custom logo and custom domain settings. Requires Enterprise plan."""
     given = {name: getattr(body, name) for name in body.model_fields_set}
@@ -115,14 +117,14 @@ def update_branding(body: Branding, caller: Caller) -> dict:
     return project_settings.update_branding(caller.project_id, **given)
 
 
-@router.patch("/projects/{projectId}/subdomain")
+@router.patch("/projects/{projectId}/subdomain", response_model=schemas.SubdomainResponse)
 def set_subdomain(body: SubdomainRequest, caller: Caller) -> dict:
     """Configure a custom subdomain. Requires Enterprise plan. Unique, 3-30 chars, lowercase alphanumeric and
     hyphens."""
     return {"subdomain": project_settings.claim_subdomain(caller.project_id, body.subdomain)}
 
 
-@router.post("/projects/{projectId}/verify-domain")
+@router.post("/projects/{projectId}/verify-domain", response_model=schemas.VerifyDomainResponse, response_model_exclude_unset=True)
 def verify_domain(caller: Caller) -> dict:
     """Verify DNS configuration for a custom domain: its CNAME must point at the configured target."""
     return project_settings.verify_domain(caller.project_id)

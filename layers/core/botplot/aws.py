@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import boto3
 from botocore.config import Config
 
 from botplot.config import aws_region
@@ -19,5 +18,11 @@ _CONFIG = Config(
 
 @lru_cache(maxsize=None)
 def client(service: str):
-    """One client per service; botocore resolves ``AWS_ENDPOINT_URL`` (moto locally)."""
+    """One client per service; botocore resolves ``AWS_ENDPOINT_URL`` (moto locally).
+
+    boto3 is imported here, on first use: routes that only read DynamoDB (through pynamodb and
+    botocore) never pay for it.
+    """
+    import boto3
+
     return boto3.session.Session().client(service, region_name=aws_region(), config=_CONFIG)

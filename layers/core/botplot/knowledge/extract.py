@@ -128,7 +128,7 @@ class _Walker:
 
 
 def extract_html(html: str, base_url: str) -> Page:
-    soup = BeautifulSoup(html, "lxml")
+    soup = BeautifulSoup(html, "html.parser")  # the standard library's parser: no native code to ship
     robots = " ".join(m.get("content", "") for m in soup.find_all("meta", attrs={"name": re.compile("^robots$", re.I)}))
     base = soup.find("base", href=True)
     base_url = urljoin(base_url, base["href"]) if base else base_url

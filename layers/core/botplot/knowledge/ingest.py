@@ -17,12 +17,11 @@ from botplot import clock
 from botplot.config import settings
 from botplot.db.knowledge import Page, Source
 from botplot.db.projects import Project
-from botplot.knowledge.chunking import Chunk, chunk_page, index_text
+from botplot.knowledge.chunking import chunk_page
 from botplot.knowledge.crawler import Crawler, CrawlResult, CrawledPage
-from botplot.knowledge.embeddings import default_embedder
 from botplot.knowledge.index import default_index
 from botplot.knowledge.index.base import ChunkRecord
-from botplot.knowledge import tokens
+from botplot.knowledge.indexing import embed, records, remove_source_content
 from botplot.observability import count, logger
 
 REPORT_LIST_LIMIT = 100
@@ -62,36 +61,6 @@ class Report:
         })
 
 
-def _records(project_id: str, source_id: str, url: str | None, title: str, chunks: list[Chunk],
-             is_qa: bool = False) -> list[ChunkRecord]:
-    return [ChunkRecord(chunk_id=c.chunk_id(source_id, url or ""), project_id=project_id, source_id=source_id,
-                        content=c.content, token_count=c.token_count, title=title, heading=c.heading, url=url,
-                        ordinal=c.ordinal, is_qa=is_qa) for c in chunks]
-
-
-def _embed(records: list[ChunkRecord], report: Report | None = None) -> None:
-    embedder = default_embedder()
-    if embedder is None or not records:
-        return
-    before = embedder.calls
-    vectors = embedder.embed([index_text(r.title, r.heading, r.content) for r in records])
-    for record, vector in zip(records, vectors):
-        record.embedding, record.embedding_model = vector, embedder.model
-    if report is not None:
-        report.embedding_calls += embedder.calls - before
-        report.chunks_embedded += len(records)
-
-
-def index_qa(source: Source) -> int:
-    """A Q&A pair is one chunk, question and answer together, searchable at once."""
-    content = f"Q: {source.question}\nA: {source.answer}"
-    chunk = Chunk(0, "", content, tokens.count(content))
-    records = _records(source.project_id, source.source_id, None, source.question, [chunk], is_qa=True)
-    _embed(records)
-    default_index().upsert(records)
-    return len(records)
-
-
 def _page_limit(project_id: str) -> int:
     try:
         plan = Project.get(project_id).plan
@@ -111,13 +80,15 @@ def _apply(source: Source, result: CrawlResult, report: Report) -> None:
             report.unchanged.append(crawled.url)
             continue
         (report.changed if old else report.added).append(crawled.url)
-        records = _records(source.project_id, source.source_id, crawled.url, crawled.page.title,
-                           chunk_page(crawled.page.title, crawled.page.blocks))
-        changed.append((crawled, old, records))
-    _embed([r for _, _, records in changed for r in records], report)
-    for crawled, old, records in changed:
-        index.upsert(records)
-        new_ids = [r.chunk_id for r in records]
+        page_records = records(source.project_id, source.source_id, crawled.url, crawled.page.title,
+                               chunk_page(crawled.page.title, crawled.page.blocks))
+        changed.append((crawled, old, page_records))
+    to_embed = [r for _, _, page_records in changed for r in page_records]
+    report.embedding_calls += embed(to_embed)
+    report.chunks_embedded += len(to_embed) if report.embedding_calls else 0
+    for crawled, old, page_records in changed:
+        index.upsert(page_records)
+        new_ids = [r.chunk_id for r in page_records]
         if old is not None and old.chunk_ids:
             index.delete(source.project_id, [cid for cid in old.chunk_ids if cid not in set(new_ids)])
         Page(source.source_id, crawled.url, project_id=source.project_id, title=crawled.page.title,
@@ -176,10 +147,3 @@ def _finish(source: Source, report: Report, error: str | None) -> None:
             raise
         logger.info("source deleted during its crawl; removing what the crawl indexed")
         remove_source_content(source.project_id, source.source_id)
-
-
-def remove_source_content(project_id: str, source_id: str) -> None:
-    default_index().delete_source(project_id, source_id)
-    with Page.batch_write() as batch:
-        for page in Page.query(source_id):
-            batch.delete(page)

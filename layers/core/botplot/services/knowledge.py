@@ -16,7 +16,7 @@ from botplot.aws import client
 from botplot.config import settings
 from botplot.db.knowledge import Source
 from botplot.errors import bad_request, not_found
-from botplot.knowledge import ingest
+from botplot.knowledge import indexing
 from botplot.knowledge.index import default_index
 from botplot.observability import logger
 
@@ -67,7 +67,7 @@ def add_qa(project_id: str, question: str, answer: str) -> Source:
                     word_count=len(f"{question} {answer}".split()))
     source.save()
     try:
-        chunks = ingest.index_qa(source)
+        chunks = indexing.index_qa(source)
     except Exception:
         logger.exception("indexing a Q&A pair failed")
         source.update(actions=[Source.status.set("failed"),
@@ -108,7 +108,7 @@ def recrawl(project_id: str, source_id: str) -> Source:
 def delete(project_id: str, source_id: str) -> None:
     source = get(project_id, source_id)
     source.delete()
-    ingest.remove_source_content(project_id, source_id)
+    indexing.remove_source_content(project_id, source_id)
 
 
 def scheduled_sources(frequency: str):

@@ -4,12 +4,16 @@
   ``x-amzn-request-context`` header, or a fresh id locally);
 - refuses bodies over 1 MB before the app reads them;
 - adds the rate-limit headers the auth dependency computed to every answer, errors included;
-- emits request count and latency by route and status (EMF).
+- emits request count and latency by route and status (EMF);
+- behind the Lambda Web Adapter (one long-running app process), hands each request's
+  ``X-Amzn-Trace-Id`` to the X-Ray SDK, which reads it from ``_X_AMZN_TRACE_ID``, so that the
+  Tracer's AWS-client subsegments join the invocation's trace.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 
@@ -19,6 +23,7 @@ from botplot.errors import ApiError
 from botplot.observability import logger, metrics, Unit
 
 MAX_BODY_BYTES = 1024 * 1024
+_IN_LAMBDA = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
 
 
 def _request_id(scope: Scope) -> str:
@@ -95,6 +100,9 @@ class RequestMiddleware:
         too_large = ApiError(413, "PAYLOAD_TOO_LARGE", "Request body must be at most 1 MB")
 
         headers = dict(scope.get("headers") or ())
+        trace = headers.get(b"x-amzn-trace-id")
+        if _IN_LAMBDA and trace:  # the adapter runs one request at a time per process
+            os.environ["_X_AMZN_TRACE_ID"] = trace.decode("latin-1")
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
             await _send_error(send, too_large)

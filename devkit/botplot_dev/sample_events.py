@@ -1,0 +1,151 @@
+"""Writes ``events/``: a realistic event for every function, as ``sam local invoke -e`` takes them.
+
+API Gateway REST proxy events for each route, SQS batches for each worker and the schedules'
+inputs. Values in ``{{double braces}}`` (keys, project and record ids) are to be replaced with real
+ones (``botplot project create`` prints keys); ``tests/integration/test_sample_events.py`` does so
+and invokes every handler with every event.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from botplot_dev import ROOT
+
+EVENTS = ROOT / "events"
+STAGE = "prod"
+SOURCE_IP = "203.0.113.24"
+
+
+def api_event(method: str, resource: str, key: str, path_params: dict | None = None, body: dict | None = None,
+              query: dict | None = None) -> dict:
+    path = resource
+    for name, value in (path_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    headers = {"Authorization": f"Bearer {{{{{key}}}}}", "Host": "api.botplot.app",
+               "User-Agent": "curl/8.4.0", "X-Amzn-Trace-Id": "Root=1-6743a1b2-0123456789abcdef01234567",
+               "X-Forwarded-For": SOURCE_IP, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": path_params,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "a1b2c3", "resourcePath": resource, "httpMethod": method, "path": f"/{STAGE}{path}",
+            "stage": STAGE, "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "accountId": "123456789012",
+            "apiId": "1234567890", "protocol": "HTTP/1.1", "requestTimeEpoch": 1771151400000,
+            "identity": {"sourceIp": SOURCE_IP, "userAgent": "curl/8.4.0"}, "domainName": "api.botplot.app",
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+def sqs_event(bodies: list[dict], queue: str) -> dict:
+    return {"Records": [{
+        "messageId": f"059f36b4-87a3-44ab-83d2-66197561{i:04d}",
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+        "body": json.dumps(body),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1771151400000",
+                       "SenderId": "AROAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1771151400010"},
+        "messageAttributes": {},
+        "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+        "awsRegion": "us-east-1",
+    } for i, body in enumerate(bodies)]}
+
+
+P = "/api/v1/projects/{projectId}"
+PP = {"projectId": "{{projectId}}"}
+WH = {**PP, "webhookId": "{{webhookId}}"}
+
+
+def events() -> dict[str, dict]:
+    return {
+        "chat/chat.json": api_event("POST", "/api/v1/chat", "publicKey", body={"message": "What is your return policy?"}),
+        "chat/chat-continue.json": api_event("POST", "/api/v1/chat", "publicKey", body={
+            "message": "And how long do refunds take?", "conversationId": "{{conversationId}}",
+            "visitorId": "visitor_abc"}),
+        "chat/chat-stream.json": api_event("POST", "/api/v1/chat/stream", "publicKey",
+                                           body={"message": "How do I get started?"}),
+        "chat/rating.json": api_event("POST", "/api/v1/chat/rating", "publicKey",
+                                      body={"conversationId": "{{conversationId}}", "rating": 1}),
+        "chat/lead.json": api_event("POST", "/api/v1/chat/lead", "publicKey", body={
+            "conversationId": "{{conversationId}}", "name": "John Doe", "email": "john@example.com",
+            "phone": "+1234567890"}),
+        "chat/handoff.json": api_event("POST", "/api/v1/chat/handoff", "publicKey",
+                                       body={"conversationId": "{{conversationId}}", "reason": "Wants a person"}),
+        "knowledge/list.json": api_event("GET", "/api/v1/knowledge", "secretKey"),
+        "knowledge/add-url.json": api_event("POST", "/api/v1/knowledge/url", "secretKey",
+                                            body={"url": "https://example.com/docs", "syncFrequency": "daily"}),
+        "knowledge/add-qa.json": api_event("POST", "/api/v1/knowledge/qa", "secretKey", body={
+            "question": "What are your hours?", "answer": "We are open Monday-Friday, 9am-5pm EST."}),
+        "knowledge/get.json": api_event("GET", "/api/v1/knowledge/{sourceId}", "secretKey",
+                                        {"sourceId": "{{sourceId}}"}),
+        "knowledge/recrawl.json": api_event("POST", "/api/v1/knowledge/{sourceId}/recrawl", "secretKey",
+                                            {"sourceId": "{{urlSourceId}}"}),
+        "knowledge/delete.json": api_event("DELETE", "/api/v1/knowledge/{sourceId}", "secretKey",
+                                           {"sourceId": "{{sourceId}}"}),
+        "conversations/list.json": api_event("GET", "/api/v1/conversations", "secretKey",
+                                             query={"limit": "20", "offset": "0", "status": "active"}),
+        "conversations/get.json": api_event("GET", "/api/v1/conversations/{id}", "secretKey",
+                                            {"id": "{{conversationId}}"}),
+        "conversations/delete.json": api_event("DELETE", "/api/v1/conversations/{id}", "secretKey",
+                                               {"id": "{{conversationId}}"}),
+        "leads/list.json": api_event("GET", "/api/v1/leads", "secretKey", query={"search": "john", "limit": "20"}),
+        "leads/delete.json": api_event("DELETE", "/api/v1/leads/{id}", "secretKey", {"id": "{{leadId}}"}),
+        "analytics/overview.json": api_event("GET", "/api/v1/analytics", "secretKey", query={"period": "30d"}),
+        "analytics/ratings.json": api_event("GET", "/api/v1/analytics/ratings", "secretKey", query={"period": "7d"}),
+        "projects/list-webhooks.json": api_event("GET", f"{P}/webhooks", "secretKey", PP),
+        "projects/create-webhook.json": api_event("POST", f"{P}/webhooks", "secretKey", PP, body={
+            "url": "{{webhookUrl}}", "events": ["message.created", "lead.captured"], "description": "CRM integration"}),
+        "projects/update-webhook.json": api_event("PATCH", f"{P}/webhooks/{{webhookId}}", "secretKey", WH,
+                                                  body={"is_active": True}),
+        "projects/test-webhook.json": api_event("POST", f"{P}/webhooks/{{webhookId}}/test", "secretKey", WH),
+        "projects/list-deliveries.json": api_event("GET", f"{P}/webhooks/{{webhookId}}/deliveries", "secretKey", WH,
+                                                   query={"limit": "20"}),
+        "projects/redeliver.json": api_event("POST", f"{P}/webhooks/{{webhookId}}/deliveries/{{deliveryId}}/redeliver",
+                                             "secretKey", {**WH, "deliveryId": "{{deliveryId}}"}),
+        "projects/delete-webhook.json": api_event("DELETE", f"{P}/webhooks/{{webhookId}}", "secretKey", WH),
+        "projects/branding.json": api_event("PATCH", f"{P}/branding", "secretKey", PP, body={
+            "white_label": True, "custom_logo": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1Pe"
+                                              "AAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC",
+            "custom_domain": "chat.example.com"}),
+        "projects/subdomain.json": api_event("PATCH", f"{P}/subdomain", "secretKey", PP,
+                                             body={"subdomain": "my-client-site"}),
+        "projects/verify-domain.json": api_event("POST", f"{P}/verify-domain", "secretKey", PP),
+        "crawl_worker/crawl.json": sqs_event([{"jobId": "{{jobId}}", "projectId": "{{projectId}}",
+                                               "sourceId": "{{urlSourceId}}"}], "botplot-CrawlQueue"),
+        "webhook_worker/event.json": sqs_event([{"kind": "event", "eventId": "{{eventId}}", "projectId": "{{projectId}}",
+                                                 "event": "lead.captured", "payload": "{{payload}}"}],
+                                               "botplot-WebhookQueue"),
+        "webhook_worker/delivery.json": sqs_event([{"kind": "delivery", "deliveryId": "{{deliveryId}}",
+                                                    "webhookId": "{{webhookId}}", "projectId": "{{projectId}}",
+                                                    "manual": False}], "botplot-WebhookQueue"),
+        "sync_scheduler/daily.json": {"frequency": "daily"},
+        "sync_scheduler/weekly.json": {"frequency": "weekly"},
+        "idle_closer/scheduled.json": {},
+    }
+
+
+def main() -> int:
+    for name, event in events().items():
+        path = EVENTS / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(event, indent=2) + "\n")
+    print(f"wrote {len(events())} events under {EVENTS.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""Response shapes of the public API, as the reference shows them (plus documented additions).
+
+They document the API (the OpenAPI document is generated from the apps) and check what the routes
+return; routes answer with ``response_model_exclude_unset`` so fields a route leaves out (such as
+a source's ``error``) stay out, exactly as before.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorResponse(Model):
+    error: str = Field(examples=["Description of the error"])
+    code: str = Field(examples=["ERROR_CODE"])
+
+
+def errors(*statuses: int) -> dict:
+    text = {400: "Invalid request parameters or body", 401: "Missing or invalid API key",
+            403: "API access requires a paid plan, or action not allowed", 404: "Resource not found",
+            409: "Conflict", 413: "Request body over 1 MB", 429: "Monthly API limit exceeded",
+            500: "Something went wrong on our end"}
+    return {s: {"model": ErrorResponse, "description": text[s]} for s in statuses}
+
+
+COMMON_ERRORS = errors(400, 401, 403, 404, 429, 500)
+
+
+# ---------------------------------------------------------------- chat and widget
+class Citation(Model):
+    sourceId: str
+    url: str | None = Field(description="The page, with a #:~:text= fragment on HTML pages; null for Q&A")
+    title: str
+    snippet: str
+    score: float
+
+
+class ChatResponse(Model):
+    response: str
+    conversationId: str
+    messageId: str
+    sources: int
+    citations: list[Citation] = Field(default_factory=list, description="Sources used, best first (an addition)")
+
+
+class RatingResponse(Model):
+    success: bool
+    conversationId: str
+    rating: int
+    messageId: str | None = None
+
+
+class LeadResponse(Model):
+    success: bool
+    leadId: str
+
+
+class HandoffResponse(Model):
+    success: bool
+    conversationId: str
+    handoffStatus: str
+    status: str
+
+
+# ---------------------------------------------------------------- knowledge
+class SourceSummary(Model):
+    id: str
+    type: str
+    name: str
+    status: str
+    chunkCount: int
+    wordCount: int
+    syncFrequency: str
+    createdAt: str
+    error: str | None = None
+    lastCrawledAt: str | None = None
+
+
+class SourceDetail(SourceSummary):
+    url: str | None = None
+    question: str | None = None
+    answer: str | None = None
+
+
+class SourceList(Model):
+    sources: list[SourceSummary]
+
+
+class ChunkView(Model):
+    id: str
+    content: str
+    tokenCount: int
+    url: str | None = None
+    title: str | None = None
+    heading: str | None = None
+
+
+class SourceResponse(Model):
+    source: SourceDetail
+    chunks: list[ChunkView]
+    crawlReport: dict | None = Field(None, description="The last crawl's change report (an addition)")
+
+
+class SourceCreated(Model):
+    sourceId: str
+    status: str
+
+
+class RecrawlResponse(Model):
+    success: bool
+    status: str
+
+
+class SuccessResponse(Model):
+    success: bool
+
+
+# ---------------------------------------------------------------- conversations and leads
+class ConversationSummary(Model):
+    id: str
+    visitorId: str | None
+    status: str
+    overallRating: int | None
+    handoffStatus: str
+    messageCount: int
+    firstMessage: str | None
+    createdAt: str
+    lastMessageAt: str
+
+
+class MessageView(Model):
+    id: str
+    role: str
+    content: str
+    createdAt: str
+    rating: int | None = None
+    confidence: float | None = None
+    citations: list[Citation] | None = None
+
+
+class ConversationDetail(ConversationSummary):
+    messages: list[MessageView]
+
+
+class ConversationList(Model):
+    conversations: list[ConversationSummary]
+    total: int
+
+
+class ConversationResponse(Model):
+    conversation: ConversationDetail
+
+
+class LeadView(Model):
+    id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    conversationId: str | None
+    visitorId: str | None
+    createdAt: str
+
+
+class LeadList(Model):
+    leads: list[LeadView]
+    total: int
+
+
+# ---------------------------------------------------------------- analytics
+class Overview(Model):
+    totalConversations: int
+    totalMessages: int
+    uniqueVisitors: int
+    avgMessagesPerConversation: float
+    leadsCollected: int
+    resolutionRate: float
+
+
+class DayPoint(Model):
+    date: str
+    messages: int
+    conversations: int
+
+
+class TopQuestion(Model):
+    question: str
+    count: int
+
+
+class AnalyticsResponse(Model):
+    overview: Overview
+    messagesOverTime: list[DayPoint]
+    topQuestions: list[TopQuestion]
+
+
+class RatingsSummary(Model):
+    totalRatings: int
+    positive: int
+    negative: int
+    satisfactionRate: float
+
+
+class RatingPoint(Model):
+    date: str
+    positive: int
+    negative: int
+
+
+class RatingsResponse(Model):
+    summary: RatingsSummary
+    ratingsTrend: list[RatingPoint]
+
+
+# ---------------------------------------------------------------- webhooks and settings
+class WebhookView(Model):
+    id: str
+    url: str
+    description: str | None
+    events: list[str]
+    is_active: bool
+    created_at: str
+    secret: str | None = Field(None, description="Only in the answer to the create call")
+    disabled_reason: str | None = None
+
+
+class WebhookList(Model):
+    webhooks: list[WebhookView]
+
+
+class WebhookResponse(Model):
+    webhook: WebhookView
+
+
+class OkResponse(Model):
+    ok: bool
+
+
+class TestDelivery(Model):
+    deliveryId: str
+    statusCode: int | None
+    responseBody: str | None
+    success: bool
+    durationMs: int | None = None
+    error: str | None = None
+
+
+class TestDeliveryResponse(Model):
+    delivery: TestDelivery
+
+
+class DeliveryView(Model):
+    deliveryId: str
+    event: str
+    status: str
+    attempts: int
+    statusCode: int | None
+    durationMs: int | None
+    error: str | None
+    responseBody: str | None
+    createdAt: str
+    updatedAt: str | None
+    nextAttemptAt: str | None
+
+
+class DeliveryList(Model):
+    deliveries: list[DeliveryView]
+
+
+class Redelivery(Model):
+    deliveryId: str
+    status: str
+
+
+class RedeliveryResponse(Model):
+    delivery: Redelivery
+
+
+class BrandingResponse(Model):
+    white_label: bool
+    custom_logo: bool
+    logo_url: str | None = None
+    custom_domain: str | None = None
+
+
+class SubdomainResponse(Model):
+    subdomain: str
+
+
+class VerifyDomainResponse(Model):
+    verified: bool
+    domain: str
+    expected: str
+    found: str | None
+    verifiedAt: str | None = None
