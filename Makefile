@@ -30,7 +30,13 @@ test-slow: $(STAMP) $(TOOLS_STAMP)
 openapi: $(STAMP)
 	$(VENV)/bin/python -m botplot_dev.openapi
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements-bench.txt
+	touch $@
+
+bench: $(BENCH_STAMP)
 	$(VENV)/bin/python -m bench
 
 clean:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-ALL = ["coldstart", "requests_per_route", "retrieval"]
+ALL = ["coldstart", "requests_per_route", "analytics_cost", "retrieval", "load"]
 
 
 def main(names: list[str]) -> None:

@@ -88,12 +88,14 @@ class DynamoCounter:
             else:
                 self.write_units += entry.get("WriteCapacityUnits", units)
 
-    def attach(self) -> "DynamoCounter":
+    def attach(self, *extra_clients) -> "DynamoCounter":
+        """Hook every client our code uses (pass others, e.g. Powertools Idempotency's, explicitly)."""
         from botplot.db.base import connection
         from botplot.db.registry import MODELS_BY_LOGICAL_ID
 
         clients = [m._get_connection().connection.client for m in MODELS_BY_LOGICAL_ID.values()]
         clients.append(connection().client)
+        clients.extend(extra_clients)
         for client in clients:
             if any(client is c for c in self._clients):
                 continue

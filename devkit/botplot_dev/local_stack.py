@@ -9,10 +9,11 @@ Ctrl-C stops everything. State lives in memory: each run starts empty.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -42,17 +43,16 @@ def _local_defaults(state: Path) -> dict[str, str]:
 _AWS_ONLY = {"BOTPLOT_OPENAI_SECRET_ID", "AWS_LAMBDA_EXEC_WRAPPER", "PORT", "POWERTOOLS_SERVICE_NAME"}
 
 
-def start_moto() -> str:
-    from moto.server import ThreadedMotoServer
-
-    from botplot_dev import moto_tuning
-
-    moto_tuning.install()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return f"http://{host}:{port}"
+def start_moto() -> tuple[str, subprocess.Popen]:
+    """moto's server in its own process (see :mod:`botplot_dev.moto_process`); returns its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "botplot_dev.moto_process", str(port)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    if process.stdout.readline().strip() != "ready":
+        raise RuntimeError("moto's server did not start")
+    return f"http://127.0.0.1:{port}", process
 
 
 def _serve_logos(bucket: str, region: str) -> None:
@@ -90,7 +90,7 @@ def main() -> int:
     state.mkdir(parents=True)
     for name, value in _local_defaults(state).items():
         os.environ.setdefault(name, value)
-    os.environ["AWS_ENDPOINT_URL"] = start_moto()
+    os.environ["AWS_ENDPOINT_URL"], moto = start_moto()
 
     from botplot_dev import template as tpl
     from botplot_dev.provision import Provisioned
@@ -138,6 +138,8 @@ def main() -> int:
     finally:
         stop.set()
         local_json.unlink(missing_ok=True)
+        moto.terminate()
+        moto.wait(timeout=10)
         print("BotPlot local stack stopped.", flush=True)
     return 0 if server.started else 1
 

@@ -31,7 +31,8 @@ Caller = Annotated[Principal, Depends(public_key)]
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    message: StrictStr = Field(description="The user message to send", examples=["What is your return policy?"])
+    message: StrictStr = Field(min_length=1, max_length=4000, description="The user message to send",
+                               examples=["What is your return policy?"])
     conversationId: StrictStr | None = Field(None, description="Continue an existing conversation")
     visitorId: StrictStr | None = Field(None, max_length=200, description="Unique visitor identifier")
 

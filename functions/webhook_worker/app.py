@@ -38,6 +38,8 @@ def record_handler(record: SQSRecord):
     message = json.loads(record.body)
     logger.append_keys(project_id=message.get("projectId"))
     if message.get("kind") == "event":
+        if not delivery.subscribers(message):  # nothing to deliver: no idempotency record to write
+            return 0
         return fan_out_once(message=message)
     if message.get("kind") == "delivery":
         logger.append_keys(delivery_id=message.get("deliveryId"))

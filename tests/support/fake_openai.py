@@ -36,6 +36,7 @@ class FakeOpenAI:
         self.chat_requests: list[dict] = []
         self.embedding_requests: list[dict] = []
         self.plans: list[dict] = []
+        self.embedding_failures = 0  # the next n embedding requests answer 500
         self.lock = threading.Lock()
         fake = self
 
@@ -50,6 +51,12 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 if self.path.endswith("/embeddings"):
                     fake.embedding_requests.append(body)
+                    with fake.lock:
+                        failing = fake.embedding_failures > 0
+                        fake.embedding_failures -= failing
+                    if failing:
+                        self._json(500, {"error": {"message": "scripted failure", "type": "server_error"}})
+                        return
                     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                     self._json(200, {"object": "list", "model": body["model"], "data": [
                         {"object": "embedding", "index": i, "embedding": embed(t)} for i, t in enumerate(inputs)],

@@ -110,5 +110,7 @@ def checked_address(host: str, port: int) -> IP:
     if not settings().allow_private_targets:
         for address in addresses:
             if not is_public(address):
+                if literal:
+                    raise BlockedTarget(f"'{host}' is not a public address")
                 raise BlockedTarget(f"'{host}' resolves to {address}, which is not a public address")
     return addresses[0]

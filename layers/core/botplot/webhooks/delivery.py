@@ -60,12 +60,16 @@ def delivery_message(record: Delivery, manual: bool = False) -> dict:
             "projectId": record.project_id, "manual": manual}
 
 
+def subscribers(message: dict) -> list[Webhook]:
+    """The project's active webhooks subscribed to this event (most projects have none)."""
+    return [w for w in Webhook.query(message["projectId"]) if w.is_active and message["event"] in w.events]
+
+
 def fan_out(message: dict) -> int:
     """Create one delivery per active webhook subscribed to the event; queue their first attempts."""
-    project_id, event = message["projectId"], message["event"]
-    targets = [w for w in Webhook.query(project_id) if w.is_active and event in w.events]
+    event = message["event"]
     entries = []
-    for webhook in targets:
+    for webhook in subscribers(message):
         record = new_delivery(webhook, message["payload"], event, delivery_id(message["eventId"], webhook.webhook_id))
         try:
             record.save(condition=Delivery.delivery_id.does_not_exist())
