@@ -43,10 +43,12 @@ def _user_messages(stack, project_id: str) -> int:
 
 def _locust(stack, key: str, mode: str, users: int, work: Path) -> dict:
     prefix = work / mode
+    user_class = {"chat": "ChatVisitor", "stream": "StreamVisitor"}[mode]
     subprocess.run([str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"),
+                    user_class,
                     "--headless", "-u", str(users), "-r", str(users), "-t", f"{DURATION}s", "--host", stack.url,
                     "--csv", str(prefix), "--only-summary", "--stop-timeout", "30", "--loglevel", "ERROR"],
-                   env={**os.environ, "BOTPLOT_LOAD_KEY": key, "BOTPLOT_LOAD_MODE": mode}, check=False,
+                   env={**os.environ, "BOTPLOT_LOAD_KEY": key}, check=False,
                    capture_output=True, text=True, timeout=int(DURATION) + 180)
     with open(f"{prefix}_stats.csv") as stats:
         row = next(r for r in csv.DictReader(stats) if r["Name"] != "Aggregated")
@@ -70,9 +72,16 @@ def run() -> dict:
         for mode, users in (("chat", 200), ("stream", 50)):
             before, written_before = _usage(stack, project["projectId"]), _user_messages(stack, project["projectId"])
             result = _locust(stack, project["publicKey"], mode, users, work)
-            time.sleep(5)  # calls still in flight when locust stopped its users finish on the server
-            counted = _usage(stack, project["projectId"]) - before
-            written = _user_messages(stack, project["projectId"]) - written_before
+            # calls still in flight when locust stopped its users finish on the server: wait for them
+            counted = written = -1
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                time.sleep(3)
+                now = (_usage(stack, project["projectId"]) - before,
+                       _user_messages(stack, project["projectId"]) - written_before)
+                if now == (counted, written):
+                    break
+                counted, written = now
             result.update(quota_counted=counted, messages_written=written)
             figures[mode] = result
             route = "/chat" if mode == "chat" else "/chat/stream (until done)"

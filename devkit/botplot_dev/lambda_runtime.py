@@ -67,13 +67,18 @@ def sqs_event(messages: list[dict], queue_arn: str, region: str) -> dict:
 
 
 class SqsPoller(threading.Thread):
-    """Receives from one queue and invokes one function, like an SQS event source mapping."""
+    """Receives from one queue and invokes one function, like an SQS event source mapping.
+
+    Like Lambda's poller it reads up to 10 messages at a time, then invokes the function with
+    batches of the template's ``BatchSize``; messages reported failed (``batchItemFailures``), or
+    whose invocation raised, stay on the queue for another try.
+    """
 
     def __init__(self, function: str, queue_url: str, queue_arn: str, region: str, batch_size: int,
                  stop: threading.Event, timeout_seconds: float):
         super().__init__(name=f"sqs-{function}", daemon=True)
         self.function, self.queue_url, self.queue_arn = function, queue_url, queue_arn
-        self.region, self.batch_size, self.stop = region, min(batch_size, 10), stop
+        self.region, self.batch_size, self.stop = region, max(1, min(batch_size, 10)), stop
         self.timeout_seconds = timeout_seconds
 
     def run(self) -> None:
@@ -81,27 +86,30 @@ class SqsPoller(threading.Thread):
         handler = load_module(self.function).handler
         while not self.stop.is_set():
             try:
-                received = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,
-                                               WaitTimeSeconds=1, AttributeNames=["All"])
-            except Exception:
+                messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                               AttributeNames=["All"]).get("Messages", [])
+                done = []
+                for start in range(0, len(messages), self.batch_size):
+                    done += self._invoke(handler, messages[start:start + self.batch_size])
+                for start in range(0, len(done), 10):
+                    sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
+            except Exception as error:  # the emulator is gone (shutdown) or hiccupped: wait and go on
                 if self.stop.is_set():
                     return
+                print(f"[{self.function}] poller: {type(error).__name__}: {error}", flush=True)
                 time.sleep(0.5)
-                continue
-            messages = received.get("Messages", [])
-            if not messages:
-                continue
-            try:
-                result = handler(sqs_event(messages, self.queue_arn, self.region),
-                                 LambdaContext(self.function, self.timeout_seconds)) or {}
-                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-            except Exception as error:  # the whole batch failed, as when a Lambda invocation errors
-                print(f"[{self.function}] invocation failed: {type(error).__name__}: {error}", flush=True)
-                continue
-            done = [m for m in messages if m["MessageId"] not in failed]
-            for start in range(0, len(done), 10):
-                sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
+
+    def _invoke(self, handler, messages: list[dict]) -> list[dict]:
+        """The messages to delete: all but those reported failed (none if the invocation raised)."""
+        try:
+            result = handler(sqs_event(messages, self.queue_arn, self.region),
+                             LambdaContext(self.function, self.timeout_seconds)) or {}
+        except Exception as error:  # the whole batch failed, as when a Lambda invocation errors
+            print(f"[{self.function}] invocation failed: {type(error).__name__}: {error}", flush=True)
+            return []
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        return [m for m in messages if m["MessageId"] not in failed]
 
 
 _RATE = re.compile(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)")

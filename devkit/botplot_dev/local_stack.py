@@ -120,8 +120,13 @@ def main() -> int:
     }
     local_json = state / "local.json"
 
+    _warm_clients()
     stop = threading.Event()
     _start_workers(template, provisioned, region, stop)
+    # load the embedding model now, in the background, rather than during the first chat
+    from botplot.knowledge.embeddings import default_embedder
+
+    threading.Thread(target=default_embedder, name="warm-embedder", daemon=True).start()
 
     import uvicorn
 
@@ -142,6 +147,21 @@ def main() -> int:
         moto.wait(timeout=10)
         print("BotPlot local stack stopped.", flush=True)
     return 0 if server.started else 1
+
+
+def _warm_clients() -> None:
+    """Create the AWS clients before serving. In Lambda an instance serves one request at a time;
+    here hundreds may arrive at once, and each would otherwise build its own botocore client for
+    the same table (seconds of CPU each under load) before the first one was cached."""
+    from botplot.aws import client
+    from botplot.db.base import connection
+    from botplot.db.registry import MODELS_BY_LOGICAL_ID
+
+    for model in MODELS_BY_LOGICAL_ID.values():
+        model._get_connection().connection.client
+    connection().client
+    for service in ("sqs", "s3"):
+        client(service)
 
 
 def _announce_when_started(server, info: dict, local_json: Path) -> None:

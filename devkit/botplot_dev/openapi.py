@@ -8,7 +8,6 @@ missing from it.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import yaml
 from fastapi.openapi.utils import get_openapi

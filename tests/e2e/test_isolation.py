@@ -4,8 +4,6 @@ malformed headers. Statuses are as documented and nothing of A's ever reaches an
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import pytest

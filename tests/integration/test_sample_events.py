@@ -9,7 +9,6 @@ import json
 import os
 from pathlib import Path
 
-import boto3
 import pytest
 from mangum import Mangum
 

@@ -27,10 +27,6 @@ def not_found(what: str, code: str = "NOT_FOUND") -> ApiError:
     return ApiError(404, code, f"{what} not found")
 
 
-def forbidden(message: str, code: str = "FORBIDDEN") -> ApiError:
-    return ApiError(403, code, message)
-
-
 def conflict(message: str, code: str) -> ApiError:
     return ApiError(409, code, message)
 

@@ -34,3 +34,9 @@ def connection() -> Connection:
     if _connection is None:
         _connection = Connection(region=aws_region(), max_pool_connections=64)
     return _connection
+
+
+def condition_failed(error: Exception) -> bool:
+    """Whether a write was refused by its condition (alone or inside a transaction)."""
+    return getattr(error, "cause_response_code", None) in (
+        "ConditionalCheckFailedException", "TransactionCanceledException")

@@ -15,7 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
+from urllib.parse import urldefrag, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 from botplot.knowledge.extract import Page, extract_html, extract_pdf, extract_text

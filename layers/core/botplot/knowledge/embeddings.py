@@ -155,11 +155,24 @@ def _minilm_available() -> bool:
     return True
 
 
-@lru_cache(maxsize=1)
+_creating = threading.Lock()
+
+
 def default_embedder() -> Embedder | None:
+    """The process's embedder, created once even when many requests ask for it at the same time
+    (the MiniLM weights are loaded once, not once per waiting request)."""
+    with _creating:
+        return _default_embedder()
+
+
+@lru_cache(maxsize=1)
+def _default_embedder() -> Embedder | None:
     choice = settings().embedder
     if choice == "openai" or (choice == "auto" and openai_client.is_configured()):
         return OpenAIEmbedder(settings().embedding_model)
     if choice == "minilm" or (choice == "auto" and _minilm_available()):
         return MiniLMEmbedder()
     return None
+
+
+default_embedder.cache_clear = _default_embedder.cache_clear  # for tests and tools that change the configuration

@@ -15,6 +15,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from botplot import clock
 from botplot.config import settings
+from botplot.db.base import condition_failed
 from botplot.db.knowledge import Page, Source
 from botplot.db.projects import Project
 from botplot.knowledge.chunking import chunk_page
@@ -143,7 +144,7 @@ def _finish(source: Source, report: Report, error: str | None) -> None:
             Source.crawl_report.set(report.as_json()),
         ], condition=Source.source_id.exists())
     except UpdateError as failure:
-        if getattr(failure, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(failure):
             raise
         logger.info("source deleted during its crawl; removing what the crawl indexed")
         remove_source_content(source.project_id, source.source_id)

@@ -14,20 +14,24 @@ _DATA = Path(__file__).parent / "data" / "tiktoken"
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
 def encoding():
+    with _lock:  # one load, however many threads ask first
+        return _encoding()
+
+
+@lru_cache(maxsize=1)
+def _encoding():
     import tiktoken
 
-    with _lock:
-        previous = os.environ.get("TIKTOKEN_CACHE_DIR")
-        os.environ["TIKTOKEN_CACHE_DIR"] = str(_DATA)
-        try:
-            return tiktoken.get_encoding("cl100k_base")
-        finally:
-            if previous is None:
-                os.environ.pop("TIKTOKEN_CACHE_DIR", None)
-            else:
-                os.environ["TIKTOKEN_CACHE_DIR"] = previous
+    previous = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(_DATA)
+    try:
+        return tiktoken.get_encoding("cl100k_base")
+    finally:
+        if previous is None:
+            os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = previous
 
 
 def count(text: str) -> int:

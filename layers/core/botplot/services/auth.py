@@ -104,12 +104,3 @@ def authenticate(authorization: str | None, require_secret: bool) -> Principal:
     if settings().plan_limits.get(project.plan) is None:
         raise ApiError(403, "PLAN_REQUIRED", "API access requires a paid plan (pro, business or enterprise)")
     return Principal(project.project_id, project.plan, record.kind, project.name, project.instructions)
-
-
-def forget_cached(project_id: str | None = None) -> None:
-    """Drop cached lookups (after a plan change in the same process, and in tests)."""
-    _keys.clear()
-    if project_id is None:
-        _projects.clear()
-    else:
-        _projects.invalidate(project_id)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from botplot import clock, ids
-from botplot.db.base import connection
+from botplot.db.base import condition_failed, connection
 from botplot.db.conversations import Conversation, Message
 from botplot.db.stats import Visitor
 from botplot.errors import not_found
@@ -68,11 +67,6 @@ def message_created(m: Message) -> Event:
     })
 
 
-def _is_condition_failure(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) in {
-        "ConditionalCheckFailedException", "TransactionCanceledException"}
-
-
 def _visitor_moves(conversation: Conversation, today: str) -> list[tuple[str, int]]:
     """Make today the visitor's last active day; the counter moves that implies (maybe none)."""
     visitor_id = conversation.visitor_key.split("#", 1)[1]
@@ -85,7 +79,7 @@ def _visitor_moves(conversation: Conversation, today: str) -> list[tuple[str, in
             return_values="UPDATED_OLD",
         )
     except UpdateError as error:
-        if _is_condition_failure(error):
+        if condition_failed(error):
             return []  # already counted on today
         raise
     previous = (result.get("Attributes") or {}).get("lastSeenDay", {}).get("S")
@@ -150,7 +144,7 @@ def begin(principal: Principal, message: str, conversation_id: str | None, visit
                 delta.apply(tx)
             break
         except TransactWriteError as error:
-            if is_new or attempt == 2 or not _is_condition_failure(error):
+            if is_new or attempt == 2 or not condition_failed(error):
                 raise
             try:
                 conversation.refresh()  # the idle closer changed its status meanwhile: retry once
@@ -214,7 +208,7 @@ def finish(turn: Turn, answer: AnswerRecord) -> Message:
                 delta.apply(tx)
             break
         except TransactWriteError as error:
-            if attempt == 2 or not _is_condition_failure(error):
+            if attempt == 2 or not condition_failed(error):
                 raise
             try:
                 conversation.refresh()

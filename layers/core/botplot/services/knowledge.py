@@ -38,7 +38,7 @@ def validate_url(url: str) -> str:
     if not parts.hostname or parts.username or parts.password:
         raise bad_request("'url' must name a host (and no credentials)")
     try:
-        parts.port
+        parts.port  # noqa: B018 - reading it validates the port (ValueError when out of range)
     except ValueError:
         raise bad_request("'url' has an invalid port") from None
     return url

@@ -13,6 +13,7 @@ from pynamodb.exceptions import UpdateError
 
 from botplot import clock
 from botplot.config import settings
+from botplot.db.base import condition_failed
 from botplot.db.usage import Usage
 from botplot.errors import ApiError
 from botplot.observability import count
@@ -32,10 +33,6 @@ class RateLimit:
         }
 
 
-def _is_condition_failure(error: UpdateError) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def consume(project_id: str, plan: str) -> RateLimit:
     """Count one call, or raise 429 when this month's calls are used up."""
     limit = settings().plan_limits[plan]
@@ -48,7 +45,7 @@ def consume(project_id: str, plan: str) -> RateLimit:
             condition=Usage.calls.does_not_exist() | (Usage.calls < limit),
         )
     except UpdateError as error:
-        if not _is_condition_failure(error):
+        if not condition_failed(error):
             raise
         count("QuotaRejections", plan=plan)
         rate = RateLimit(limit, 0, reset)

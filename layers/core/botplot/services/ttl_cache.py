@@ -30,11 +30,3 @@ class TTLCache(Generic[V]):
                     self._items.clear()
                 self._items[key] = (now + self._ttl(), value)
         return value
-
-    def invalidate(self, key: Hashable) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()

@@ -11,7 +11,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from botplot import clock, ids
-from botplot.db.base import connection
+from botplot.db.base import condition_failed, connection
 from botplot.db.conversations import Conversation, Message
 from botplot.db.leads import Lead
 from botplot.db.stats import TOTALS_DAY
@@ -20,11 +20,6 @@ from botplot.events import Event, publish
 from botplot.services import conversation_store as store
 from botplot.services.auth import Principal
 from botplot.services.counters import StatsDelta
-
-
-def _condition_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) in ("TransactionCanceledException",
-                                                             "ConditionalCheckFailedException")
 
 
 def _rating_counter(rating: int) -> str:
@@ -60,7 +55,7 @@ def rate(principal: Principal, conversation_id: str, message_id: str | None, rat
                 delta.apply(tx)
             break
         except TransactWriteError as error:
-            if attempt == 2 or not _condition_failed(error):
+            if attempt == 2 or not condition_failed(error):
                 raise
             target.refresh()
     publish(Event(principal.project_id, "rating.received", {
@@ -128,7 +123,7 @@ def request_handoff(principal: Principal, conversation_id: str, reason: str | No
                 delta.apply(tx)
             break
         except TransactWriteError as error:
-            if attempt == 2 or not _condition_failed(error):
+            if attempt == 2 or not condition_failed(error):
                 raise
             conversation.refresh()
     conversation.refresh()

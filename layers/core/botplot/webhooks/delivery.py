@@ -25,6 +25,7 @@ from pynamodb.exceptions import DoesNotExist
 from botplot import clock
 from botplot.aws import client
 from botplot.config import settings
+from botplot.db.base import condition_failed
 from botplot.db.webhooks import Delivery, Webhook
 from botplot.net.fetch import Fetcher, FetchError
 from botplot.observability import count, logger
@@ -74,7 +75,7 @@ def fan_out(message: dict) -> int:
         try:
             record.save(condition=Delivery.delivery_id.does_not_exist())
         except Exception as error:
-            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             record = Delivery.get(webhook.webhook_id, record.delivery_id)
             if record.status != "pending" or record.attempts:
@@ -143,7 +144,7 @@ def _record(webhook: Webhook, record: Delivery, result: Attempt) -> None:
                 "re-enable it with is_active: true")], condition=Webhook.webhook_id.exists())
             logger.warning("webhook deactivated", extra={"webhook_id": webhook.webhook_id})
     except Exception as error:  # the webhook was deleted meanwhile
-        if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
 
 

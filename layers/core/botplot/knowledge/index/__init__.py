@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 from botplot.config import settings
 from botplot.knowledge.index.base import ChunkIndex
 
 
-@lru_cache(maxsize=1)
+_creating = threading.Lock()
+
+
 def default_index() -> ChunkIndex:
-    """``BOTPLOT_INDEX``: ``opensearch`` (AWS, ``OPENSEARCH_URL``) or ``sqlite`` (local stack, tests)."""
+    """``BOTPLOT_INDEX``: ``opensearch`` (AWS, ``OPENSEARCH_URL``) or ``sqlite`` (local stack, tests);
+    created once per process, however many requests ask at once."""
+    with _creating:
+        return _default_index()
+
+
+@lru_cache(maxsize=1)
+def _default_index() -> ChunkIndex:
     s = settings()
     if s.index_backend == "opensearch":
         from botplot.knowledge.index.opensearch import OpenSearchIndex
@@ -19,3 +29,6 @@ def default_index() -> ChunkIndex:
     from botplot.knowledge.index.sqlite import SqliteIndex
 
     return SqliteIndex(s.index_path)
+
+
+default_index.cache_clear = _default_index.cache_clear  # for tests and tools that change the configuration
