@@ -72,16 +72,19 @@ def run() -> dict:
         for mode, users in (("chat", 200), ("stream", 50)):
             before, written_before = _usage(stack, project["projectId"]), _user_messages(stack, project["projectId"])
             result = _locust(stack, project["publicKey"], mode, users, work)
-            # calls still in flight when locust stopped its users finish on the server: wait for them
+            # calls still in flight when locust stopped its users finish on the server: wait until
+            # both figures have stood still for 15 s (a slow turn can sit between its quota update and
+            # its message write for several seconds under this load)
             counted = written = -1
-            deadline = time.monotonic() + 120
+            still_since, deadline = time.monotonic(), time.monotonic() + 180
             while time.monotonic() < deadline:
                 time.sleep(3)
                 now = (_usage(stack, project["projectId"]) - before,
                        _user_messages(stack, project["projectId"]) - written_before)
-                if now == (counted, written):
+                if now != (counted, written):
+                    (counted, written), still_since = now, time.monotonic()
+                elif time.monotonic() - still_since >= 15:
                     break
-                counted, written = now
             result.update(quota_counted=counted, messages_written=written)
             figures[mode] = result
             route = "/chat" if mode == "chat" else "/chat/stream (until done)"
