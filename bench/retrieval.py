@@ -1,4 +1,4 @@
-"""Retrieval quality, answers and ingestion on real documentation (Flask 2.2.2 docs, 77 pages).
+"""Retrieval quality, answers and ingestion on real documentation (Flask 2.2.2 docs, 77 HTML pages).
 
 The corpus is served as a local website and ingested by the real pipeline (crawler, extractor,
 heading-aware chunker, offline MiniLM embeddings, embedded index) against moto; then re-synced
