@@ -33,6 +33,7 @@ def _local_defaults(state: Path) -> dict[str, str]:
         "BOTPLOT_INDEX": "sqlite",
         "BOTPLOT_INDEX_PATH": str(state / "index.sqlite"),
         "BOTPLOT_ALLOW_PRIVATE_TARGETS": "1",
+        "BOTPLOT_AWS_READ_TIMEOUT": "60",  # moto under load is slow, and retried plain writes count twice
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("BOTPLOT_LOG_LEVEL", "WARNING"),

@@ -6,14 +6,7 @@ from functools import lru_cache
 
 from botocore.config import Config
 
-from botplot.config import aws_region
-
-_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=10,
-    retries={"max_attempts": 4, "mode": "standard"},
-    max_pool_connections=64,
-)
+from botplot.config import aws_read_timeout, aws_region
 
 
 @lru_cache(maxsize=None)
@@ -25,4 +18,6 @@ def client(service: str):
     """
     import boto3
 
-    return boto3.session.Session().client(service, region_name=aws_region(), config=_CONFIG)
+    config = Config(connect_timeout=2, read_timeout=aws_read_timeout(),
+                    retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=64)
+    return boto3.session.Session().client(service, region_name=aws_region(), config=config)

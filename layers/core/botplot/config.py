@@ -129,3 +129,14 @@ def table_name(env_suffix: str) -> str:
 
 def aws_region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def aws_read_timeout() -> float:
+    """Seconds to wait for an AWS answer before botocore retries (``BOTPLOT_AWS_READ_TIMEOUT``).
+
+    Short in Lambda, where DynamoDB answers in milliseconds and a stuck connection is better
+    retried. A retried write whose first attempt did land is applied twice unless it is a
+    transaction (botocore gives those an idempotency token), so the local stack, whose moto
+    server can take seconds under load, waits longer instead of retrying.
+    """
+    return float(os.environ.get("BOTPLOT_AWS_READ_TIMEOUT", "5"))

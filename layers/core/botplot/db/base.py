@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pynamodb.connection import Connection
 
-from botplot.config import aws_region, table_name
+from botplot.config import aws_read_timeout, aws_region, table_name
 
 
 def table_meta(env_suffix: str) -> type:
@@ -19,7 +19,7 @@ def table_meta(env_suffix: str) -> type:
     Meta.table_name = table_name(env_suffix)
     Meta.region = aws_region()
     Meta.connect_timeout_seconds = 2
-    Meta.read_timeout_seconds = 5
+    Meta.read_timeout_seconds = aws_read_timeout()
     Meta.max_retry_attempts = 3
     Meta.max_pool_connections = 64
     return Meta
@@ -32,7 +32,8 @@ def connection() -> Connection:
     """The connection transactions run on (one per process, like the models' own)."""
     global _connection
     if _connection is None:
-        _connection = Connection(region=aws_region(), max_pool_connections=64)
+        _connection = Connection(region=aws_region(), read_timeout_seconds=aws_read_timeout(),
+                                 max_pool_connections=64)
     return _connection
 
 
