@@ -71,8 +71,9 @@ def world(moto_endpoint, tmp_path_factory):
     env = {"BOTPLOT_INDEX": "sqlite", "BOTPLOT_INDEX_PATH": str(tmp_path_factory.mktemp("events") / "index.sqlite"),
            "BOTPLOT_ALLOW_PRIVATE_TARGETS": "1", "BOTPLOT_EMBEDDER": "none",
            "BOTPLOT_ASSETS_BASE_URL": f"{moto_endpoint}/{os.environ['BOTPLOT_ASSETS_BUCKET']}"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    patch = pytest.MonkeyPatch()
+    for name, value in env.items():
+        patch.setenv(name, value)
     from botplot.config import reload_settings
     from botplot.knowledge.embeddings import default_embedder
     from botplot.knowledge.index import default_index
@@ -109,11 +110,7 @@ def world(moto_endpoint, tmp_path_factory):
     finally:
         receiver.stop()
         site.__exit__(None, None, None)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        patch.undo()
         reload_settings()
         default_index.cache_clear()
         default_embedder.cache_clear()

@@ -6,8 +6,9 @@ local stack's moto switch every cache over, and back afterwards.
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
+
+import pytest
 
 
 def _forget_clients() -> None:
@@ -23,21 +24,16 @@ def _forget_clients() -> None:
 
 @contextmanager
 def using_endpoint(endpoint: str, environment: dict[str, str]):
-    names = ["AWS_ENDPOINT_URL", *environment]
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    os.environ.update(environment)
     from botplot.config import reload_settings
 
-    reload_settings()
-    _forget_clients()
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {"AWS_ENDPOINT_URL": endpoint, **environment}.items():
+            patch.setenv(name, value)
         reload_settings()
         _forget_clients()
+        try:
+            yield
+        finally:
+            patch.undo()
+            reload_settings()
+            _forget_clients()
