@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from botplot.knowledge import tokens
-from botplot.knowledge.extract import Block
+from botplot.knowledge.document import Block
 
 TARGET_TOKENS = 320
 MAX_TOKENS = 400

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
-from botplot.knowledge.extract import Page, extract_html, extract_pdf, extract_text
+from botplot.knowledge.document import Page
+from botplot.knowledge.extract import extract_html, extract_pdf, extract_text
 from botplot.net.fetch import Fetcher, FetchError
 
 USER_AGENT = "BotPlot-Crawler/1.0"

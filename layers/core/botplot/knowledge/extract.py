@@ -9,10 +9,11 @@ are dropped. Blocks keep document order, so chunks can follow the headings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from urllib.parse import urljoin, urldefrag
 
 from bs4 import BeautifulSoup, NavigableString, Tag
+
+from botplot.knowledge.document import Block, Page
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 DROP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "form", "button", "select", "input",
@@ -29,26 +30,6 @@ BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "complementary", "se
 _SPACE = re.compile(r"\s+")
 #: permalink anchors docs generators put in headings ("¶" in Sphinx, "#" in many others)
 PERMALINK_TEXT = {"¶", "#", "§", "🔗", "link"}
-
-
-@dataclass
-class Block:
-    kind: str  # "heading" | "text" | "code"
-    text: str
-    level: int = 0
-
-
-@dataclass
-class Page:
-    title: str
-    blocks: list[Block]
-    links: list[str] = field(default_factory=list)
-    noindex: bool = False
-    nofollow: bool = False
-
-    @property
-    def text(self) -> str:
-        return "\n".join(b.text for b in self.blocks)
 
 
 def _clean(text: str) -> str:
