@@ -7,9 +7,16 @@
 - Hybrid scoring uses a ``normalization-processor`` pipeline (min-max, arithmetic mean with
   ``HYBRID_WEIGHTS``), the same scoring the embedded index computes.
 - SigV4 signing: service ``es`` for a managed domain (the template's default) or ``aoss``.
+- Only writers create: the pipeline and the index are created by the first ``upsert`` of a
+  process that writes (the crawl worker and the knowledge function, whose roles may ``PUT``).
+  Reads and deletes never create anything: a missing index holds no chunks, so they find none.
+  The chat function's role may only read, and a read path that tried to create would be refused
+  on every request.
 """
 
 from __future__ import annotations
+
+from opensearchpy.exceptions import NotFoundError, RequestError
 
 from botplot.config import aws_region
 from botplot.knowledge.index.base import CANDIDATES, FIELD_WEIGHTS, HYBRID_WEIGHTS, ChunkRecord, Hit, combine
@@ -28,6 +35,11 @@ def _client(url: str, service: str):
         auth = AWSV4SignerAuth(boto3.Session().get_credentials(), aws_region(), service)
     return OpenSearch(hosts=[url], http_auth=auth, use_ssl=url.startswith("https"), verify_certs=True,
                       connection_class=RequestsHttpConnection, timeout=10, max_retries=2, retry_on_timeout=True)
+
+
+def _error_type(response: dict) -> str | None:
+    error = response["error"]
+    return error.get("type") if isinstance(error, dict) else None
 
 
 def _doc(chunk: ChunkRecord) -> dict:
@@ -58,8 +70,14 @@ class OpenSearchIndex:
         self._ready = False
 
     def _ensure(self) -> None:
-        """Create the hybrid pipeline, then the index using it by default (a no-op for plain queries)."""
+        """Before the first write: create the hybrid pipeline, then the index using it by default.
+
+        An existing index was created with its pipeline, so one ``HEAD`` per process is the usual cost.
+        """
         if self._ready:
+            return
+        if self.client.indices.exists(index=self.index):
+            self._ready = True
             return
         self.client.transport.perform_request("PUT", f"/_search/pipeline/{PIPELINE}", body={
             "description": "BotPlot hybrid: min-max normalised BM25 and k-NN, weighted mean",
@@ -68,8 +86,8 @@ class OpenSearchIndex:
                 "combination": {"technique": "arithmetic_mean", "parameters": {"weights": list(HYBRID_WEIGHTS)}},
             }}],
         })
-        if not self.client.indices.exists(index=self.index):
-            text = {"type": "text", "analyzer": "english"}
+        text = {"type": "text", "analyzer": "english"}
+        try:
             self.client.indices.create(index=self.index, body={
                 "settings": {"index": {"knn": True, "number_of_shards": 1, "search.default_pipeline": PIPELINE}},
                 "mappings": {"properties": {
@@ -83,6 +101,9 @@ class OpenSearchIndex:
                         "parameters": {"ef_construction": 128, "m": 16}}},
                 }},
             })
+        except RequestError as error:  # another writer created it meanwhile
+            if error.error != "resource_already_exists_exception":
+                raise
         self._ready = True
 
     def upsert(self, chunks: list[ChunkRecord]) -> None:
@@ -97,22 +118,28 @@ class OpenSearchIndex:
     def delete(self, project_id: str, chunk_ids: list[str]) -> None:
         if not chunk_ids:
             return
-        self._ensure()
-        self.client.delete_by_query(index=self.index, refresh=True, body={"query": {"bool": {"filter": [
+        self._delete_where(body={"query": {"bool": {"filter": [
             {"term": {"project_id": project_id}}, {"terms": {"chunk_id": chunk_ids}}]}}})
 
     def delete_source(self, project_id: str, source_id: str) -> None:
-        self._ensure()
-        self.client.delete_by_query(index=self.index, refresh=True, body={"query": {"bool": {"filter": [
+        self._delete_where(body={"query": {"bool": {"filter": [
             {"term": {"project_id": project_id}}, {"term": {"source_id": source_id}}]}}})
 
+    def _delete_where(self, body: dict) -> None:
+        try:
+            self.client.delete_by_query(index=self.index, refresh=True, body=body)
+        except NotFoundError:  # no index yet: nothing was ever indexed, so nothing to delete
+            pass
+
     def list_source(self, project_id: str, source_id: str, limit: int, offset: int) -> list[ChunkRecord]:
-        self._ensure()
-        result = self.client.search(index=self.index, body={
+        try:
+            result = self.client.search(index=self.index, body={
             "from": offset, "size": limit, "_source": {"excludes": ["embedding"]},
             "sort": [{"url": "asc"}, {"ordinal": "asc"}],
             "query": {"bool": {"filter": [{"term": {"project_id": project_id}}, {"term": {"source_id": source_id}}]}},
-        })
+            })
+        except NotFoundError:  # no index yet: no chunks
+            return []
         return [_record(h["_source"]) for h in result["hits"]["hits"]]
 
     def _bm25_clause(self, project_id: str, text: str) -> dict:
@@ -127,7 +154,6 @@ class OpenSearchIndex:
     def search(self, project_id: str, text: str, vector: list[float] | None, model: str | None,
                k: int = 10, mode: str = "hybrid") -> list[Hit]:
         """BM25, k-NN and (hybrid mode) the fused query in one ``msearch`` round trip."""
-        self._ensure()
         use_vector = vector is not None and model is not None and mode != "bm25"
         queries: dict[str, tuple[dict, int]] = {}
         if mode != "vector":
@@ -144,7 +170,11 @@ class OpenSearchIndex:
         responses = self.client.msearch(body=body)["responses"]
         results: dict[str, dict[str, tuple[float, dict]]] = {}
         for name, response in zip(queries, responses):
-            hits = response.get("hits", {}).get("hits", [])
+            if "error" in response:
+                if _error_type(response) == "index_not_found_exception":
+                    return []  # nothing indexed yet
+                raise RuntimeError(f"OpenSearch {name} query failed: {response['error']}")
+            hits = response["hits"]["hits"]
             results[name] = {h["_id"]: (h["_score"], h["_source"]) for h in hits
                              if h["_source"]["project_id"] == project_id}
         bm25, knn = results.get("bm25", {}), results.get("knn", {})
