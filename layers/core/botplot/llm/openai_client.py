@@ -13,6 +13,8 @@ import threading
 
 from botplot.config import settings
 
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
 _lock = threading.Lock()
 _client = None
 _client_key: str | None = None
@@ -50,6 +52,9 @@ def get_client():
             from openai import OpenAI  # imported on first use: management functions never pay for it
 
             s = settings()
-            _client = OpenAI(api_key=key, base_url=s.openai_base_url, timeout=s.llm_timeout_seconds, max_retries=0)
+            # Always explicit: given None, openai falls back to $OPENAI_BASE_URL itself, and the
+            # template sets it to "" (its parameter's default) when no other endpoint is wanted.
+            _client = OpenAI(api_key=key, base_url=s.openai_base_url or DEFAULT_BASE_URL,
+                             timeout=s.llm_timeout_seconds, max_retries=0)
             _client_key = key
         return _client
