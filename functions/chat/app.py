@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from botplot.knowledge.retrieval import Retrieval, retrieve
 from botplot.llm.responders import LLMUnavailable, default_responder
-from botplot.observability import Unit, count, logger, metrics, tracer
+from botplot.observability import Unit, count, dependency_failed, metrics, tracer
 from botplot.services import chat, widget
 from botplot.services.answering import TurnAnswer
 from botplot.services.auth import Principal
@@ -59,7 +59,7 @@ def _retrieve(caller: Principal, turn: chat.Turn) -> Retrieval:
     try:
         found = retrieve(caller.project_id, turn.user_message.content, context=previous)
     except Exception:  # an unreachable index must not lose the turn: answer without knowledge
-        logger.exception("retrieval failed")
+        dependency_failed("RetrievalFailures", "retrieval failed; answering without knowledge")
         return Retrieval()
     count("RetrievalHits", len(found.passages), service="chat", grounded=str(found.grounded).lower())
     return found

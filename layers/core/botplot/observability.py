@@ -15,8 +15,9 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "BotPlot")
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "botplot")
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "botplot"))
+logger = Logger(service=SERVICE)
 tracer = Tracer(patch_modules=("botocore",))
 
 Unit = MetricUnit
@@ -37,3 +38,12 @@ def metrics(**dimensions: str) -> Iterator[EphemeralMetrics]:
 def count(name: str, value: float = 1, **dimensions: str) -> None:
     with metrics(**dimensions) as record:
         record.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def dependency_failed(metric: str, message: str) -> None:
+    """A dependency failed and the caller carries on without it: an error line with the cause (call
+    it from the ``except`` block: the traceback is logged) and one ``metric`` (dimension ``service``),
+    which an alarm in template.yaml watches. The visitor still gets an answer, so nothing else
+    would show that answers have lost their knowledge or their model."""
+    logger.exception(message)
+    count(metric, 1, service=SERVICE)

@@ -24,7 +24,7 @@ from botplot.knowledge.embeddings import default_embedder
 from botplot.knowledge.index import default_index
 from botplot.knowledge.index.base import Hit, query_terms
 from botplot.llm.context import Passage
-from botplot.observability import logger
+from botplot.observability import dependency_failed
 
 CANDIDATES = 30
 MAX_PASSAGES = 5
@@ -152,7 +152,7 @@ def retrieve(project_id: str, question: str, context: str | None = None) -> Retr
         try:
             vector, model = embedder.embed([query])[0], embedder.model
         except Exception:  # the embedding service failing must not stop the answer: BM25 still works
-            logger.warning("query embedding failed; searching with BM25 only")
+            dependency_failed("RetrievalFailures", "query embedding failed; searching with BM25 only")
     hits = default_index().search(project_id, query, vector, model, k=CANDIDATES)
     if not hits:
         return Retrieval()
@@ -160,7 +160,7 @@ def retrieve(project_id: str, question: str, context: str | None = None) -> Retr
         try:
             hits = rerank_by_title(hits, vector, model)
         except Exception:
-            logger.warning("title reranking skipped: embedding the titles failed")
+            dependency_failed("RetrievalFailures", "title reranking skipped: embedding the titles failed")
     pages = rank_pages(hits)
     best = pages[0][1][0]
     score = confidence(question, best, model if best.similarity is not None else None)

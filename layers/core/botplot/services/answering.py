@@ -11,7 +11,7 @@ from typing import Iterator
 
 from botplot.llm.context import AnswerInput, Passage
 from botplot.llm.responders import FALLBACK, LLMUnavailable, Responder
-from botplot.observability import logger
+from botplot.observability import dependency_failed, logger
 from botplot.services import chat
 from botplot.services.chat import AnswerRecord, Turn
 
@@ -51,6 +51,8 @@ class TurnAnswer:
                 yield piece
         except LLMUnavailable:
             self.failed = True
+            dependency_failed("ModelFailures", "the model failed; the visitor got the fallback answer"
+                              if not pieces else "the model failed mid-answer; the answer was cut short")
             if pieces:
                 raise
             pieces = [FALLBACK]
