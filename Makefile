@@ -7,7 +7,10 @@ DEV_STAMP := $(VENV)/.dev-installed
 TOOLS_STAMP := $(TOOLS)/.installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: run test test-slow bench openapi clean
+JS := clients/js
+JS_STAMP := $(JS)/node_modules/.installed
+
+.PHONY: run test test-slow bench openapi clean js-deps widget
 
 # `make run` installs only what the stack runs; `make test` adds the test tools on top.
 $(STAMP): pyproject.toml requirements-local.txt requirements-model.txt $(wildcard layers/*/requirements.txt)
@@ -28,7 +31,20 @@ $(TOOLS_STAMP): requirements-tools.txt
 run: $(STAMP)
 	$(VENV)/bin/python -m botplot_dev.local_stack
 
-test: $(DEV_STAMP) $(TOOLS_STAMP)
+# The JS client and widget build tools, exactly as package-lock.json pins them (no install scripts).
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+js-deps:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(JS_STAMP); \
+	else echo "npm not found: the JS client and widget tests will be skipped (install Node.js 18+)"; fi
+
+# Rebuild clients/js/dist (the client and widget.js) after changing clients/js/src or openapi.yaml.
+widget: $(JS_STAMP)
+	cd $(JS) && npm run build
+
+test: $(DEV_STAMP) $(TOOLS_STAMP) js-deps
 	$(VENV)/bin/python -m pytest -m "not slow"
 
 test-slow: $(DEV_STAMP) $(TOOLS_STAMP)

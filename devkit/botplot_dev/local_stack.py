@@ -74,6 +74,7 @@ BotPlot local stack is running at {url}
   public key  {pk}
   secret key  {info['secretKey']}
   (also written to {info['_file']})
+  widget demo {url}/demo
 
 Try it:
   curl -X POST "{url}/api/v1/chat" -H "Authorization: Bearer {pk}" -H "Content-Type: application/json" -d '{{"message": "What is your return policy?"}}'
@@ -132,8 +133,10 @@ def main() -> int:
     import uvicorn
 
     from botplot_dev.router import TemplateRouter
+    from botplot_dev.widget_host import WidgetHost
 
-    server = uvicorn.Server(uvicorn.Config(TemplateRouter(), host="127.0.0.1", port=port, log_level="warning",
+    app = WidgetHost(TemplateRouter(), info["apiUrl"], info["publicKey"])  # + /widget.js and /demo
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            timeout_graceful_shutdown=3, access_log=False))
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     threading.Thread(target=_announce_when_started, args=(server, info, local_json), daemon=True).start()

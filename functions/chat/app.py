@@ -1,4 +1,4 @@
-"""Chat group (public key): ``/chat``, ``/chat/stream`` and the widget's rating, lead and handoff.
+"""Chat group (public key): ``/chat``, ``/chat/stream`` and the widget's config, rating, lead and handoff.
 
 Runs behind the Lambda Web Adapter in response-stream mode (``run.sh`` starts uvicorn), so
 ``/chat/stream`` sends each token as the model produces it.
@@ -196,6 +196,12 @@ def request_handoff(body: HandoffRequest, caller: Caller) -> dict:
     conversation = widget.request_handoff(caller, body.conversationId, body.reason)
     return {"success": True, "conversationId": conversation.conversation_id,
             "handoffStatus": conversation.handoff_status, "status": conversation.status}
+
+
+@router.get("/chat/config", response_model=schemas.WidgetConfig)
+def widget_config(caller: Caller) -> dict:
+    """What the widget shows: the project's name, branding ("Powered by BotPlot" unless white-label), logo, greeting."""
+    return widget.config(caller)
 
 
 @router.get("/healthz", include_in_schema=False)

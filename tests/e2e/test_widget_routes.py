@@ -117,3 +117,22 @@ def test_widget_routes_belong_to_the_callers_project(stack, project, convo):
             r = c.post(path, json=body)
             assert r.status_code == 404, path
     assert conversation_item(stack, project, convo["conversationId"])["status"] == "active"
+
+
+def test_widget_config_shows_the_projects_branding_and_white_label_hides_ours(stack):
+    owner = stack.new_project("enterprise", "Acme Help")
+    with stack.client(owner["publicKey"]) as c:
+        r = c.get("/api/v1/chat/config", headers={"Origin": "https://shop.example"})
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+        assert r.json() == {"name": "Acme Help", "showBranding": True, "logoUrl": None,
+                            "greeting": "Hi! I'm the Acme Help assistant. Ask me anything."}
+        preflight = c.options("/api/v1/chat/config", headers={
+            "Origin": "https://shop.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization"})
+        assert preflight.status_code == 200 and "GET" in preflight.headers["access-control-allow-methods"]
+    with stack.client(owner["secretKey"]) as c:
+        assert c.patch(f"/api/v1/projects/{owner['projectId']}/branding",
+                       json={"white_label": True}).status_code == 200
+    with stack.client(owner["publicKey"]) as c:
+        assert c.get("/api/v1/chat/config").json()["showBranding"] is False
+        assert c.get("/api/v1/chat/config", headers={"Authorization": "Bearer pk_" + "x" * 40}).status_code == 401

@@ -1,4 +1,5 @@
-"""What the embeddable widget records besides chat: ratings, leads and handoff requests.
+"""What the embeddable widget reads and records besides chat: its configuration (branding), ratings,
+leads and handoff requests.
 
 Each writes its record and the analytics counters in one transaction and then fires its webhook
 event. Re-rating moves the counters (the old rating's day loses one, today gains one); a
@@ -14,12 +15,24 @@ from botplot import clock, ids
 from botplot.db.base import condition_failed, connection
 from botplot.db.conversations import Conversation, Message
 from botplot.db.leads import Lead
+from botplot.db.projects import Project
 from botplot.db.stats import TOTALS_DAY
 from botplot.errors import bad_request, not_found
 from botplot.events import Event, publish
 from botplot.services import conversation_store as store
 from botplot.services.auth import Principal
 from botplot.services.counters import StatsDelta
+
+
+def config(principal: Principal) -> dict:
+    """Branding the widget renders: the name, whether "Powered by BotPlot" shows (not on white-label
+    projects), the custom logo and a greeting. Read consistently so a branding change shows at once."""
+    try:
+        project = Project.get(principal.project_id, consistent_read=True)
+    except DoesNotExist:
+        raise not_found("Project", "PROJECT_NOT_FOUND") from None
+    return {"name": project.name, "showBranding": not project.white_label, "logoUrl": project.logo_url,
+            "greeting": f"Hi! I'm the {project.name} assistant. Ask me anything."}
 
 
 def _rating_counter(rating: int) -> str:

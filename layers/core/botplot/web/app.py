@@ -26,7 +26,7 @@ def create_app(router: APIRouter, service: str, title: str, browser_cors: bool =
         app.add_middleware(
             CORSMiddleware,
             allow_origins=["*"],
-            allow_methods=["POST", "OPTIONS"],
+            allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=RATE_HEADERS,
             max_age=600,

@@ -67,6 +67,15 @@ class HandoffResponse(Model):
 
 
 # ---------------------------------------------------------------- knowledge
+class WidgetConfig(Model):
+    """What the embeddable widget needs to render a project's chat (public key)."""
+
+    name: str = Field(description="The project's name, shown in the panel's header")
+    showBranding: bool = Field(description="False on white-label projects: hide 'Powered by BotPlot'")
+    logoUrl: str | None = Field(None, description="The project's custom logo (Enterprise), or null")
+    greeting: str = Field(description="The first message the widget shows")
+
+
 class SourceSummary(Model):
     id: str
     type: str

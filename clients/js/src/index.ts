@@ -1,0 +1,445 @@
+/**
+ * The BotPlot API client: one method per route of openapi.yaml, typed by the types
+ * openapi-typescript generates from it (src/schema.ts), errors as {@link BotPlotError}s.
+ *
+ * ```ts
+ * const bot = new BotPlot({ apiKey: "pk_...", baseUrl: "https://api.example.com" });
+ * for await (const event of bot.chat.stream({ message: "How do I get started?" })) {
+ *   if (event.type === "token") process.stdout.write(event.content);
+ * }
+ * ```
+ */
+import type { components, paths } from "./schema.js";
+import { readEvents } from "./sse.js";
+
+export type { components, paths } from "./schema.js";
+export type Schemas = components["schemas"];
+export type ChatRequest = Schemas["ChatRequest"];
+export type ChatResponse = Schemas["ChatResponse"];
+export type Citation = Schemas["Citation"];
+export type WidgetConfig = Schemas["WidgetConfig"];
+export type WebhookPayload = Schemas["WebhookPayload"];
+
+/** The events of `POST /chat/stream`, as the API documents them. */
+export type TokenEvent = { type: "token"; content: string };
+export type DoneEvent = {
+  type: "done";
+  messageId: string;
+  conversationId: string;
+  sources: number;
+  citations: Citation[];
+};
+/** The answer was interrupted after some tokens (e.g. `LLM_UNAVAILABLE`); what was sent is stored. */
+export type ErrorEvent = {
+  type: "error";
+  error: string;
+  code: string;
+  conversationId?: string;
+  messageId?: string | null;
+};
+export type StreamEvent = TokenEvent | DoneEvent | ErrorEvent;
+
+/** An error answer of the API (`{"error", "code"}` with its HTTP status), or a failure to reach it. */
+export class BotPlotError extends Error {
+  /** HTTP status; 0 when the API could not be reached or the connection was lost. */
+  readonly status: number;
+  /** The API's code (`RATE_LIMIT_EXCEEDED`, `INVALID_API_KEY`, ...), or `NETWORK_ERROR`, `STREAM_INCOMPLETE`. */
+  readonly code: string;
+  /** Seconds until the quota resets, from `X-RateLimit-Reset`, on a 429. */
+  readonly retryAfter?: number;
+
+  constructor(message: string, status: number, code: string, retryAfter?: number) {
+    super(message);
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+export class AuthenticationError extends BotPlotError {}
+export class PermissionDeniedError extends BotPlotError {}
+export class NotFoundError extends BotPlotError {}
+export class ValidationError extends BotPlotError {}
+export class RateLimitError extends BotPlotError {}
+export class ServerError extends BotPlotError {}
+export class ConnectionError extends BotPlotError {}
+
+const ERROR_CLASSES: Record<number, typeof BotPlotError> = {
+  400: ValidationError,
+  401: AuthenticationError,
+  403: PermissionDeniedError,
+  404: NotFoundError,
+  413: ValidationError,
+  429: RateLimitError,
+};
+
+type Method = "get" | "post" | "put" | "patch" | "delete";
+/** "METHOD /path" of every operation in openapi.yaml (from the generated types). */
+export type OperationKey = {
+  [P in keyof paths]: {
+    [M in Method]: [NonNullable<paths[P][M]>] extends [never] ? never : `${Uppercase<M>} ${P & string}`;
+  }[Method];
+}[keyof paths];
+
+/**
+ * Which client method calls each operation. Typed as a Record over every operation of the
+ * generated types, so the build fails when openapi.yaml gains a route this client lacks.
+ */
+export const OPERATIONS: Record<OperationKey, string> = {
+  "POST /api/v1/chat": "chat.send",
+  "POST /api/v1/chat/stream": "chat.stream",
+  "GET /api/v1/chat/config": "chat.config",
+  "POST /api/v1/chat/rating": "chat.rate",
+  "POST /api/v1/chat/lead": "chat.lead",
+  "POST /api/v1/chat/handoff": "chat.handoff",
+  "GET /api/v1/knowledge": "knowledge.list",
+  "POST /api/v1/knowledge/url": "knowledge.addUrl",
+  "POST /api/v1/knowledge/qa": "knowledge.addQa",
+  "GET /api/v1/knowledge/{sourceId}": "knowledge.get",
+  "DELETE /api/v1/knowledge/{sourceId}": "knowledge.delete",
+  "POST /api/v1/knowledge/{sourceId}/recrawl": "knowledge.recrawl",
+  "GET /api/v1/conversations": "conversations.list",
+  "GET /api/v1/conversations/{id}": "conversations.get",
+  "DELETE /api/v1/conversations/{id}": "conversations.delete",
+  "GET /api/v1/leads": "leads.list",
+  "DELETE /api/v1/leads/{id}": "leads.delete",
+  "GET /api/v1/analytics": "analytics.get",
+  "GET /api/v1/analytics/ratings": "analytics.ratings",
+  "PATCH /api/v1/projects/{projectId}/branding": "projects.updateBranding",
+  "PATCH /api/v1/projects/{projectId}/subdomain": "projects.setSubdomain",
+  "POST /api/v1/projects/{projectId}/verify-domain": "projects.verifyDomain",
+  "GET /api/v1/projects/{projectId}/webhooks": "webhooks.list",
+  "POST /api/v1/projects/{projectId}/webhooks": "webhooks.create",
+  "PATCH /api/v1/projects/{projectId}/webhooks/{webhookId}": "webhooks.update",
+  "DELETE /api/v1/projects/{projectId}/webhooks/{webhookId}": "webhooks.delete",
+  "GET /api/v1/projects/{projectId}/webhooks/{webhookId}/deliveries": "webhooks.deliveries",
+  "POST /api/v1/projects/{projectId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver": "webhooks.redeliver",
+  "POST /api/v1/projects/{projectId}/webhooks/{webhookId}/test": "webhooks.test",
+};
+
+export interface ClientOptions {
+  /** `pk_...` (chat routes, safe in a browser) or `sk_...` (every route; keep it on a server). */
+  apiKey: string;
+  /** Where the API is, e.g. `http://127.0.0.1:3000` for `make run`. */
+  baseUrl: string;
+  /** A fetch implementation (default: the global one). */
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+type Query = Record<string, string | number | null | undefined>;
+type Page = { limit?: number; offset?: number };
+
+function segment(value: string): string {
+  return encodeURIComponent(value);
+}
+
+export class BotPlot {
+  readonly chat: Chat;
+  readonly knowledge: Knowledge;
+  readonly conversations: Conversations;
+  readonly leads: Leads;
+  readonly analytics: Analytics;
+  readonly projects: Projects;
+  readonly webhooks: Webhooks;
+  /** `X-RateLimit-*` of the last answer: calls allowed this month, left, and the reset (epoch seconds). */
+  rateLimit?: { limit: number; remaining: number; reset: number };
+  private readonly baseUrl: string;
+  private readonly apiKey: string;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: ClientOptions) {
+    if (!options.apiKey) throw new TypeError("apiKey is required");
+    this.apiKey = options.apiKey;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.chat = new Chat(this);
+    this.knowledge = new Knowledge(this);
+    this.conversations = new Conversations(this);
+    this.leads = new Leads(this);
+    this.analytics = new Analytics(this);
+    this.projects = new Projects(this);
+    this.webhooks = new Webhooks(this);
+  }
+
+  /** Send a request; resolve with the response if it is 2xx, else throw the API's error. */
+  async send(method: string, path: string, body?: unknown, query?: Query, options?: RequestOptions): Promise<Response> {
+    const url = new URL(this.baseUrl + path);
+    for (const [name, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
+    }
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.apiKey}` };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: options?.signal,
+      });
+    } catch (error) {
+      if ((error as Error)?.name === "AbortError") throw error;
+      throw new ConnectionError(`Could not reach the BotPlot API: ${(error as Error)?.message ?? error}`, 0, "NETWORK_ERROR");
+    }
+    const limit = response.headers.get("X-RateLimit-Limit");
+    if (limit !== null) {
+      this.rateLimit = {
+        limit: Number(limit),
+        remaining: Number(response.headers.get("X-RateLimit-Remaining")),
+        reset: Number(response.headers.get("X-RateLimit-Reset")),
+      };
+    }
+    if (!response.ok) throw await toError(response);
+    return response;
+  }
+
+  async json<T>(method: string, path: string, body?: unknown, query?: Query, options?: RequestOptions): Promise<T> {
+    const response = await this.send(method, path, body, query, options);
+    return (await response.json()) as T;
+  }
+}
+
+async function toError(response: Response): Promise<BotPlotError> {
+  let error = `HTTP ${response.status}`;
+  let code = response.status >= 500 ? "INTERNAL_ERROR" : "HTTP_ERROR";
+  try {
+    const body = (await response.json()) as { error?: unknown; code?: unknown };
+    if (typeof body.error === "string") error = body.error;
+    if (typeof body.code === "string") code = body.code;
+  } catch {
+    // not JSON (a proxy's page): keep the status
+  }
+  const reset = Number(response.headers.get("X-RateLimit-Reset"));
+  const retryAfter = response.status === 429 && reset ? Math.max(0, reset - Math.floor(Date.now() / 1000)) : undefined;
+  const Kind = ERROR_CLASSES[response.status] ?? (response.status >= 500 ? ServerError : BotPlotError);
+  return new Kind(error, response.status, code, retryAfter);
+}
+
+/** Every item of a limit/offset list, fetching pages of `pageSize` as the loop asks for them. */
+async function* paginate<T>(fetchPage: (page: Page) => Promise<{ items: T[]; total?: number }>, pageSize = 100,
+                            start = 0): AsyncGenerator<T> {
+  for (let offset = start; ; offset += pageSize) {
+    const { items, total } = await fetchPage({ limit: pageSize, offset });
+    yield* items;
+    if (items.length < pageSize || (total !== undefined && offset + items.length >= total)) return;
+  }
+}
+
+class Chat {
+  constructor(private readonly api: BotPlot) {}
+
+  /** `POST /chat`: the whole answer at once. */
+  send(body: ChatRequest, options?: RequestOptions): Promise<ChatResponse> {
+    return this.api.json("POST", "/api/v1/chat", body, undefined, options);
+  }
+
+  /**
+   * `POST /chat/stream`: the answer's events as they arrive. An `error` event (the answer was
+   * interrupted) is yielded like the others; a connection lost before `done` throws a
+   * {@link ConnectionError} (`STREAM_INCOMPLETE` or `NETWORK_ERROR`).
+   */
+  async *stream(body: ChatRequest, options?: RequestOptions): AsyncGenerator<StreamEvent> {
+    const response = await this.api.send("POST", "/api/v1/chat/stream", body, undefined, options);
+    if (!response.body) throw new ConnectionError("The answer has no body", 0, "STREAM_INCOMPLETE");
+    let finished = false;
+    try {
+      for await (const data of readEvents(response.body)) {
+        const event = JSON.parse(data) as StreamEvent;
+        finished = event.type === "done" || event.type === "error";
+        yield event;
+      }
+    } catch (error) {
+      if ((error as Error)?.name === "AbortError") throw error;
+      throw new ConnectionError(`The connection was lost during the answer: ${(error as Error)?.message ?? error}`,
+                                0, "NETWORK_ERROR");
+    }
+    if (!finished) throw new ConnectionError("The answer ended before it was complete", 0, "STREAM_INCOMPLETE");
+  }
+
+  /** `GET /chat/config`: what the widget shows (name, branding, logo, greeting). */
+  config(options?: RequestOptions): Promise<WidgetConfig> {
+    return this.api.json("GET", "/api/v1/chat/config", undefined, undefined, options);
+  }
+
+  /** `POST /chat/rating`: rate an assistant message (or the whole conversation) 1 or -1. */
+  rate(body: Schemas["RatingRequest"], options?: RequestOptions): Promise<Schemas["RatingResponse"]> {
+    return this.api.json("POST", "/api/v1/chat/rating", body, undefined, options);
+  }
+
+  /** `POST /chat/lead`: leave contact details (an email or a phone). */
+  lead(body: Schemas["LeadRequest"], options?: RequestOptions): Promise<Schemas["LeadResponse"]> {
+    return this.api.json("POST", "/api/v1/chat/lead", body, undefined, options);
+  }
+
+  /** `POST /chat/handoff`: ask for a human. */
+  handoff(body: Schemas["HandoffRequest"], options?: RequestOptions): Promise<Schemas["HandoffResponse"]> {
+    return this.api.json("POST", "/api/v1/chat/handoff", body, undefined, options);
+  }
+}
+
+class Knowledge {
+  constructor(private readonly api: BotPlot) {}
+
+  list(options?: RequestOptions): Promise<Schemas["SourceList"]> {
+    return this.api.json("GET", "/api/v1/knowledge", undefined, undefined, options);
+  }
+
+  /** Crawl a website (queued: the source is `pending`, then `processing`, then `ready` or `failed`). */
+  addUrl(body: Schemas["AddUrl"], options?: RequestOptions): Promise<Schemas["SourceCreated"]> {
+    return this.api.json("POST", "/api/v1/knowledge/url", body, undefined, options);
+  }
+
+  addQa(body: Schemas["AddQa"], options?: RequestOptions): Promise<Schemas["SourceCreated"]> {
+    return this.api.json("POST", "/api/v1/knowledge/qa", body, undefined, options);
+  }
+
+  /** A source with a page of its chunks (`limit`, `offset`). */
+  get(sourceId: string, page: QueryOf<"/api/v1/knowledge/{sourceId}"> = {}, options?: RequestOptions): Promise<Schemas["SourceResponse"]> {
+    return this.api.json("GET", `/api/v1/knowledge/${segment(sourceId)}`, undefined, page, options);
+  }
+
+  /** Every chunk of a source, page by page. */
+  chunks(sourceId: string, pageSize = 100): AsyncGenerator<Schemas["ChunkView"]> {
+    return paginate(async (page) => ({ items: (await this.get(sourceId, page)).chunks }), pageSize);
+  }
+
+  delete(sourceId: string, options?: RequestOptions): Promise<Schemas["SuccessResponse"]> {
+    return this.api.json("DELETE", `/api/v1/knowledge/${segment(sourceId)}`, undefined, undefined, options);
+  }
+
+  recrawl(sourceId: string, options?: RequestOptions): Promise<Schemas["RecrawlResponse"]> {
+    return this.api.json("POST", `/api/v1/knowledge/${segment(sourceId)}/recrawl`, undefined, undefined, options);
+  }
+}
+
+type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
+type ConversationQuery = QueryOf<"/api/v1/conversations">;
+
+class Conversations {
+  constructor(private readonly api: BotPlot) {}
+
+  list(query: ConversationQuery = {}, options?: RequestOptions): Promise<Schemas["ConversationList"]> {
+    return this.api.json("GET", "/api/v1/conversations", undefined, query, options);
+  }
+
+  /** Every conversation (newest first), page by page. */
+  all(query: Omit<ConversationQuery, "limit" | "offset"> = {}, pageSize = 100):
+    AsyncGenerator<Schemas["ConversationSummary"]> {
+    return paginate(async (page) => {
+      const result = await this.list({ ...query, ...page });
+      return { items: result.conversations, total: result.total };
+    }, pageSize);
+  }
+
+  get(id: string, options?: RequestOptions): Promise<Schemas["ConversationResponse"]> {
+    return this.api.json("GET", `/api/v1/conversations/${segment(id)}`, undefined, undefined, options);
+  }
+
+  delete(id: string, options?: RequestOptions): Promise<Schemas["SuccessResponse"]> {
+    return this.api.json("DELETE", `/api/v1/conversations/${segment(id)}`, undefined, undefined, options);
+  }
+}
+
+type LeadQuery = QueryOf<"/api/v1/leads">;
+
+class Leads {
+  constructor(private readonly api: BotPlot) {}
+
+  list(query: LeadQuery = {}, options?: RequestOptions): Promise<Schemas["LeadList"]> {
+    return this.api.json("GET", "/api/v1/leads", undefined, query, options);
+  }
+
+  /** Every lead (newest first), page by page. */
+  all(query: Omit<LeadQuery, "limit" | "offset"> = {}, pageSize = 100): AsyncGenerator<Schemas["LeadView"]> {
+    return paginate(async (page) => {
+      const result = await this.list({ ...query, ...page });
+      return { items: result.leads, total: result.total };
+    }, pageSize);
+  }
+
+  delete(id: string, options?: RequestOptions): Promise<Schemas["SuccessResponse"]> {
+    return this.api.json("DELETE", `/api/v1/leads/${segment(id)}`, undefined, undefined, options);
+  }
+}
+
+type Period = QueryOf<"/api/v1/analytics">;
+
+class Analytics {
+  constructor(private readonly api: BotPlot) {}
+
+  get(query: Period = {}, options?: RequestOptions): Promise<Schemas["AnalyticsResponse"]> {
+    return this.api.json("GET", "/api/v1/analytics", undefined, query, options);
+  }
+
+  ratings(query: Period = {}, options?: RequestOptions): Promise<Schemas["RatingsResponse"]> {
+    return this.api.json("GET", "/api/v1/analytics/ratings", undefined, query, options);
+  }
+}
+
+class Projects {
+  constructor(private readonly api: BotPlot) {}
+
+  updateBranding(projectId: string, body: Schemas["Branding"], options?: RequestOptions):
+    Promise<Schemas["BrandingResponse"]> {
+    return this.api.json("PATCH", `/api/v1/projects/${segment(projectId)}/branding`, body, undefined, options);
+  }
+
+  setSubdomain(projectId: string, body: Schemas["SubdomainRequest"], options?: RequestOptions):
+    Promise<Schemas["SubdomainResponse"]> {
+    return this.api.json("PATCH", `/api/v1/projects/${segment(projectId)}/subdomain`, body, undefined, options);
+  }
+
+  verifyDomain(projectId: string, options?: RequestOptions): Promise<Schemas["VerifyDomainResponse"]> {
+    return this.api.json("POST", `/api/v1/projects/${segment(projectId)}/verify-domain`, undefined, undefined, options);
+  }
+}
+
+class Webhooks {
+  constructor(private readonly api: BotPlot) {}
+
+  private base(projectId: string, webhookId?: string): string {
+    const root = `/api/v1/projects/${segment(projectId)}/webhooks`;
+    return webhookId === undefined ? root : `${root}/${segment(webhookId)}`;
+  }
+
+  list(projectId: string, options?: RequestOptions): Promise<Schemas["WebhookList"]> {
+    return this.api.json("GET", this.base(projectId), undefined, undefined, options);
+  }
+
+  /** The answer carries the signing `secret`, shown only this once. */
+  create(projectId: string, body: Schemas["CreateWebhook"], options?: RequestOptions):
+    Promise<Schemas["WebhookResponse"]> {
+    return this.api.json("POST", this.base(projectId), body, undefined, options);
+  }
+
+  update(projectId: string, webhookId: string, body: Schemas["UpdateWebhook"], options?: RequestOptions):
+    Promise<Schemas["WebhookResponse"]> {
+    return this.api.json("PATCH", this.base(projectId, webhookId), body, undefined, options);
+  }
+
+  delete(projectId: string, webhookId: string, options?: RequestOptions): Promise<Schemas["OkResponse"]> {
+    return this.api.json("DELETE", this.base(projectId, webhookId), undefined, undefined, options);
+  }
+
+  /** Recent delivery attempts, newest first. */
+  deliveries(projectId: string, webhookId: string,
+             query: QueryOf<"/api/v1/projects/{projectId}/webhooks/{webhookId}/deliveries"> = {}, options?: RequestOptions):
+    Promise<Schemas["DeliveryList"]> {
+    return this.api.json("GET", `${this.base(projectId, webhookId)}/deliveries`, undefined, query, options);
+  }
+
+  redeliver(projectId: string, webhookId: string, deliveryId: string, options?: RequestOptions):
+    Promise<Schemas["RedeliveryResponse"]> {
+    return this.api.json("POST", `${this.base(projectId, webhookId)}/deliveries/${segment(deliveryId)}/redeliver`,
+                         undefined, undefined, options);
+  }
+
+  /** Send a signed `ping` now and report how the endpoint answered. */
+  test(projectId: string, webhookId: string, options?: RequestOptions): Promise<Schemas["TestDeliveryResponse"]> {
+    return this.api.json("POST", `${this.base(projectId, webhookId)}/test`, undefined, undefined, options);
+  }
+}
