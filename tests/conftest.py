@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 
 import pytest
 
@@ -79,3 +80,40 @@ def stack(tmp_path_factory, dns):
 def project(stack):
     """An enterprise project on the shared stack."""
     return stack.new_project("enterprise", "Shared test project")
+
+
+_node_skipped: list[str] = []
+
+
+@dataclass(frozen=True)
+class OpenSearchTarget:
+    url: str
+    engine: str  # the k-NN engine this cluster can run
+
+
+@pytest.fixture(scope="session")
+def opensearch():
+    """A real OpenSearch cluster: ``OPENSEARCH_URL`` (engine ``BOTPLOT_KNN_ENGINE``, default faiss) if
+    set, else a node this session starts once (devkit/botplot_dev/opensearch_node.py; engine lucene)
+    and stops at its end. Without Java and Maven the tests that need it skip, except in CI
+    (``CI=true``), where a missing node is a failure."""
+    url = os.environ.get("OPENSEARCH_URL")
+    if url:
+        yield OpenSearchTarget(url, os.environ.get("BOTPLOT_KNN_ENGINE", "faiss"))
+        return
+    from botplot_dev import opensearch_node
+
+    reason = opensearch_node.missing()
+    if reason:
+        message = f"OpenSearch node not started ({reason}): {opensearch_node.HOW_TO_GET_IT}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        _node_skipped.append(message)
+        pytest.skip(message)
+    with opensearch_node.OpenSearchNode() as node:
+        yield OpenSearchTarget(node.url, opensearch_node.KNN_ENGINE)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _node_skipped:
+        terminalreporter.write_line(f"SKIPPED the OpenSearch runs: {_node_skipped[0]}", yellow=True)

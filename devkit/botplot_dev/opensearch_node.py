@@ -32,10 +32,11 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1] / "opensearch"
 TARGET = PROJECT / "target"
-PLUGINS = (
+PLUGINS = (  # the modules and plugins the BotPlot index uses, loaded by class
     "org.opensearch.transport.Netty4Plugin",
     "org.opensearch.painless.PainlessPlugin",
     "org.opensearch.analysis.common.CommonAnalysisPlugin",
+    "org.opensearch.index.reindex.ReindexPlugin",
     "org.opensearch.knn.plugin.KNNPlugin",
     "org.opensearch.neuralsearch.plugin.NeuralSearch",
 )

@@ -1,4 +1,5 @@
-"""One contract, two backends: the embedded SQLite index always, OpenSearch when OPENSEARCH_URL is set."""
+"""One contract, two backends: the embedded SQLite index and a real OpenSearch node (the session's
+``opensearch``: a node started from devkit/opensearch, or ``OPENSEARCH_URL``)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,11 @@ def index(request, tmp_path):
         from botplot.knowledge.index.sqlite import SqliteIndex
 
         return SqliteIndex(str(tmp_path / "index.sqlite"))
-    url = os.environ.get("OPENSEARCH_URL")
-    if not url:
-        pytest.skip("OPENSEARCH_URL not set: the OpenSearch run of the contract needs a cluster")
+    cluster = request.getfixturevalue("opensearch")
     from botplot.knowledge.index.opensearch import OpenSearchIndex
 
-    return OpenSearchIndex(url, service=os.environ.get("OPENSEARCH_SERVICE", "es"),
-                           prefix=f"botplot-test-{uuid.uuid4().hex[:8]}", dimensions=4)
+    return OpenSearchIndex(cluster.url, service=os.environ.get("OPENSEARCH_SERVICE", "es"),
+                           prefix=f"botplot-test-{uuid.uuid4().hex[:8]}", dimensions=4, engine=cluster.engine)
 
 
 def chunk(project, source, cid, title, content, vector, url=None, heading="", ordinal=0):

@@ -63,6 +63,7 @@ class Settings:
     index_path: str
     opensearch_url: str | None
     opensearch_service: str
+    knn_engine: str
     embedder: str
     custom_domain_target: str
     webhook_backoff_seconds: tuple[int, ...]
@@ -102,6 +103,7 @@ def _load() -> Settings:
         index_path=os.environ.get("BOTPLOT_INDEX_PATH", ".botplot/index.sqlite"),
         opensearch_url=os.environ.get("OPENSEARCH_URL") or None,
         opensearch_service=os.environ.get("OPENSEARCH_SERVICE", "es"),
+        knn_engine=os.environ.get("BOTPLOT_KNN_ENGINE", "faiss"),
         embedder=os.environ.get("BOTPLOT_EMBEDDER", "auto"),
         custom_domain_target=os.environ.get("BOTPLOT_CUSTOM_DOMAIN_TARGET", "custom.botplot.app"),
         webhook_backoff_seconds=tuple(int(x) for x in backoff.split(",") if x.strip()),

@@ -13,7 +13,8 @@ _creating = threading.Lock()
 
 
 def default_index() -> ChunkIndex:
-    """``BOTPLOT_INDEX``: ``opensearch`` (AWS, ``OPENSEARCH_URL``) or ``sqlite`` (local stack, tests);
+    """``BOTPLOT_INDEX``: ``opensearch`` (AWS, ``OPENSEARCH_URL``, k-NN engine ``BOTPLOT_KNN_ENGINE``)
+    or ``sqlite`` (local stack, tests);
     created once per process, however many requests ask at once."""
     with _creating:
         return _default_index()
@@ -25,7 +26,7 @@ def _default_index() -> ChunkIndex:
     if s.index_backend == "opensearch":
         from botplot.knowledge.index.opensearch import OpenSearchIndex
 
-        return OpenSearchIndex(s.opensearch_url, service=s.opensearch_service)
+        return OpenSearchIndex(s.opensearch_url, service=s.opensearch_service, engine=s.knn_engine)
     from botplot.knowledge.index.sqlite import SqliteIndex
 
     return SqliteIndex(s.index_path)

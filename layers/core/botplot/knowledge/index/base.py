@@ -57,17 +57,23 @@ class Hit:
     similarity: float | None = None  # cosine similarity, when vectors were compared
 
 
+MIN_NORMALISED = 0.001
+
+
 def normalise(scores: dict[str, float]) -> dict[str, float]:
+    """Min-max normalisation as OpenSearch's ``min_max`` technique computes it: the lowest score of
+    a list becomes 0.001, not 0, so a chunk found by a list still outranks one the list missed."""
     if not scores:
         return {}
     low, high = min(scores.values()), max(scores.values())
     if high - low < 1e-12:
         return {k: 1.0 for k in scores}
-    return {k: (v - low) / (high - low) for k, v in scores.items()}
+    return {k: max((v - low) / (high - low), MIN_NORMALISED) for k, v in scores.items()}
 
 
 def combine(bm25: dict[str, float], vector: dict[str, float], mode: str) -> dict[str, float]:
-    """Hybrid score per chunk id: weighted mean of min-max-normalised BM25 and vector scores."""
+    """Hybrid score per chunk id: weighted mean of min-max-normalised BM25 and vector scores, a chunk
+    missing from one list counting 0 there (OpenSearch's ``arithmetic_mean`` does the same)."""
     if mode == "bm25":
         return normalise(bm25)
     if mode == "vector":

@@ -1,11 +1,17 @@
-"""The chunk index on OpenSearch: BM25 plus k-NN (faiss HNSW), hybrid through a search pipeline.
+"""The chunk index on OpenSearch: BM25 plus k-NN (HNSW), hybrid through a search pipeline.
 
-- One index per embedding dimension (``botplot-chunks-<dims>``), documents keyed by chunk id so
-  that re-indexing overwrites instead of duplicating.
-- The project filter sits inside the k-NN clause (faiss efficient filtering) and in the BM25
-  clause's ``filter``, so neither part can return another project's chunks.
+- One index per embedding dimension (``<prefix>-<dims>``): a chunk is written to the index of its
+  vector's length (MiniLM's 384, OpenAI's 1536 or 3072 all fit), documents keyed by chunk id so that
+  re-indexing overwrites instead of duplicating; a chunk re-embedded with another dimension leaves
+  its old index. BM25, listing and deletes read the whole family (``<prefix>-*``); k-NN and the
+  hybrid query read the index of the query vector's dimension.
+- The k-NN engine is a setting (``BOTPLOT_KNN_ENGINE``): ``faiss`` in AWS, ``lucene`` on the local
+  node (the Maven build of the k-NN plugin carries no faiss JNI library). Both filter efficiently.
+- The project filter sits inside the k-NN clause and in the BM25 clause's ``filter``, so neither
+  part can return another project's chunks.
 - Hybrid scoring uses a ``normalization-processor`` pipeline (min-max, arithmetic mean with
-  ``HYBRID_WEIGHTS``), the same scoring the embedded index computes.
+  ``HYBRID_WEIGHTS``); ``base.combine`` computes the same scores for the embedded index (a chunk
+  missing from one list scores 0 there, the lowest one in a list 0.001).
 - SigV4 signing: service ``es`` for a managed domain (the template's default) or ``aoss``.
 - Only writers create: the pipeline and the index are created by the first ``upsert`` of a
   process that writes (the crawl worker and the knowledge function, whose roles may ``PUT``).
@@ -23,6 +29,20 @@ from botplot.knowledge.index.base import CANDIDATES, FIELD_WEIGHTS, HYBRID_WEIGH
 
 PIPELINE = "botplot-hybrid"
 DEFAULT_DIMENSIONS = 1536
+ENGINES = ("faiss", "lucene")
+# OpenSearch refuses from + size beyond index.max_result_window (10,000 by default)
+RESULT_WINDOW = 10_000
+LIST_SORT = [{"url": {"order": "asc", "missing": "_first"}}, {"ordinal": "asc"}, {"chunk_id": "asc"}]
+
+
+class QueryFailed(RuntimeError):
+    """A part of a search failed inside a 200 answer (OpenSearch reports ``msearch`` errors per part)."""
+
+
+def similarity(score: float) -> float:
+    """The inner product behind a k-NN ``innerproduct`` score: OpenSearch maps ``ip >= 0`` to
+    ``1 + ip`` and ``ip < 0`` to ``1 / (1 - ip)`` so that scores stay positive (both engines)."""
+    return score - 1.0 if score >= 1.0 else 1.0 - 1.0 / score
 
 
 def _client(url: str, service: str):
@@ -61,24 +81,32 @@ def _record(source: dict) -> ChunkRecord:
 
 class OpenSearchIndex:
     def __init__(self, url: str | None, service: str = "es", prefix: str = "botplot-chunks",
-                 dimensions: int = DEFAULT_DIMENSIONS):
+                 dimensions: int = DEFAULT_DIMENSIONS, engine: str = "faiss"):
+        """``dimensions`` only names the index of chunks that carry no vector (no embedder)."""
         if not url:
             raise RuntimeError("OPENSEARCH_URL is not set")
+        if engine not in ENGINES:
+            raise ValueError(f"k-NN engine must be one of {ENGINES}, not {engine!r}")
         self.client = _client(url, service)
-        self.index = f"{prefix}-{dimensions}"
+        self.prefix = prefix
+        self.family = f"{prefix}-*"
         self.dimensions = dimensions
-        self._ready = False
+        self.engine = engine
+        self._ready: set[str] = set()
 
-    def _ensure(self) -> None:
-        """Before the first write: create the hybrid pipeline, then the index using it by default.
+    def index_for(self, dimensions: int) -> str:
+        return f"{self.prefix}-{dimensions}"
 
-        An existing index was created with its pipeline, so one ``HEAD`` per process is the usual cost.
-        """
-        if self._ready:
-            return
-        if self.client.indices.exists(index=self.index):
-            self._ready = True
-            return
+    def _ensure(self, dimensions: int) -> str:
+        """Before the first write to an index: create the hybrid pipeline, then the index using it
+        by default. An existing index was created with its pipeline, so one ``HEAD`` per index and
+        process is the usual cost."""
+        index = self.index_for(dimensions)
+        if index in self._ready:
+            return index
+        if self.client.indices.exists(index=index):
+            self._ready.add(index)
+            return index
         self.client.transport.perform_request("PUT", f"/_search/pipeline/{PIPELINE}", body={
             "description": "BotPlot hybrid: min-max normalised BM25 and k-NN, weighted mean",
             "phase_results_processors": [{"normalization-processor": {
@@ -88,7 +116,7 @@ class OpenSearchIndex:
         })
         text = {"type": "text", "analyzer": "english"}
         try:
-            self.client.indices.create(index=self.index, body={
+            self.client.indices.create(index=index, body={
                 "settings": {"index": {"knn": True, "number_of_shards": 1, "search.default_pipeline": PIPELINE}},
                 "mappings": {"properties": {
                     "chunk_id": {"type": "keyword"}, "project_id": {"type": "keyword"},
@@ -96,24 +124,33 @@ class OpenSearchIndex:
                     "title": text, "heading": text, "content": text,
                     "token_count": {"type": "integer"}, "ordinal": {"type": "integer"},
                     "is_qa": {"type": "boolean"}, "embedding_model": {"type": "keyword"},
-                    "embedding": {"type": "knn_vector", "dimension": self.dimensions, "method": {
-                        "name": "hnsw", "engine": "faiss", "space_type": "innerproduct",
+                    "embedding": {"type": "knn_vector", "dimension": dimensions, "method": {
+                        "name": "hnsw", "engine": self.engine, "space_type": "innerproduct",
                         "parameters": {"ef_construction": 128, "m": 16}}},
                 }},
             })
         except RequestError as error:  # another writer created it meanwhile
             if error.error != "resource_already_exists_exception":
                 raise
-        self._ready = True
+        self._ready.add(index)
+        return index
 
     def upsert(self, chunks: list[ChunkRecord]) -> None:
         if not chunks:
             return
-        self._ensure()
         from opensearchpy.helpers import bulk
 
-        bulk(self.client, ({"_index": self.index, "_id": c.chunk_id, "_source": _doc(c)} for c in chunks),
-             refresh="wait_for")
+        by_dimensions: dict[int, list[ChunkRecord]] = {}
+        for c in chunks:
+            by_dimensions.setdefault(len(c.embedding) if c.embedding else self.dimensions, []).append(c)
+        for dimensions, group in by_dimensions.items():
+            index = self._ensure(dimensions)
+            bulk(self.client, ({"_index": index, "_id": c.chunk_id, "_source": _doc(c)} for c in group),
+                 refresh="wait_for")
+            # the same chunk written earlier with another dimension must not be found twice
+            self.client.delete_by_query(index=f"{self.family},-{index}", refresh=True, body={
+                "query": {"ids": {"values": [c.chunk_id for c in group]}}},
+                params={"allow_no_indices": "true", "ignore_unavailable": "true"})
 
     def delete(self, project_id: str, chunk_ids: list[str]) -> None:
         if not chunk_ids:
@@ -127,20 +164,38 @@ class OpenSearchIndex:
 
     def _delete_where(self, body: dict) -> None:
         try:
-            self.client.delete_by_query(index=self.index, refresh=True, body=body)
+            self.client.delete_by_query(index=self.family, refresh=True, body=body,
+                                        params={"allow_no_indices": "true"})
         except NotFoundError:  # no index yet: nothing was ever indexed, so nothing to delete
             pass
 
     def list_source(self, project_id: str, source_id: str, limit: int, offset: int) -> list[ChunkRecord]:
-        try:
-            result = self.client.search(index=self.index, body={
-            "from": offset, "size": limit, "_source": {"excludes": ["embedding"]},
-            "sort": [{"url": "asc"}, {"ordinal": "asc"}],
-            "query": {"bool": {"filter": [{"term": {"project_id": project_id}}, {"term": {"source_id": source_id}}]}},
-            })
-        except NotFoundError:  # no index yet: no chunks
-            return []
-        return [_record(h["_source"]) for h in result["hits"]["hits"]]
+        """A page of a source's chunks in (url, ordinal) order. Pages beyond OpenSearch's result
+        window (from + size > 10,000) are reached with ``search_after``: the chunks before the page
+        are walked through by their sort keys only."""
+        query = {"bool": {"filter": [{"term": {"project_id": project_id}}, {"term": {"source_id": source_id}}]}}
+        after = None
+        while offset + limit > RESULT_WINDOW:
+            step = min(offset, RESULT_WINDOW)
+            page = self._list_page(query, step, after, with_source=False)
+            if len(page) < step:
+                return []
+            after, offset = page[-1]["sort"], offset - step
+        hits = self._list_page(query, limit, after, with_source=True, start=offset)
+        return [_record(h["_source"]) for h in hits]
+
+    def _list_page(self, query: dict, size: int, after: list | None, with_source: bool, start: int = 0) -> list[dict]:
+        body = {"size": size, "sort": LIST_SORT, "query": query, "track_total_hits": False,
+                "_source": {"excludes": ["embedding"]} if with_source else False}
+        if after is None:
+            body["from"] = start
+        else:
+            body["search_after"] = after
+            if start:  # search_after takes no offset: skip within the page
+                body["size"] = start + size
+        result = self.client.search(index=self.family, body=body, params={"allow_no_indices": "true"})
+        hits = result["hits"]["hits"]
+        return hits[start:] if after is not None else hits
 
     def _bm25_clause(self, project_id: str, text: str) -> dict:
         fields = [f"{name}^{weight:g}" for name, weight in FIELD_WEIGHTS.items()]
@@ -153,27 +208,33 @@ class OpenSearchIndex:
 
     def search(self, project_id: str, text: str, vector: list[float] | None, model: str | None,
                k: int = 10, mode: str = "hybrid") -> list[Hit]:
-        """BM25, k-NN and (hybrid mode) the fused query in one ``msearch`` round trip."""
+        """BM25, k-NN and (hybrid mode) the fused query in one ``msearch`` round trip.
+
+        A missing index means nothing was indexed there yet (no hits from that part); any other
+        failed part raises ``QueryFailed``, which the caller counts, rather than passing as no hits.
+        """
         use_vector = vector is not None and model is not None and mode != "bm25"
-        queries: dict[str, tuple[dict, int]] = {}
+        vector_index = self.index_for(len(vector)) if use_vector else None
+        queries: dict[str, tuple[str, dict, int]] = {}
         if mode != "vector":
-            queries["bm25"] = (self._bm25_clause(project_id, text), CANDIDATES)
+            queries["bm25"] = (self.family, self._bm25_clause(project_id, text), CANDIDATES)
         if use_vector:
-            queries["knn"] = (self._knn_clause(project_id, vector, model), CANDIDATES)
+            queries["knn"] = (vector_index, self._knn_clause(project_id, vector, model), CANDIDATES)
         if mode == "hybrid" and use_vector:
-            queries["fused"] = ({"hybrid": {"queries": [queries["bm25"][0], queries["knn"][0]]}}, k)
+            queries["fused"] = (vector_index, {"hybrid": {"queries": [queries["bm25"][1], queries["knn"][1]]}}, k)
         if not queries:
             return []
         body = []
-        for query, size in queries.values():
-            body += [{"index": self.index}, {"size": size, "query": query, "_source": {"excludes": ["embedding"]}}]
+        for index, query, size in queries.values():
+            body += [{"index": index, "allow_no_indices": True},
+                     {"size": size, "query": query, "_source": {"excludes": ["embedding"]}}]
         responses = self.client.msearch(body=body)["responses"]
         results: dict[str, dict[str, tuple[float, dict]]] = {}
         for name, response in zip(queries, responses):
             if "error" in response:
                 if _error_type(response) == "index_not_found_exception":
-                    return []  # nothing indexed yet
-                raise RuntimeError(f"OpenSearch {name} query failed: {response['error']}")
+                    continue  # nothing indexed with this dimension yet
+                raise QueryFailed(f"OpenSearch {name} query failed: {response['error']}")
             hits = response["hits"]["hits"]
             results[name] = {h["_id"]: (h["_score"], h["_source"]) for h in hits
                              if h["_source"]["project_id"] == project_id}
@@ -183,7 +244,6 @@ class OpenSearchIndex:
         else:
             scores = combine({c: s for c, (s, _) in bm25.items()}, {c: s for c, (s, _) in knn.items()}, mode)
         sources = {cid: src for part in results.values() for cid, (_, src) in part.items()}
-        best = sorted(scores, key=lambda cid: -scores[cid])[:k]
-        # faiss inner-product scores are 1 + cos for unit vectors with cos >= 0: report the cosine
+        best = sorted(scores, key=lambda cid: (-scores[cid], cid))[:k]
         return [Hit(_record(sources[cid]), scores[cid], bm25.get(cid, (0.0, None))[0],
-                    (knn[cid][0] - 1.0) if cid in knn else None) for cid in best if cid in sources]
+                    similarity(knn[cid][0]) if cid in knn else None) for cid in best if cid in sources]

@@ -106,7 +106,7 @@ class SqliteIndex:
     def list_source(self, project_id: str, source_id: str, limit: int, offset: int) -> list[ChunkRecord]:
         rows = self._db().execute(
             f"SELECT {_COLUMNS} FROM chunks WHERE project_id = ? AND source_id = ? "
-            "ORDER BY url, ordinal LIMIT ? OFFSET ?", (project_id, source_id, limit, offset))
+            "ORDER BY url, ordinal, chunk_id LIMIT ? OFFSET ?", (project_id, source_id, limit, offset))
         return [_record(r) for r in rows]
 
     def _bm25(self, project_id: str, text: str) -> dict[str, float]:
@@ -154,7 +154,7 @@ class SqliteIndex:
         similarity = self._similarities(project_id, vector, model)
         nearest = dict(sorted(similarity.items(), key=lambda kv: -kv[1])[:CANDIDATES]) if mode != "bm25" else {}
         scores = combine(bm25, nearest, mode)
-        best = sorted(scores, key=lambda cid: -scores[cid])[:k]
+        best = sorted(scores, key=lambda cid: (-scores[cid], cid))[:k]
         if not best:
             return []
         marks = ",".join("?" * len(best))
