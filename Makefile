@@ -10,7 +10,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 JS := clients/js
 JS_STAMP := $(JS)/node_modules/.installed
 
-.PHONY: run test test-slow bench openapi clean js-deps widget
+.PHONY: run test test-slow bench openapi clean js-deps clients
 
 # `make run` installs only what the stack runs; `make test` adds the test tools on top.
 $(STAMP): pyproject.toml requirements-local.txt requirements-model.txt $(wildcard layers/*/requirements.txt)
@@ -40,8 +40,10 @@ js-deps:
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(JS_STAMP); \
 	else echo "npm not found: the JS client and widget tests will be skipped (install Node.js 18+)"; fi
 
-# Rebuild clients/js/dist (the client and widget.js) after changing clients/js/src or openapi.yaml.
-widget: $(JS_STAMP)
+# After changing openapi.yaml or a client: regenerate the Python client's models and sync form, and
+# rebuild clients/js/dist (the JS client and widget.js). The tests check the committed files are current.
+clients: $(DEV_STAMP) $(JS_STAMP)
+	$(VENV)/bin/python clients/python/generate.py
 	cd $(JS) && npm run build
 
 test: $(DEV_STAMP) $(TOOLS_STAMP) js-deps

@@ -48,11 +48,11 @@ def operations() -> set[str]:
 
 def test_the_committed_build_is_what_the_sources_build(node, tmp_path):
     """clients/js/dist (served by `make run`, used without Node) must not drift from src/ and openapi.yaml:
-    after changing either, run `make widget` and commit the result."""
+    after changing either, run `make clients` and commit the result."""
     run(str(BIN / "openapi-typescript"), "../../openapi.yaml", "--default-non-nullable", "false",
         "--output", str(tmp_path / "schema.ts"))
     assert (tmp_path / "schema.ts").read_text() == (JS / "src" / "schema.ts").read_text(), \
-        "src/schema.ts is older than openapi.yaml: run `make widget`"
+        "src/schema.ts is older than openapi.yaml: run `make clients`"
     run(str(BIN / "tsc"), "-p", "tsconfig.json", "--outDir", str(tmp_path / "dist"))
     run(str(BIN / "tsc"), "-p", "tsconfig.widget.json")
     built = run(node, "build-widget.mjs", str(tmp_path / "dist" / "widget.js")).stdout
@@ -62,7 +62,7 @@ def test_the_committed_build_is_what_the_sources_build(node, tmp_path):
     assert fresh == committed
     for name in fresh:
         assert (tmp_path / "dist" / name).read_bytes() == (JS / "dist" / name).read_bytes(), \
-            f"dist/{name} is not what the sources build: run `make widget`"
+            f"dist/{name} is not what the sources build: run `make clients`"
 
 
 def test_every_operation_of_openapi_has_a_client_method(node):

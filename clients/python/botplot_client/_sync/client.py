@@ -1,0 +1,329 @@
+# Generated from _async/client.py by clients/python/generate.py (unasync): edit that file, not this one.
+"""The client. Written once in its asynchronous form (``_async/client.py``); ``generate.py`` derives
+the synchronous form (``_sync/client.py``) from it with unasync, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import httpx
+
+from botplot_client import models
+from botplot_client.events import StreamEvent
+from botplot_client.errors import BotPlotError, ConnectionError, from_response  # noqa: F401 - re-exported
+
+_UNSET: Any = object()
+Period = Literal["7d", "30d", "90d"]
+
+
+def _drop_unset(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not _UNSET and v is not None}
+
+
+class BotPlot:
+    """``AsyncBotPlot(api_key="pk_...", base_url="http://127.0.0.1:3000")``; use it as an async context
+    manager, or call :meth:`aclose`. A public key reaches the chat routes, a secret key every route."""
+
+    def __init__(self, api_key: str, base_url: str, *, timeout: float = 60.0,
+                 http_client: httpx.Client | None = None):
+        if not api_key:
+            raise ValueError("api_key is required")
+        self._http = http_client or httpx.Client(timeout=timeout)
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {api_key}"}
+        #: ``X-RateLimit-*`` of the last answer: limit, remaining, reset (epoch seconds)
+        self.rate_limit: dict[str, int] | None = None
+        self.chat = Chat(self)
+        self.knowledge = Knowledge(self)
+        self.conversations = Conversations(self)
+        self.leads = Leads(self)
+        self.analytics = Analytics(self)
+        self.projects = Projects(self)
+        self.webhooks = Webhooks(self)
+
+    def __enter__(self) -> BotPlot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _note_limits(self, response: httpx.Response) -> None:
+        if "X-RateLimit-Limit" in response.headers:
+            self.rate_limit = {name: int(response.headers.get(f"X-RateLimit-{name.title()}", 0))
+                               for name in ("limit", "remaining", "reset")}
+
+    def request(self, method: str, path: str, *, json_body: Any = None,
+                      params: dict[str, Any] | None = None) -> Any:
+        """One call: the answer's JSON, or a :class:`BotPlotError`."""
+        try:
+            response = self._http.request(method, self._base + path, json=json_body, headers=self._headers,
+                                                params=_drop_unset(params or {}))
+        except httpx.TransportError as error:
+            raise ConnectionError(f"Could not reach the BotPlot API: {error}", 0, "NETWORK_ERROR") from error
+        self._note_limits(response)
+        if response.is_error:
+            raise from_response(response, response.content)
+        return response.json()
+
+    def stream_events(self, path: str, body: dict[str, Any]) -> Iterator[StreamEvent]:
+        try:
+            with self._http.stream("POST", self._base + path, json=body, headers=self._headers) as response:
+                self._note_limits(response)
+                if response.is_error:
+                    raise from_response(response, response.read())
+                finished = False
+                data: list[str] = []
+                for line in response.iter_lines():
+                    if line.startswith("data:"):
+                        data.append(line[6:] if line.startswith("data: ") else line[5:])
+                    elif not line and data:
+                        event = json.loads("\n".join(data))
+                        data = []
+                        finished = event.get("type") in ("done", "error")
+                        yield event
+        except httpx.TransportError as error:
+            raise ConnectionError(f"The connection was lost during the answer: {error}", 0,
+                                  "NETWORK_ERROR") from error
+        if not finished:
+            raise ConnectionError("The answer ended before it was complete", 0, "STREAM_INCOMPLETE")
+
+
+def _pages(fetch, key: str, page_size: int) -> Iterator[Any]:
+    """Every item of a limit/offset list, one page at a time as the loop asks for them."""
+    offset = 0
+    while True:
+        page = fetch(limit=page_size, offset=offset)
+        items = page[key]
+        for item in items:
+            yield item
+        offset += len(items)
+        if len(items) < page_size or ("total" in page and offset >= page["total"]):
+            return
+
+
+class _Resource:
+    def __init__(self, client: BotPlot):
+        self._client = client
+
+
+class Chat(_Resource):
+    def send(self, message: str, *, conversation_id: str | None = None,
+                   visitor_id: str | None = None) -> models.ChatResponse:
+        """``POST /chat``: the whole answer at once."""
+        return self._client.request("POST", "/api/v1/chat", json_body=_drop_unset(
+            {"message": message, "conversationId": conversation_id, "visitorId": visitor_id}))
+
+    def stream(self, message: str, *, conversation_id: str | None = None,
+                     visitor_id: str | None = None) -> Iterator[StreamEvent]:
+        """``POST /chat/stream``: ``token`` events as the answer is produced, then ``done`` (or ``error``
+        when the answer was interrupted, e.g. ``LLM_UNAVAILABLE``). A connection lost before the end
+        raises :class:`ConnectionError`."""
+        body = _drop_unset({"message": message, "conversationId": conversation_id, "visitorId": visitor_id})
+        for event in self._client.stream_events("/api/v1/chat/stream", body):
+            yield event
+
+    def config(self) -> models.WidgetConfig:
+        """``GET /chat/config``: what the widget shows (name, branding, logo, greeting)."""
+        return self._client.request("GET", "/api/v1/chat/config")
+
+    def rate(self, conversation_id: str, rating: Literal[1, -1], *,
+                   message_id: str | None = None) -> models.RatingResponse:
+        return self._client.request("POST", "/api/v1/chat/rating", json_body=_drop_unset(
+            {"conversationId": conversation_id, "messageId": message_id, "rating": rating}))
+
+    def lead(self, *, conversation_id: str | None = None, visitor_id: str | None = None,
+                   name: str | None = None, email: str | None = None, phone: str | None = None) -> models.LeadResponse:
+        return self._client.request("POST", "/api/v1/chat/lead", json_body=_drop_unset(
+            {"conversationId": conversation_id, "visitorId": visitor_id, "name": name, "email": email,
+             "phone": phone}))
+
+    def handoff(self, conversation_id: str, *, reason: str | None = None) -> models.HandoffResponse:
+        return self._client.request("POST", "/api/v1/chat/handoff", json_body=_drop_unset(
+            {"conversationId": conversation_id, "reason": reason}))
+
+
+class Knowledge(_Resource):
+    def list(self) -> models.SourceList:
+        return self._client.request("GET", "/api/v1/knowledge")
+
+    def add_url(self, url: str, *, sync_frequency: Literal["manual", "daily", "weekly"] = "manual"
+                      ) -> models.SourceCreated:
+        """Crawl a website (queued: ``pending``, then ``processing``, then ``ready`` or ``failed``)."""
+        return self._client.request("POST", "/api/v1/knowledge/url",
+                                          json_body={"url": url, "syncFrequency": sync_frequency})
+
+    def add_qa(self, question: str, answer: str) -> models.SourceCreated:
+        return self._client.request("POST", "/api/v1/knowledge/qa",
+                                          json_body={"question": question, "answer": answer})
+
+    def get(self, source_id: str, *, limit: int | None = None, offset: int | None = None
+                  ) -> models.SourceResponse:
+        """A source with a page of its chunks."""
+        return self._client.request("GET", f"/api/v1/knowledge/{_segment(source_id)}",
+                                          params={"limit": limit, "offset": offset})
+
+    def chunks(self, source_id: str, *, page_size: int = 100) -> Iterator[models.ChunkView]:
+        """Every chunk of a source, page by page."""
+        def fetch(**page):
+            return self.get(source_id, **page)
+
+        for chunk in _pages(fetch, "chunks", page_size):
+            yield chunk
+
+    def delete(self, source_id: str) -> models.SuccessResponse:
+        return self._client.request("DELETE", f"/api/v1/knowledge/{_segment(source_id)}")
+
+    def recrawl(self, source_id: str) -> models.RecrawlResponse:
+        return self._client.request("POST", f"/api/v1/knowledge/{_segment(source_id)}/recrawl")
+
+
+class Conversations(_Resource):
+    def list(self, *, limit: int | None = None, offset: int | None = None,
+                   status: str | None = None) -> models.ConversationList:
+        return self._client.request("GET", "/api/v1/conversations",
+                                          params={"limit": limit, "offset": offset, "status": status})
+
+    def iter(self, *, status: str | None = None, page_size: int = 100
+                   ) -> Iterator[models.ConversationSummary]:
+        """Every conversation, newest first, page by page."""
+        def fetch(**page):
+            return self.list(status=status, **page)
+
+        for conversation in _pages(fetch, "conversations", page_size):
+            yield conversation
+
+    def get(self, conversation_id: str) -> models.ConversationResponse:
+        return self._client.request("GET", f"/api/v1/conversations/{_segment(conversation_id)}")
+
+    def delete(self, conversation_id: str) -> models.SuccessResponse:
+        return self._client.request("DELETE", f"/api/v1/conversations/{_segment(conversation_id)}")
+
+
+class Leads(_Resource):
+    def list(self, *, limit: int | None = None, offset: int | None = None,
+                   search: str | None = None) -> models.LeadList:
+        return self._client.request("GET", "/api/v1/leads",
+                                          params={"limit": limit, "offset": offset, "search": search})
+
+    def iter(self, *, search: str | None = None, page_size: int = 100) -> Iterator[models.LeadView]:
+        """Every lead, newest first, page by page."""
+        def fetch(**page):
+            return self.list(search=search, **page)
+
+        for lead in _pages(fetch, "leads", page_size):
+            yield lead
+
+    def delete(self, lead_id: str) -> models.SuccessResponse:
+        return self._client.request("DELETE", f"/api/v1/leads/{_segment(lead_id)}")
+
+
+class Analytics(_Resource):
+    def get(self, *, period: Period | None = None) -> models.AnalyticsResponse:
+        return self._client.request("GET", "/api/v1/analytics", params={"period": period})
+
+    def ratings(self, *, period: Period | None = None) -> models.RatingsResponse:
+        return self._client.request("GET", "/api/v1/analytics/ratings", params={"period": period})
+
+
+class Projects(_Resource):
+    def update_branding(self, project_id: str, *, white_label: bool | None = _UNSET,
+                              custom_logo: str | None = _UNSET, custom_domain: str | None = _UNSET
+                              ) -> models.BrandingResponse:
+        """Change only what is passed; ``None`` removes the logo or the custom domain."""
+        body = {k: v for k, v in {"white_label": white_label, "custom_logo": custom_logo,
+                                  "custom_domain": custom_domain}.items() if v is not _UNSET}
+        return self._client.request("PATCH", f"/api/v1/projects/{_segment(project_id)}/branding",
+                                          json_body=body)
+
+    def set_subdomain(self, project_id: str, subdomain: str) -> models.SubdomainResponse:
+        return self._client.request("PATCH", f"/api/v1/projects/{_segment(project_id)}/subdomain",
+                                          json_body={"subdomain": subdomain})
+
+    def verify_domain(self, project_id: str) -> models.VerifyDomainResponse:
+        return self._client.request("POST", f"/api/v1/projects/{_segment(project_id)}/verify-domain")
+
+
+class Webhooks(_Resource):
+    @staticmethod
+    def _path(project_id: str, webhook_id: str | None = None) -> str:
+        path = f"/api/v1/projects/{_segment(project_id)}/webhooks"
+        return path if webhook_id is None else f"{path}/{_segment(webhook_id)}"
+
+    def list(self, project_id: str) -> models.WebhookList:
+        return self._client.request("GET", self._path(project_id))
+
+    def create(self, project_id: str, url: str, events: list[str], *,
+                     description: str | None = None) -> models.WebhookResponse:
+        """The answer carries the signing ``secret``, shown only this once."""
+        return self._client.request("POST", self._path(project_id), json_body=_drop_unset(
+            {"url": url, "events": events, "description": description}))
+
+    def update(self, project_id: str, webhook_id: str, *, url: str | None = None,
+                     events: list[str] | None = None, description: str | None = None,
+                     is_active: bool | None = None) -> models.WebhookResponse:
+        return self._client.request("PATCH", self._path(project_id, webhook_id), json_body=_drop_unset(
+            {"url": url, "events": events, "description": description, "is_active": is_active}))
+
+    def delete(self, project_id: str, webhook_id: str) -> models.OkResponse:
+        return self._client.request("DELETE", self._path(project_id, webhook_id))
+
+    def deliveries(self, project_id: str, webhook_id: str, *, limit: int | None = None
+                         ) -> models.DeliveryList:
+        """Recent delivery attempts, newest first."""
+        return self._client.request("GET", f"{self._path(project_id, webhook_id)}/deliveries",
+                                          params={"limit": limit})
+
+    def redeliver(self, project_id: str, webhook_id: str, delivery_id: str) -> models.RedeliveryResponse:
+        return self._client.request(
+            "POST", f"{self._path(project_id, webhook_id)}/deliveries/{_segment(delivery_id)}/redeliver")
+
+    def test(self, project_id: str, webhook_id: str) -> models.TestDeliveryResponse:
+        """Send a signed ``ping`` now and report how the endpoint answered."""
+        return self._client.request("POST", f"{self._path(project_id, webhook_id)}/test")
+
+
+def _segment(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+#: The client method of every operation of openapi.yaml; the tests fail when one is missing.
+OPERATIONS: dict[str, str] = {
+    "POST /api/v1/chat": "chat.send",
+    "POST /api/v1/chat/stream": "chat.stream",
+    "GET /api/v1/chat/config": "chat.config",
+    "POST /api/v1/chat/rating": "chat.rate",
+    "POST /api/v1/chat/lead": "chat.lead",
+    "POST /api/v1/chat/handoff": "chat.handoff",
+    "GET /api/v1/knowledge": "knowledge.list",
+    "POST /api/v1/knowledge/url": "knowledge.add_url",
+    "POST /api/v1/knowledge/qa": "knowledge.add_qa",
+    "GET /api/v1/knowledge/{sourceId}": "knowledge.get",
+    "DELETE /api/v1/knowledge/{sourceId}": "knowledge.delete",
+    "POST /api/v1/knowledge/{sourceId}/recrawl": "knowledge.recrawl",
+    "GET /api/v1/conversations": "conversations.list",
+    "GET /api/v1/conversations/{id}": "conversations.get",
+    "DELETE /api/v1/conversations/{id}": "conversations.delete",
+    "GET /api/v1/leads": "leads.list",
+    "DELETE /api/v1/leads/{id}": "leads.delete",
+    "GET /api/v1/analytics": "analytics.get",
+    "GET /api/v1/analytics/ratings": "analytics.ratings",
+    "PATCH /api/v1/projects/{projectId}/branding": "projects.update_branding",
+    "PATCH /api/v1/projects/{projectId}/subdomain": "projects.set_subdomain",
+    "POST /api/v1/projects/{projectId}/verify-domain": "projects.verify_domain",
+    "GET /api/v1/projects/{projectId}/webhooks": "webhooks.list",
+    "POST /api/v1/projects/{projectId}/webhooks": "webhooks.create",
+    "PATCH /api/v1/projects/{projectId}/webhooks/{webhookId}": "webhooks.update",
+    "DELETE /api/v1/projects/{projectId}/webhooks/{webhookId}": "webhooks.delete",
+    "GET /api/v1/projects/{projectId}/webhooks/{webhookId}/deliveries": "webhooks.deliveries",
+    "POST /api/v1/projects/{projectId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver": "webhooks.redeliver",
+    "POST /api/v1/projects/{projectId}/webhooks/{webhookId}/test": "webhooks.test",
+}
+
+__all__ = ["BotPlot", "BotPlotError", "OPERATIONS"]
