@@ -1,4 +1,14 @@
-"""The benchmark corpus (Flask 2.2.2 docs) served as a local website, and its questions."""
+"""The benchmark corpora (real documentation sets) served as local websites, and their questions.
+
+Each corpus is a tarball of HTML pages as a Debian ``*-doc`` package ships them (with the package's
+copyright file as ``COPYRIGHT``), of a different shape, so that a ranking change that only suits
+one of them shows as a loss on another:
+
+- ``flask``: Flask 2.2.2, a large narrative guide with tutorials and patterns (77 pages);
+- ``requests``: Requests 2.28.1, few long tutorial pages, an API page, FAQ and release history;
+- ``werkzeug``: Werkzeug 2.2.x, mostly API reference (classes, functions, parameters);
+- ``coverage``: coverage.py 6.5.0, a CLI/config reference, FAQ, changelog and troubleshooting.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +17,43 @@ import json
 import tarfile
 import tempfile
 import threading
+from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).parent
-TARBALL = HERE / "corpus" / "flask-2.2.2-docs.tar.gz"
-QUESTIONS = HERE / "data" / "flask_questions.json"
+GENERIC_OFF_TOPIC = HERE / "data" / "unanswerable.json"
 
 
-def unpack() -> Path:
-    target = Path(tempfile.mkdtemp(prefix="botplot-corpus-"))
-    with tarfile.open(TARBALL) as archive:
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    tarball: str  # in bench/corpus/
+    directory: str  # the tarball's top directory
+    shape: str
+
+    @property
+    def questions_path(self) -> Path:
+        return HERE / "data" / f"{self.name}_questions.json"
+
+    @property
+    def off_topic_path(self) -> Path:
+        return HERE / "data" / f"{self.name}_off_topic.json"
+
+
+CORPORA = [
+    Corpus("flask", "flask-2.2.2-docs.tar.gz", "flask-docs", "narrative guide"),
+    Corpus("requests", "requests-docs.tar.gz", "requests-docs", "tutorial + API + FAQ"),
+    Corpus("werkzeug", "werkzeug-docs.tar.gz", "werkzeug-docs", "API reference"),
+    Corpus("coverage", "coverage-docs.tar.gz", "coverage-docs", "CLI/config + FAQ + changelog"),
+]
+
+
+def unpack(corpus: Corpus) -> Path:
+    target = Path(tempfile.mkdtemp(prefix=f"botplot-corpus-{corpus.name}-"))
+    with tarfile.open(HERE / "corpus" / corpus.tarball) as archive:
         archive.extractall(target, filter="data")
-    return target / "flask-docs"
+    return target / corpus.directory
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -45,11 +79,11 @@ class SiteServer:
         self.server.server_close()
 
 
-def questions(root: Path) -> list[dict]:
+def questions(corpus: Corpus, root: Path) -> list[dict]:
     """The questions, after checking each fact really is on its page."""
     from botplot.knowledge.extract import extract_html
 
-    items = json.loads(QUESTIONS.read_text())
+    items = json.loads(corpus.questions_path.read_text())
     texts: dict[str, str] = {}
     for item in items:
         if item["page"] not in texts:
@@ -57,3 +91,9 @@ def questions(root: Path) -> list[dict]:
             texts[item["page"]] = (page.title + "\n" + page.text).lower()
         assert item["fact"].lower() in texts[item["page"]], f"fact not on its page: {item}"
     return items
+
+
+def off_topic(corpus: Corpus) -> list[str]:
+    """Questions the corpus cannot answer: generic ones, and ones near its subject but not in it."""
+    near = json.loads(corpus.off_topic_path.read_text()) if corpus.off_topic_path.exists() else []
+    return json.loads(GENERIC_OFF_TOPIC.read_text()) + near

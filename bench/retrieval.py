@@ -1,25 +1,42 @@
-"""Retrieval quality, answers and ingestion on real documentation (Flask 2.2.2 docs, 77 HTML pages).
+"""Retrieval quality, answers and ingestion on real documentation sets of different shapes.
 
-The corpus is served as a local website and ingested by the real pipeline (crawler, extractor,
-heading-aware chunker, offline MiniLM embeddings, embedded index) against moto; then re-synced
-unchanged and with 10 % of its pages edited. Each of 60 questions is searched and the pages of the
-results, in rank order, are scored against the page that answers it (hit@1, hit@5, MRR): BM25
-alone, vectors alone, hybrid, BotPlot's full retrieval (hybrid reranked by page title, ranked by
-page), and a typical LangChain pipeline on the same pages with the same embedder
-(RecursiveCharacterTextSplitter with its defaults, InMemoryVectorStore).
+`python -m bench.retrieval [corpus ...]` (default: every corpus of ``bench.corpus.CORPORA``).
+
+Each corpus is served as a local website and ingested by the real pipeline (crawler, extractor,
+heading-aware chunker, offline MiniLM embeddings, embedded index) against moto, with the time of
+the first crawl split by stage; then re-synced unchanged and with 10 % of its pages edited. Each
+question is searched and the pages of the results, in rank order, are scored against the page that
+answers it (hit@1, hit@5, MRR):
+
+- BM25 alone, vectors alone and hybrid, over BotPlot's chunks;
+- BotPlot's retrieval (what ``retrieve`` ranks: pages, best first);
+- a typical LangChain pipeline on the same pages with the same embedder: BeautifulSoup page text,
+  RecursiveCharacterTextSplitter(1000, 200), BM25Retriever + in-memory vectors fused by
+  EnsembleRetriever (reciprocal rank fusion);
+- the same with heading-aware chunks (HTMLHeaderTextSplitter sections, each chunk prefixed with
+  the page title and heading path).
+
+Then the whole offline answer path (retrieval, confidence gate, extractive responder): the share of
+answers containing the expected fact, and of off-topic questions declined. Every corpus and the
+total over all questions are printed in one table.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
+from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.support import start_moto
 
 HERE = Path(__file__).parent
+METHODS = ["chunks: bm25", "chunks: vector", "chunks: hybrid", "BotPlot retrieval", "LangChain (BM25+MiniLM RRF)",
+           "LangChain, heading-aware"]
 
 
 def page_ranking(urls: list[str | None]) -> list[str]:
@@ -27,43 +44,72 @@ def page_ranking(urls: list[str | None]) -> list[str]:
     return list(dict.fromkeys(u for u in urls if u))
 
 
-def score(rankings: list[list[str]], expected: list[str]) -> dict[str, float]:
-    hit1 = sum(r[:1] == [e] for r, e in zip(rankings, expected)) / len(expected)
-    hit5 = sum(e in r[:5] for r, e in zip(rankings, expected)) / len(expected)
-    mrr = sum(1 / (r.index(e) + 1) if e in r else 0 for r, e in zip(rankings, expected)) / len(expected)
-    return {"hit@1": hit1, "hit@5": hit5, "MRR": mrr}
+def hits(rankings: list[list[str]], expected: list[str]) -> dict[str, float]:
+    """Sums (not means) of hit@1, hit@5 and reciprocal rank, so corpora can be pooled."""
+    return {"hit@1": sum(r[:1] == [e] for r, e in zip(rankings, expected)),
+            "hit@5": sum(e in r[:5] for r, e in zip(rankings, expected)),
+            "MRR": sum(1 / (r.index(e) + 1) if e in r else 0 for r, e in zip(rankings, expected)),
+            "n": len(expected)}
 
 
-def setup(embedder: str = "minilm") -> dict:
-    os.environ.update({"BOTPLOT_INDEX": "sqlite", "BOTPLOT_EMBEDDER": embedder, "BOTPLOT_ALLOW_PRIVATE_TARGETS": "1",
+def setup() -> None:
+    os.environ.update({"BOTPLOT_INDEX": "sqlite", "BOTPLOT_EMBEDDER": "minilm", "BOTPLOT_ALLOW_PRIVATE_TARGETS": "1",
                        "BOTPLOT_INDEX_PATH": os.path.join(tempfile.mkdtemp(), "index.sqlite")})
     start_moto()
-    from bench.corpus import SiteServer, questions, unpack
-
-    root = unpack()
-    return {"root": root, "site": SiteServer(root), "questions": questions(root)}
 
 
-def crawl(project_id: str, source_id: str) -> tuple[float, dict]:
+class StageTimer:
+    """Wall-clock seconds spent in named functions during a crawl (summed over threads)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def wrapping(self, targets: list[tuple[object, str, str]]):
+        originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
+
+        def timed(function, stage):
+            def wrapper(*args, **kwargs):
+                started = time.perf_counter()
+                try:
+                    return function(*args, **kwargs)
+                finally:
+                    self.seconds[stage] += time.perf_counter() - started
+            return wrapper
+
+        for (owner, name, stage), (_, _, original) in zip(targets, originals):
+            setattr(owner, name, timed(original, stage))
+        try:
+            yield self
+        finally:
+            for owner, name, original in originals:
+                setattr(owner, name, original)
+
+
+def crawl(project_id: str, source_id: str, timer: StageTimer | None = None) -> tuple[float, dict]:
     from botplot.db.knowledge import Source
-    from botplot.knowledge import ingest
+    from botplot.knowledge import crawler, ingest
+    from botplot.knowledge.index import default_index
 
     source = Source.get(project_id, source_id)
+    targets = [(crawler.Crawler, "crawl", "crawl (fetch + extract)"), (crawler, "extract_html", "extract (in crawl)"),
+               (ingest, "chunk_page", "chunk"), (ingest, "embed", "embed"),
+               (type(default_index()), "upsert", "index"), (ingest.Page, "save", "page records (DynamoDB)")]
     started = time.perf_counter()
-    ingest.crawl_source(project_id, source_id, source.crawl_job_id, time_budget=3600)
+    with (timer or StageTimer()).wrapping(targets):
+        ingest.crawl_source(project_id, source_id, source.crawl_job_id, time_budget=3600)
     seconds = time.perf_counter() - started
     return seconds, json.loads(Source.get(project_id, source_id).crawl_report)
 
 
 def ingestion(site, root: Path) -> tuple[str, dict]:
-    """First crawl, unchanged resync, resync with 10 % of the pages edited."""
+    """First crawl (profiled by stage), unchanged resync, resync with 10 % of the pages edited."""
     from botplot.services import knowledge
     from botplot.services.projects import create_project
 
     project, _ = create_project("retrieval bench", "enterprise")
     source = knowledge.add_url(project.project_id, site.url + "/index.html", "manual")
     figures = {}
-    print("ingestion (pages/second over the whole crawl; embedding calls are batched requests)")
     for label in ("first crawl", "resync, unchanged", "resync, 10% of pages edited"):
         if label.startswith("resync"):
             knowledge.recrawl(project.project_id, source.source_id)
@@ -73,25 +119,36 @@ def ingestion(site, root: Path) -> tuple[str, dict]:
                 text = page.read_text()
                 edit = f'role="main"><p>Edited for the benchmark: {page.name} has a new first paragraph.</p>'
                 page.write_text(text.replace('role="main">', edit, 1))
-        seconds, report = crawl(project.project_id, source.source_id)
+        timer = StageTimer()
+        seconds, report = crawl(project.project_id, source.source_id, timer)
         counts = report["counts"]
         crawled = counts["added"] + counts["changed"] + counts["unchanged"]
         figures[label] = {"pages": crawled, "seconds": seconds, "pages_per_second": crawled / seconds,
                           "embedding_calls": report["embeddingCalls"], "chunks_embedded": report["chunksEmbedded"],
-                          "changed": counts["changed"], "added": counts["added"]}
+                          "changed": counts["changed"], "added": counts["added"], "stages": dict(timer.seconds)}
         print(f"  {label:30s} {crawled:3d} pages in {seconds:5.1f} s = {crawled / seconds:5.1f} pages/s;  "
               f"{report['embeddingCalls']} embedding calls, {report['chunksEmbedded']} chunks embedded "
               f"(added {counts['added']}, changed {counts['changed']}, unchanged {counts['unchanged']})")
+        if label == "first crawl":
+            print("    where the time goes: " + "; ".join(f"{stage} {s:.1f} s" for stage, s in timer.seconds.items()))
     return project.project_id, figures
 
 
-def langchain_rankings(root: Path, site, items: list[dict], embedder) -> list[list[str]]:
-    """A typical LangChain pipeline: page text, RecursiveCharacterTextSplitter(), in-memory vectors."""
+def langchain_rankings(root: Path, items: list[dict], embedder, heading_aware: bool) -> list[list[str]]:
+    """A typical LangChain pipeline: page text, RecursiveCharacterTextSplitter(1000, 200), BM25 and
+    in-memory vectors fused by reciprocal rank (EnsembleRetriever); optionally heading-aware chunks."""
+    import warnings
+
     from bs4 import BeautifulSoup
     from langchain_core.documents import Document
     from langchain_core.embeddings import Embeddings
     from langchain_core.vectorstores import InMemoryVectorStore
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+    from langchain_text_splitters import HTMLHeaderTextSplitter, RecursiveCharacterTextSplitter
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # langchain-community announces its own sunset on import
+        from langchain_classic.retrievers import EnsembleRetriever
+        from langchain_community.retrievers import BM25Retriever
 
     class SameEmbedder(Embeddings):
         def embed_documents(self, texts):
@@ -100,18 +157,28 @@ def langchain_rankings(root: Path, site, items: list[dict], embedder) -> list[li
         def embed_query(self, text):
             return embedder.embed([text])[0]
 
-    documents = []
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    headers = HTMLHeaderTextSplitter([("h1", "h1"), ("h2", "h2"), ("h3", "h3")])
+    chunks = []
     for path in sorted(root.rglob("*.html")):
-        soup = BeautifulSoup(path.read_text(), "html.parser")  # what BSHTMLLoader does
-        title = soup.title.get_text() if soup.title else ""
-        documents.append(Document(page_content=soup.get_text(), metadata={"source": str(path.relative_to(root)),
-                                                                          "title": title}))
-    chunks = RecursiveCharacterTextSplitter().split_documents(documents)
-    store = InMemoryVectorStore.from_documents(chunks, SameEmbedder())
-    return [page_ranking([d.metadata["source"] for d in store.similarity_search(item["q"], k=30)]) for item in items]
+        html = path.read_text(errors="replace")
+        soup = BeautifulSoup(html, "html.parser")  # what BSHTMLLoader does
+        title = soup.title.get_text(strip=True) if soup.title else ""
+        source = {"source": str(path.relative_to(root)), "title": title}
+        if not heading_aware:
+            chunks += splitter.split_documents([Document(page_content=soup.get_text(), metadata=source)])
+            continue
+        for section in headers.split_text(html):
+            path_text = " > ".join([title] + [section.metadata[h] for h in ("h1", "h2", "h3") if h in section.metadata])
+            for piece in splitter.split_text(section.page_content):
+                chunks.append(Document(page_content=f"{path_text}\n\n{piece}", metadata=source))
+    bm25 = BM25Retriever.from_documents(chunks, k=30)
+    vectors = InMemoryVectorStore.from_documents(chunks, SameEmbedder()).as_retriever(search_kwargs={"k": 30})
+    fused = EnsembleRetriever(retrievers=[bm25, vectors], weights=[0.5, 0.5])
+    return [page_ranking([d.metadata["source"] for d in fused.invoke(item["q"])]) for item in items]
 
 
-def answers(project_id: str, items: list[dict]) -> dict[str, float]:
+def answers(project_id: str, items: list[dict], off_topic: list[str]) -> dict[str, float]:
     """The whole answer path offline: retrieval, confidence gate, extractive responder."""
     from botplot.knowledge.retrieval import retrieve
     from botplot.llm.context import AnswerInput
@@ -124,49 +191,87 @@ def answers(project_id: str, items: list[dict]) -> dict[str, float]:
         return responder.compose(AnswerInput(question=question, project_name="bench", instructions=None,
                                              passages=found.passages))
 
-    with_fact = sum(item["fact"].lower() in answer(item["q"]).lower() for item in items) / len(items)
-    off_topic = json.loads((HERE / "data" / "unanswerable.json").read_text())
-    declined = sum(answer(q) == NOTHING_KNOWN for q in off_topic) / len(off_topic)
-    answered = sum(answer(item["q"]) != NOTHING_KNOWN for item in items) / len(items)
-    print(f"answers (extractive responder, offline): {with_fact:.0%} contain the expected fact; "
-          f"{answered:.0%} of answerable questions answered; {declined:.0%} of {len(off_topic)} off-topic "
-          "questions declined")
-    return {"fact": with_fact, "answered": answered, "declined": declined}
+    replies = [answer(item["q"]) for item in items]
+    return {"fact": sum(item["fact"].lower() in reply.lower() for item, reply in zip(items, replies)),
+            "answered": sum(reply != NOTHING_KNOWN for reply in replies), "n": len(items),
+            "declined": sum(answer(q) == NOTHING_KNOWN for q in off_topic), "off_topic": len(off_topic)}
 
 
-def run() -> dict:
-    env = setup()
-    site, items, root = env["site"], env["questions"], env["root"]
+def run_corpus(corpus) -> dict:
+    from bench.corpus import SiteServer, off_topic, questions, unpack
     from botplot.knowledge.embeddings import default_embedder
     from botplot.knowledge.index import default_index
-    from botplot.knowledge.retrieval import rank_pages, rerank_by_title
+    from botplot.knowledge.retrieval import ranked_pages
 
+    root = unpack(corpus)
+    site, items = SiteServer(root), questions(corpus, root)
+    print(f"\n--- {corpus.name} ({corpus.shape}): {len(items)} questions")
     project_id, figures = ingestion(site, root)
     index, embedder = default_index(), default_embedder()
     expected = [item["page"] for item in items]
     vectors = embedder.embed([item["q"] for item in items])
-    print(f"retrieval on {len(items)} questions (page of the answer among the results' pages, best first)")
-    print(f"  {'method':34s} {'hit@1':>6s} {'hit@5':>6s} {'MRR':>6s}")
-
-    def show(label: str, rankings: list[list[str]]) -> None:
-        f = figures[label] = score(rankings, expected)
-        print(f"  {label:34s} {f['hit@1']:6.2f} {f['hit@5']:6.2f} {f['MRR']:6.2f}")
-
+    scores = {}
     for mode in ("bm25", "vector", "hybrid"):
-        show(f"chunks: {mode}", [[site.page_of(u) for u in page_ranking(
+        scores[f"chunks: {mode}"] = hits([[site.page_of(u) for u in page_ranking(
             [h.chunk.url for h in index.search(project_id, item["q"], vector, embedder.model, k=30, mode=mode)])]
-            for item, vector in zip(items, vectors)])
-    rankings = []
-    for item, vector in zip(items, vectors):
-        hits = rerank_by_title(index.search(project_id, item["q"], vector, embedder.model, k=30), vector,
-                               embedder.model)
-        rankings.append([site.page_of(group[0].chunk.url) for _, group in rank_pages(hits) if group[0].chunk.url])
-    show("BotPlot retrieval (reranked)", rankings)
-    show("LangChain baseline (same embedder)", langchain_rankings(root, site, items, embedder))
-    figures["answers"] = answers(project_id, items)
+            for item, vector in zip(items, vectors)], expected)
+    scores["BotPlot retrieval"] = hits([[site.page_of(group[0].chunk.url) for _, group in
+                                         ranked_pages(project_id, item["q"], vector, embedder.model)
+                                         if group[0].chunk.url] for item, vector in zip(items, vectors)], expected)
+    scores["LangChain (BM25+MiniLM RRF)"] = hits(langchain_rankings(root, items, embedder, False), expected)
+    scores["LangChain, heading-aware"] = hits(langchain_rankings(root, items, embedder, True), expected)
+    figures["scores"] = scores
+    figures["answers"] = answers(project_id, items, off_topic(corpus))
+    figures["questions"] = len(items)
+    for method in METHODS:
+        s = scores[method]
+        print(f"  {method:30s} hit@1 {s['hit@1'] / s['n']:.2f}  hit@5 {s['hit@5'] / s['n']:.2f}  "
+              f"MRR {s['MRR'] / s['n']:.2f}")
+    a = figures["answers"]
+    print(f"  answers: {a['fact'] / a['n']:.0%} contain the fact; {a['declined']} of {a['off_topic']} off-topic declined")
     site.close()
     return figures
 
 
+def table(results: dict[str, dict]) -> None:
+    """One table: every corpus and the total over all questions (pooled), hit@1 / hit@5 / MRR."""
+    names = list(results)
+    total = lambda key, part: sum(results[n][key][part] for n in names)  # noqa: E731
+    print("\nretrieval: page of the answer among the results' pages, hit@1 / hit@5 / MRR")
+    header = "  ".join(f"{n + ' (' + str(results[n]['questions']) + ')':>16s}" for n in names)
+    print(f"{'method':30s}{header}  {'all':>16s}")
+    for method in METHODS:
+        cells = []
+        for n in names + ["all"]:
+            s = ({k: sum(results[m]["scores"][method][k] for m in names) for k in ("hit@1", "hit@5", "MRR", "n")}
+                 if n == "all" else results[n]["scores"][method])
+            cells.append(f"{s['hit@1'] / s['n']:.2f}/{s['hit@5'] / s['n']:.2f}/{s['MRR'] / s['n']:.2f}")
+        print(f"{method:30s}" + "  ".join(f"{c:>16s}" for c in cells))
+    fact = [f"{results[n]['answers']['fact'] / results[n]['answers']['n']:.0%}" for n in names]
+    fact.append(f"{total('answers', 'fact') / total('answers', 'n'):.0%}")
+    print(f"{'answer contains the fact':30s}" + "  ".join(f"{c:>16s}" for c in fact))
+    declined = [f"{results[n]['answers']['declined']}/{results[n]['answers']['off_topic']}" for n in names]
+    declined.append(f"{total('answers', 'declined')}/{total('answers', 'off_topic')}")
+    print(f"{'off-topic declined':30s}" + "  ".join(f"{c:>16s}" for c in declined))
+    speed = [f"{results[n]['first crawl']['pages']} p, {results[n]['first crawl']['pages_per_second']:.1f}/s"
+             for n in names]
+    pages = sum(results[n]["first crawl"]["pages"] for n in names)
+    seconds = sum(results[n]["first crawl"]["seconds"] for n in names)
+    speed.append(f"{pages} p, {pages / seconds:.1f}/s")
+    print(f"{'first crawl, pages/s':30s}" + "  ".join(f"{c:>16s}" for c in speed))
+
+
+def run(names: list[str] | None = None) -> dict:
+    from bench.corpus import CORPORA
+
+    unknown = set(names or []) - {c.name for c in CORPORA}
+    if unknown:
+        raise SystemExit(f"unknown corpus: {', '.join(sorted(unknown))}; known: {', '.join(c.name for c in CORPORA)}")
+    setup()
+    results = {c.name: run_corpus(c) for c in CORPORA if not names or c.name in names}
+    table(results)
+    return results
+
+
 if __name__ == "__main__":
-    run()
+    run(sys.argv[1:])

@@ -113,6 +113,18 @@ def rank_pages(hits: list[Hit]) -> list[tuple[float, list[Hit]]]:
     return sorted(scored, key=lambda entry: -entry[0])
 
 
+def ranked_pages(project_id: str, query: str, vector: list[float] | None,
+                 model: str | None) -> list[tuple[float, list[Hit]]]:
+    """The project's pages for ``query``, best first, each with its matching chunks (best first)."""
+    hits = default_index().search(project_id, query, vector, model, k=CANDIDATES)
+    if hits and vector is not None:
+        try:
+            hits = rerank_by_title(hits, vector, model)
+        except Exception:
+            dependency_failed("RetrievalFailures", "title reranking skipped: embedding the titles failed")
+    return rank_pages(hits)
+
+
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if len(s.strip()) > 3]
 
@@ -153,15 +165,9 @@ def retrieve(project_id: str, question: str, context: str | None = None) -> Retr
             vector, model = embedder.embed([query])[0], embedder.model
         except Exception:  # the embedding service failing must not stop the answer: BM25 still works
             dependency_failed("RetrievalFailures", "query embedding failed; searching with BM25 only")
-    hits = default_index().search(project_id, query, vector, model, k=CANDIDATES)
-    if not hits:
+    pages = ranked_pages(project_id, query, vector, model)
+    if not pages:
         return Retrieval()
-    if vector is not None:
-        try:
-            hits = rerank_by_title(hits, vector, model)
-        except Exception:
-            dependency_failed("RetrievalFailures", "title reranking skipped: embedding the titles failed")
-    pages = rank_pages(hits)
     best = pages[0][1][0]
     score = confidence(question, best, model if best.similarity is not None else None)
     if score < GROUNDED_AT:
