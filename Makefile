@@ -10,7 +10,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 JS := clients/js
 JS_STAMP := $(JS)/node_modules/.installed
 
-.PHONY: run test test-slow bench openapi clean js-deps clients
+.PHONY: run test test-slow bench openapi clean js-deps clients publish-widget
 
 # `make run` installs only what the stack runs; `make test` adds the test tools on top.
 $(STAMP): pyproject.toml requirements-local.txt requirements-model.txt $(wildcard layers/*/requirements.txt)
@@ -45,6 +45,11 @@ js-deps:
 clients: $(DEV_STAMP) $(JS_STAMP)
 	$(VENV)/bin/python clients/python/generate.py
 	cd $(JS) && npm run build
+
+# After `sam deploy`: upload clients/js/dist/widget.js to the stack's assets bucket (CloudFront serves it).
+STACK ?= botplot
+publish-widget: $(STAMP)
+	$(VENV)/bin/python -m botplot_dev.publish_widget --stack $(STACK)
 
 test: $(DEV_STAMP) $(TOOLS_STAMP) js-deps
 	$(VENV)/bin/python -m pytest -m "not slow"

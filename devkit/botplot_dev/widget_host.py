@@ -19,7 +19,7 @@ from botplot_dev import ROOT
 WIDGET = ROOT / "clients" / "js" / "dist" / "widget.js"
 
 DEMO_CSS = b"""
-body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#f6f7f9;color:#1f2328}
+body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#f6f7f9;color:#1f2328;overflow-wrap:anywhere}
 main{max-width:760px;margin:0 auto;padding:32px 20px 120px}
 h1{font-size:28px;margin:0 0 8px}
 pre{background:#1f2328;color:#e6edf3;padding:14px;border-radius:8px;overflow-x:auto;user-select:all;white-space:pre-wrap}

@@ -264,7 +264,7 @@ def test_hostile_content_is_shown_as_text_and_never_runs(context, widget_stack, 
         assert payload in text  # shown as the characters it is made of
     assert "Gift cards" in answer.locator(".sources").inner_text()
     assert page.evaluate("window.__pwned") is None and dialogs == []
-    assert answer.locator("img, script, iframe, svg, [onerror], [onload]").count() == 0
+    assert answer.locator(".body, .sources").locator("img, script, iframe, svg, [onerror], [onload]").count() == 0
     hrefs = answer.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert hrefs and all(h.startswith(site.url + "/") for h in hrefs), hrefs
     answer.get_by_text("Details").click()  # a javascript: link is plain text
