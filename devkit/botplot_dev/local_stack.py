@@ -4,6 +4,10 @@ Starts moto, provisions what ``template.yaml`` declares, serves every endpoint g
 http://127.0.0.1:$PORT (3000 by default) at its real path, runs the SQS workers and schedules,
 creates a demo project on the enterprise plan and writes its keys to ``.botplot/local.json``.
 Ctrl-C stops everything. State lives in memory: each run starts empty.
+
+``BOTPLOT_INDEX=opensearch`` serves the knowledge from a real OpenSearch node instead of the
+embedded index: ``OPENSEARCH_URL`` if set, else a node started for this run (see
+:mod:`botplot_dev.opensearch_node`; Java 17+ and Maven needed) and stopped with it.
 """
 
 from __future__ import annotations
@@ -56,6 +60,23 @@ def start_moto() -> tuple[str, subprocess.Popen]:
     return f"http://127.0.0.1:{port}", process
 
 
+def start_opensearch(state: Path):
+    """A node for ``BOTPLOT_INDEX=opensearch`` when no ``OPENSEARCH_URL`` is given; None otherwise."""
+    if os.environ["BOTPLOT_INDEX"] != "opensearch" or os.environ.get("OPENSEARCH_URL"):
+        return None
+    from botplot_dev.opensearch_node import KNN_ENGINE, NodeUnavailable, OpenSearchNode
+
+    print("Starting an OpenSearch node (about 30 s; the first run also downloads it)...", flush=True)
+    try:
+        node = OpenSearchNode(home=state / "opensearch").start()
+    except NodeUnavailable as error:
+        raise SystemExit(f"BOTPLOT_INDEX=opensearch: {error}") from None
+    os.environ["OPENSEARCH_URL"] = node.url
+    os.environ["BOTPLOT_KNN_ENGINE"] = KNN_ENGINE
+    print(f"OpenSearch {node.url} (k-NN engine {KNN_ENGINE}), green after {node.start_seconds:.1f} s", flush=True)
+    return node
+
+
 def _serve_logos(bucket: str, region: str) -> None:
     """In AWS, CloudFront serves the logos; locally moto's S3 serves them itself (path-style URLs)."""
     import boto3
@@ -92,6 +113,7 @@ def main() -> int:
     state.mkdir(parents=True)
     for name, value in _local_defaults(state).items():
         os.environ.setdefault(name, value)
+    opensearch = start_opensearch(state)
     os.environ["AWS_ENDPOINT_URL"], moto = start_moto()
 
     from botplot_dev import template as tpl
@@ -149,6 +171,8 @@ def main() -> int:
         local_json.unlink(missing_ok=True)
         moto.terminate()
         moto.wait(timeout=10)
+        if opensearch is not None:
+            opensearch.stop()
         print("BotPlot local stack stopped.", flush=True)
     return 0 if server.started else 1
 

@@ -117,7 +117,8 @@ class OpenSearchIndex:
         text = {"type": "text", "analyzer": "english"}
         try:
             self.client.indices.create(index=index, body={
-                "settings": {"index": {"knn": True, "number_of_shards": 1, "search.default_pipeline": PIPELINE}},
+                "settings": {"index": {"knn": True, "number_of_shards": 1, "auto_expand_replicas": "0-1",
+                                       "search.default_pipeline": PIPELINE}},
                 "mappings": {"properties": {
                     "chunk_id": {"type": "keyword"}, "project_id": {"type": "keyword"},
                     "source_id": {"type": "keyword"}, "url": {"type": "keyword"},

@@ -1,0 +1,48 @@
+"""The local stack on a real OpenSearch node (``BOTPLOT_INDEX=opensearch``, as in AWS): a site is
+crawled into the node and a chat is answered from it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from opensearchpy import OpenSearch
+
+from tests.support.site import Site, store_site
+from tests.support.stack import LocalStack
+
+
+@pytest.fixture(scope="module")
+def node_stack(tmp_path_factory, opensearch):
+    s = LocalStack(tmp_path_factory.mktemp("opensearch-stack") / ".botplot", {
+        "BOTPLOT_INDEX": "opensearch", "OPENSEARCH_URL": opensearch.url,
+        "BOTPLOT_KNN_ENGINE": opensearch.engine}).start()
+    yield s
+    s.stop()
+
+
+def test_a_crawled_site_answers_a_chat_from_the_node(node_stack, opensearch):
+    with Site(store_site()) as site:
+        kind, body = site.pages["/sitemap.xml"]
+        site.pages["/sitemap.xml"] = (kind, body.format(base=site.url))
+        project = node_stack.new_project("enterprise", "Acme")
+        with node_stack.client(project["secretKey"]) as c:
+            source_id = c.post("/api/v1/knowledge/url", json={"url": site.url + "/"}).json()["sourceId"]
+            deadline = time.monotonic() + 90
+            while (source := c.get(f"/api/v1/knowledge/{source_id}").json())["source"]["status"] == "processing":
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        assert source["source"]["status"] == "ready", source
+    client = OpenSearch(hosts=[opensearch.url])
+    stored = client.search(index="botplot-chunks-*", body={
+        "size": 100, "query": {"term": {"project_id": project["projectId"]}}, "_source": ["url", "embedding_model"]})
+    hits = stored["hits"]["hits"]
+    assert len(hits) == source["source"]["chunkCount"] >= 4
+    assert {h["_index"] for h in hits} <= {"botplot-chunks-384", "botplot-chunks-1536"}
+
+    with node_stack.client(project["publicKey"]) as c:
+        answer = c.post("/api/v1/chat", json={"message": "What is your return policy?"}).json()
+        unknown = c.post("/api/v1/chat", json={"message": "Do you sell spaceships to Mars?"}).json()
+    assert "30 days" in answer["response"]
+    assert answer["sources"] >= 1 and answer["citations"][0]["url"].startswith(site.url + "/help/returns")
+    assert unknown["citations"] == []

@@ -1,0 +1,163 @@
+"""What only a real OpenSearch node can show about the OpenSearch index (the session's ``opensearch``
+cluster: a node started from devkit/opensearch, or ``OPENSEARCH_URL``). Each test is one finding of
+issue 14: a broken query must raise, any embedding dimension must fit, concurrent writers must not
+fail, negative inner products must be read back, deep pages must work, and hybrid fusion must score
+exactly as the embedded index's ``combine`` does."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import random
+import uuid
+
+import pytest
+
+from botplot.knowledge.index.base import ChunkRecord, combine
+from botplot.knowledge.index.opensearch import PIPELINE, OpenSearchIndex, QueryFailed
+from botplot.knowledge.index.sqlite import SqliteIndex
+
+
+def unit(*weights: float) -> list[float]:
+    norm = math.sqrt(sum(w * w for w in weights))
+    return [w / norm for w in weights]
+
+
+def record(cid: str, content: str, vector: list[float] | None, project: str = "p", source: str = "s",
+           title: str = "", url: str | None = None, ordinal: int = 0) -> ChunkRecord:
+    return ChunkRecord(chunk_id=cid, project_id=project, source_id=source, content=content,
+                       token_count=len(content.split()), title=title, url=url or f"https://site/{cid}",
+                       ordinal=ordinal, embedding=vector, embedding_model="m" if vector else None)
+
+
+@pytest.fixture
+def make_index(opensearch):
+    """A fresh index family per test (its own name prefix), deleted afterwards."""
+    made: list[OpenSearchIndex] = []
+
+    def make(**kwargs) -> OpenSearchIndex:
+        index = OpenSearchIndex(opensearch.url, prefix=kwargs.pop("prefix", f"botplot-t-{uuid.uuid4().hex[:8]}"),
+                                engine=opensearch.engine, **kwargs)
+        made.append(index)
+        return index
+
+    yield make
+    for index in made:
+        index.client.indices.delete(index=index.family, params={"allow_no_indices": "true"})
+
+
+def test_a_failed_query_part_raises_instead_of_reading_as_no_hits(make_index):
+    index = make_index(dimensions=4)
+    index.upsert([record("c1", "return any item within 30 days", unit(1, 0, 0, 0))])
+    assert index.search("p", "return", unit(1, 0, 0, 0), "m", mode="hybrid")
+    # the pipeline the index uses by default is gone: OpenSearch answers 200 with an error per part
+    index.client.transport.perform_request("DELETE", f"/_search/pipeline/{PIPELINE}")
+    with pytest.raises(QueryFailed, match="hybrid|pipeline"):
+        index.search("p", "return", unit(1, 0, 0, 0), "m", mode="hybrid")
+
+
+def test_any_embedding_dimension_is_indexed_and_searched(make_index):
+    """MiniLM's 384, OpenAI's 1536 and 3072 dimensions each get an index of their own; BM25 and
+    listing see all of them; a chunk re-embedded with another dimension is not found twice."""
+    index = make_index()  # the production default: 1536 for chunks without a vector
+    rng = random.Random(7)
+    vectors = {dims: unit(*(rng.gauss(0, 1) for _ in range(dims))) for dims in (384, 1536, 3072)}
+    index.upsert([record(f"c{dims}", f"shipping note {dims}", vectors[dims]) for dims in vectors]
+                 + [record("plain", "shipping without a vector", None)])
+    for dims, vector in vectors.items():
+        hits = index.search("p", "zzz", vector, "m", k=1, mode="vector")
+        assert [h.chunk.chunk_id for h in hits] == [f"c{dims}"]
+        assert hits[0].similarity == pytest.approx(1.0, abs=1e-3)
+    assert {h.chunk.chunk_id for h in index.search("p", "shipping", None, None, k=10, mode="bm25")} == {
+        "c384", "c1536", "c3072", "plain"}
+    index.upsert([record("c384", "shipping note re-embedded", vectors[1536])])
+    listed = [c.chunk_id for c in index.list_source("p", "s", 10, 0)]
+    assert sorted(listed) == ["c1536", "c3072", "c384", "plain"]
+    assert index.search("p", "zzz", vectors[384], "m", k=5, mode="vector") == []
+
+
+def _race(url: str, engine: str, prefix: str, n: int, barrier, results) -> None:
+    index = OpenSearchIndex(url, prefix=prefix, dimensions=4, engine=engine)
+    barrier.wait(30)
+    try:
+        index.upsert([record(f"w{n}-{i}", f"writer {n} chunk {i}", unit(1, n, i, 1)) for i in range(5)])
+        results.put((n, "ok"))
+    except Exception as error:  # reported to the test, which fails on it
+        results.put((n, repr(error)))
+
+
+def test_two_processes_creating_the_index_at_once_both_succeed(opensearch, make_index):
+    prefix = f"botplot-race-{uuid.uuid4().hex[:8]}"
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(2), context.Queue()
+    writers = [context.Process(target=_race, args=(opensearch.url, opensearch.engine, prefix, n, barrier, results))
+               for n in (1, 2)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(120)
+    outcomes = dict(results.get(timeout=5) for _ in writers)
+    assert outcomes == {1: "ok", 2: "ok"}
+    index = make_index(prefix=prefix, dimensions=4)
+    assert len(index.list_source("p", "s", 100, 0)) == 10
+
+
+def test_negative_inner_products_are_read_back_as_negative_similarities(make_index):
+    index = make_index(dimensions=2)
+    index.upsert([record("same", "a", unit(1, 0)), record("orthogonal", "b", unit(0, 1)),
+                  record("opposite", "c", unit(-1, 0)), record("against", "d", unit(-1, 1))])
+    hits = index.search("p", "zzz", unit(1, 0), "m", k=4, mode="vector")
+    similarity = {h.chunk.chunk_id: h.similarity for h in hits}
+    assert similarity == pytest.approx({"same": 1.0, "orthogonal": 0.0, "opposite": -1.0,
+                                        "against": -math.sqrt(0.5)}, abs=1e-4)
+
+
+def test_pages_beyond_ten_thousand_chunks_are_served(make_index, tmp_path):
+    from opensearchpy.helpers import bulk
+
+    index = make_index(dimensions=4)
+    index.upsert([record("first", "x", None, url="https://site/a")])  # creates the index
+    total = 10_012
+    rows = [record(f"c{i:05d}", f"chunk {i}", None, url=f"https://site/{i // 7:04d}", ordinal=i % 7)
+            for i in range(total)] + [record("no-url", "a Q&A pair", None)]
+    rows[-1].url = None
+    bulk(index.client, ({"_index": index.index_for(4), "_id": r.chunk_id,
+                         "_source": {**r.__dict__, "embedding": None}} for r in rows), refresh="wait_for",
+         chunk_size=5000)
+    index.delete("p", ["first"])
+    embedded = SqliteIndex(str(tmp_path / "index.sqlite"))
+    embedded.upsert(rows)
+    for offset, limit in ((0, 3), (9_998, 5), (10_000, 1000), (10_010, 10), (20_000, 10)):
+        page = [c.chunk_id for c in index.list_source("p", "s", limit, offset)]
+        assert page == [c.chunk_id for c in embedded.list_source("p", "s", limit, offset)], (offset, limit)
+    assert len(index.list_source("p", "s", 10, 10_010)) == 3
+    assert index.list_source("p", "s", 1000, 10_000)[0].url is not None
+
+
+def _scores(hits) -> dict[str, float]:
+    return {h.chunk.chunk_id: h.score for h in hits}
+
+
+def test_hybrid_fusion_scores_as_the_embedded_index_does(make_index, tmp_path):
+    """The normalization pipeline's scores equal ``combine`` applied to the node's own BM25 and
+    k-NN lists, chunks missing from one list included (one matches no keyword, one has no vector);
+    and both backends rank the same corpus alike."""
+    corpus = [
+        record("both", "return any item within 30 days for a refund", unit(1, 0, 0, 0), title="Returns"),
+        record("words-only", "return shipping labels are printed at the desk", None, title="Labels"),
+        record("meaning-only", "money back if you change your mind", unit(0.9, 0.1, 0, 0), title="Guarantee"),
+        record("weak", "a return visit to the store", unit(0.1, 0.9, 0, 0), title="Visits"),
+        record("far", "warranty covers defects", unit(0, 0, 1, 0), title="Warranty"),
+    ]
+    index = make_index(dimensions=4)
+    index.upsert(corpus)
+    query, vector = "return refund", unit(1, 0, 0, 0)
+    bm25 = {h.chunk.chunk_id: h.bm25 for h in index.search("p", query, None, None, k=50, mode="bm25")}
+    knn = {h.chunk.chunk_id: 1 + h.similarity for h in index.search("p", query, vector, "m", k=50, mode="vector")}
+    assert "meaning-only" not in bm25 and "words-only" not in knn
+    fused = _scores(index.search("p", query, vector, "m", k=10, mode="hybrid"))
+    assert fused == pytest.approx(combine(bm25, knn, "hybrid"), abs=1e-4)
+    embedded = SqliteIndex(str(tmp_path / "index.sqlite"))
+    embedded.upsert(corpus)
+    local = embedded.search("p", query, vector, "m", k=10, mode="hybrid")
+    assert [h.chunk.chunk_id for h in local][:3] == sorted(fused, key=lambda c: -fused[c])[:3]
