@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import random
+import threading
 import uuid
 
 import pytest
@@ -100,6 +101,32 @@ def test_two_processes_creating_the_index_at_once_both_succeed(opensearch, make_
     assert outcomes == {1: "ok", 2: "ok"}
     index = make_index(prefix=prefix, dimensions=4)
     assert len(index.list_source("p", "s", 100, 0)) == 10
+
+
+def test_reads_while_a_writer_creates_the_index_find_nothing_instead_of_failing(make_index):
+    """A chunk page or a chat arriving while the first crawl creates the index must not be a 500:
+    until the index's shard starts, OpenSearch answers reads with "all shards failed"."""
+    for _ in range(3):
+        index = make_index(dimensions=4)
+        failures, done = [], threading.Event()
+
+        def read():
+            while not done.is_set():
+                try:
+                    index.list_source("p", "s", 10, 0)
+                    index.search("p", "hello", unit(1, 0, 0, 0), "m", mode="hybrid")
+                except Exception as error:  # collected for the assertion below
+                    failures.append(repr(error))
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            index.upsert([record("c1", "hello", unit(1, 0, 0, 0))])
+        finally:
+            done.set()
+            reader.join(30)
+        assert failures == []
+        assert [h.chunk.chunk_id for h in index.search("p", "hello", unit(1, 0, 0, 0), "m")] == ["c1"]
 
 
 def test_negative_inner_products_are_read_back_as_negative_similarities(make_index):

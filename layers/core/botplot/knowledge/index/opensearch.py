@@ -22,7 +22,7 @@
 
 from __future__ import annotations
 
-from opensearchpy.exceptions import NotFoundError, RequestError
+from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
 from botplot.config import aws_region
 from botplot.knowledge.index.base import CANDIDATES, FIELD_WEIGHTS, HYBRID_WEIGHTS, ChunkRecord, Hit, combine
@@ -60,6 +60,14 @@ def _client(url: str, service: str):
 def _error_type(response: dict) -> str | None:
     error = response["error"]
     return error.get("type") if isinstance(error, dict) else None
+
+
+def _being_created(error) -> bool:
+    """The answer to a read that reached an index whose shard has not started yet (the moments
+    while a writer creates it): "all shards failed" with no shard having failed. Nothing is in such
+    an index, so the read finds nothing rather than failing."""
+    return (isinstance(error, dict) and error.get("type") == "search_phase_execution_exception"
+            and not error.get("failed_shards") and not error.get("root_cause"))
 
 
 def _doc(chunk: ChunkRecord) -> dict:
@@ -194,7 +202,12 @@ class OpenSearchIndex:
             body["search_after"] = after
             if start:  # search_after takes no offset: skip within the page
                 body["size"] = start + size
-        result = self.client.search(index=self.family, body=body, params={"allow_no_indices": "true"})
+        try:
+            result = self.client.search(index=self.family, body=body, params={"allow_no_indices": "true"})
+        except TransportError as error:
+            if error.status_code == 503 and isinstance(error.info, dict) and _being_created(error.info.get("error")):
+                return []
+            raise
         hits = result["hits"]["hits"]
         return hits[start:] if after is not None else hits
 
@@ -233,7 +246,7 @@ class OpenSearchIndex:
         results: dict[str, dict[str, tuple[float, dict]]] = {}
         for name, response in zip(queries, responses):
             if "error" in response:
-                if _error_type(response) == "index_not_found_exception":
+                if _error_type(response) == "index_not_found_exception" or _being_created(response["error"]):
                     continue  # nothing indexed with this dimension yet
                 raise QueryFailed(f"OpenSearch {name} query failed: {response['error']}")
             hits = response["hits"]["hits"]
