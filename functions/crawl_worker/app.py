@@ -22,7 +22,9 @@ from aws_lambda_powertools.utilities.idempotency import (
 from botplot.knowledge import ingest
 from botplot.observability import logger, tracer
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A failed item is reported in batchItemFailures, never raised: with one message per invocation a
+# retry would otherwise count as a failed invocation (and trip the Errors alarm).
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 idempotency = IdempotencyConfig(event_key_jmespath="jobId", expires_after_seconds=6 * 3600)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ.get("BOTPLOT_TABLE_IDEMPOTENCY", "botplot-idempotency"))
 _budget = {"seconds": 600.0}

@@ -24,7 +24,9 @@ from botplot.config import settings
 from botplot.observability import logger, tracer
 from botplot.webhooks import delivery
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A failed item is reported in batchItemFailures, never raised: with one message per invocation a
+# retry would otherwise count as a failed invocation (and trip the Errors alarm).
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 idempotency = IdempotencyConfig(event_key_jmespath="eventId", expires_after_seconds=24 * 3600)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ.get("BOTPLOT_TABLE_IDEMPOTENCY", "botplot-idempotency"))
 
