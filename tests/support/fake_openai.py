@@ -14,11 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 DIMENSIONS = 256
 
 
-def embed(text: str) -> list[float]:
+def embed(text: str, dimensions: int = DIMENSIONS) -> list[float]:
     """A deterministic bag-of-words embedding: texts sharing words are similar."""
-    vector = [0.0] * DIMENSIONS
+    vector = [0.0] * dimensions
     for word in re.findall(r"[a-z0-9]+", text.lower()):
-        slot = int(hashlib.md5(word.encode()).hexdigest(), 16) % DIMENSIONS
+        slot = int(hashlib.md5(word.encode()).hexdigest(), 16) % dimensions
         vector[slot] += 1.0
     norm = math.sqrt(sum(v * v for v in vector)) or 1.0
     return [v / norm for v in vector]
@@ -32,7 +32,10 @@ class FakeOpenAI:
 
     default_tokens = ["Based", " on", " our", " docs", ":", " yes", "."]
 
-    def __init__(self):
+    def __init__(self, dimensions: int = DIMENSIONS):
+        """``dimensions``: of the embeddings (1536 is text-embedding-3-small's, which an OpenSearch
+        index created for that model requires)."""
+        self.dimensions = dimensions
         self.chat_requests: list[dict] = []
         self.embedding_requests: list[dict] = []
         self.plans: list[dict] = []
@@ -59,7 +62,7 @@ class FakeOpenAI:
                         return
                     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                     self._json(200, {"object": "list", "model": body["model"], "data": [
-                        {"object": "embedding", "index": i, "embedding": embed(t)} for i, t in enumerate(inputs)],
+                        {"object": "embedding", "index": i, "embedding": embed(t, fake.dimensions)} for i, t in enumerate(inputs)],
                         "usage": {"prompt_tokens": 1, "total_tokens": 1}})
                     return
                 if not self.path.endswith("/chat/completions"):

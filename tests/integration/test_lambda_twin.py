@@ -1,0 +1,376 @@
+"""The Lambda twin: every function of template.yaml run as Lambda would run what `sam build` ships.
+
+Each function runs in a fresh CPython 3.12 whose ``sys.path`` holds only its code directory, the
+``python/`` directories of the layers the template gives it (built by the layers' own Makefiles,
+for this machine's x86_64) and the boto3/botocore the python3.12 runtime ships; its environment is
+the template's, resolved with the parameters' defaults (see botplot_dev/twin/runner.py for the
+few replaced values). Every sample event of events/ is sent to its function, in an order where each
+builds on the last (ids come from earlier answers and from the queues, as in AWS), against moto,
+the local OpenAI fake (through the OpenAIBaseUrl parameter and the key in Secrets Manager) and
+OpenSearch when a node is available (``OPENSEARCH_URL`` in the test environment).
+
+It fails on an import error, an unhandled exception, a 5xx, a failed SQS item, an error log line,
+an answer given from a fallback because retrieval or the model failed, and on any AWS or OpenSearch
+call the function's IAM policies (SAM policy templates expanded by samtranslator) do not allow.
+The table of every call and the statement allowing it is written to .aws-sam/twin/calls.md.
+
+Run it alone: `.venv/bin/python -m pytest tests/integration/test_lambda_twin.py -q -s`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+import pytest
+
+from botplot_dev import template as tpl
+from botplot_dev.provision import Provisioned
+from botplot_dev.twin import build, iam
+from botplot_dev.twin.cfn import Stack
+from botplot_dev.twin.runner import BOOT, Invocation, MotoServer, TwinFunction, free_port
+from tests.integration.test_sample_events import substitute
+from tests.support.fake_openai import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+FUNCTIONS = sorted(tpl.resources("AWS::Serverless::Function"))
+FUNCTION_OF = {tpl.code_dir(name).name: name for name in FUNCTIONS}
+IN_CI = os.environ.get("CI") == "true"
+#: a public address the create-webhook event may name; nothing is ever delivered to it (see seed.py)
+CREATED_WEBHOOK_URL = "https://1.1.1.1/botplot-twin"
+#: the metrics that mean an answer was given without a dependency (retrieval, model)
+FALLBACK_METRICS = {"RetrievalFailures", "ModelFailures"}
+FALLBACK_TEXT = "I'm sorry, I can't answer right now"
+
+# Every sample event, in an order where each builds on what came before.
+SEQUENCE = [
+    "chat/chat.json", "chat/chat-continue.json", "chat/chat-stream.json", "chat/rating.json", "chat/lead.json",
+    "chat/handoff.json",
+    "knowledge/list.json", "knowledge/add-url.json", "knowledge/add-qa.json", "knowledge/get.json",
+    "knowledge/recrawl.json", "crawl_worker/crawl.json",
+    "chat/chat.json",  # again, now that the project has knowledge: the answer must come from it
+    "conversations/list.json", "conversations/get.json", "leads/list.json",
+    "analytics/overview.json", "analytics/ratings.json",
+    "projects/list-webhooks.json", "projects/create-webhook.json", "projects/update-webhook.json",
+    "projects/test-webhook.json", "webhook_worker/event.json", "webhook_worker/delivery.json",
+    "projects/list-deliveries.json", "projects/redeliver.json",
+    "projects/branding.json", "projects/subdomain.json", "projects/verify-domain.json",
+    "sync_scheduler/daily.json", "sync_scheduler/weekly.json", "idle_closer/scheduled.json",
+    "knowledge/delete.json", "conversations/delete.json", "leads/delete.json", "projects/delete-webhook.json",
+]
+
+
+def unavailable(reason: str):
+    """A missing prerequisite: a failure in CI, a clear skip for a newcomer."""
+    if IN_CI:
+        pytest.fail(f"Lambda twin cannot run in CI: {reason}")
+    print(f"SKIP Lambda twin: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def artifacts():
+    python = build.python312()
+    if python is None:
+        unavailable("no CPython 3.12 (the runtime's version) in $(pyenv root)/versions or on PATH")
+    if not iam.TOOLS_PYTHON.exists():
+        unavailable(f"{iam.TOOLS_PYTHON} missing (samtranslator): run `make test`, which installs it")
+    layers = build.build_layers("x86_64", python)
+    return python, layers, build.runtime_sdk("x86_64", python)
+
+
+@pytest.fixture(scope="module")
+def opensearch_url():
+    """A local OpenSearch node for the twin, when the test environment has one."""
+    return os.environ.get("OPENSEARCH_URL") or None
+
+
+class World:
+    """The twin's stack: moto, the fake model, the functions' processes, and what the events created."""
+
+    def __init__(self, artifacts, workdir: Path, opensearch_url: str | None):
+        python, layers, runtime = artifacts
+        self.opensearch_url = opensearch_url
+        self.moto = MotoServer()
+        self.fake = FakeOpenAI(dimensions=1536)
+        self.xray = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # X-Ray segments land here, unread
+        self.xray.bind(("127.0.0.1", 0))
+        self.patch = pytest.MonkeyPatch()
+        self.patch.setenv("AWS_ENDPOINT_URL", self.moto.endpoint)
+        self.functions: dict[str, TwinFunction] = {}
+        provisioned = Provisioned(tpl.load(), "us-east-1")
+        self.sqs = boto3.client("sqs", region_name="us-east-1")
+        secret_name = tpl.parameter_defaults()["OpenAISecretName"]
+        self.secret_arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name=secret_name, SecretString="sk-twin-not-a-real-key")["ARN"]
+        self.stack = Stack(provisioned, overrides={"OpenAIBaseUrl": self.fake.base_url})
+        self.default_stack = Stack(provisioned)
+        self.queues = provisioned.queue_urls
+        self.queue_arns = provisioned.queue_arns
+        self.values = self._seed(provisioned)
+        self.values["webhookUrl"] = CREATED_WEBHOOK_URL
+        xray_host, xray_port = self.xray.getsockname()
+        self.overrides = {
+            "PORT": str(free_port()),
+            "AWS_XRAY_DAEMON_ADDRESS": f"{xray_host}:{xray_port}", "_AWS_XRAY_DAEMON_ADDRESS": xray_host,
+            "_AWS_XRAY_DAEMON_PORT": str(xray_port),
+            # no node: a port nothing listens on, so OpenSearch calls fail at once (and are still checked)
+            "OPENSEARCH_URL": opensearch_url or f"http://127.0.0.1:{free_port()}",
+        }
+        self.authoriser = iam.Authoriser(self.stack, {secret_name: self.secret_arn},
+                                         self.stack.get_att("SearchDomain", "Arn"))
+        self.artifacts, self.workdir = artifacts, workdir
+        for name in FUNCTIONS:
+            self.functions[name] = TwinFunction(name, self.stack, layers, runtime, python, workdir, self.moto.endpoint,
+                                                self.overrides)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda f: f.start(), self.functions.values()))
+        for function in self.functions.values():
+            print(f"twin {function.name:22s} started in {function.init_seconds:.2f} s"
+                  + (f" INIT FAILED: {function.init_error.strip().splitlines()[-1]}" if function.init_error else ""))
+
+    def _seed(self, provisioned: Provisioned) -> dict:
+        env = {**os.environ, "AWS_ENDPOINT_URL": self.moto.endpoint, **provisioned.resource_environment()}
+        result = subprocess.run([sys.executable, "-m", "botplot_dev.twin.seed"], env=env, capture_output=True,
+                                text=True, timeout=120, check=True)
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def receive(self, queue: str) -> list[dict]:
+        messages = []
+        while batch := self.sqs.receive_message(QueueUrl=self.queues[queue], MaxNumberOfMessages=10,
+                                                WaitTimeSeconds=0, VisibilityTimeout=600).get("Messages", []):
+            messages.extend(batch)
+        return messages
+
+    def close(self) -> None:
+        for function in self.functions.values():
+            function.stop()
+        self.fake.close()
+        self.moto.stop()
+        self.xray.close()
+        self.patch.undo()
+
+
+@pytest.fixture(scope="module")
+def world(artifacts, tmp_path_factory, opensearch_url):
+    w = World(artifacts, tmp_path_factory.mktemp("twin"), opensearch_url)
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+def _sqs_record(event: dict, message: dict, queue_arn: str) -> dict:
+    """The sample event carrying the message as the SQS event source delivers it."""
+    record = event["Records"][0]
+    record.update(messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"], eventSourceARN=queue_arn)
+    return event
+
+
+def _prepare(world: World, name: str) -> dict:
+    """The sample event with its placeholders replaced by what exists now."""
+    values = dict(world.values)
+    message = None
+    if name == "crawl_worker/crawl.json":
+        jobs = [m for m in world.receive("CrawlQueue") if json.loads(m["Body"])["sourceId"] == values["urlSourceId"]]
+        message = jobs[-1]
+        values["jobId"] = json.loads(message["Body"])["jobId"]
+    elif name == "webhook_worker/event.json":
+        (message,) = [m for m in world.receive("WebhookQueue") if json.loads(m["Body"]).get("event") == "lead.captured"
+                      and json.loads(m["Body"]).get("kind") == "event"]
+        body = json.loads(message["Body"])
+        values.update(eventId=body["eventId"], payload=body["payload"])
+    elif name in ("webhook_worker/delivery.json", "projects/redeliver.json"):
+        values["webhookId"] = values["unreachableWebhookId"]
+        if name == "webhook_worker/delivery.json":
+            (message,) = [m for m in world.receive("WebhookQueue") if json.loads(m["Body"]).get("kind") == "delivery"
+                          and json.loads(m["Body"])["webhookId"] == values["unreachableWebhookId"]]
+            world.values["deliveryId"] = values["deliveryId"] = json.loads(message["Body"])["deliveryId"]
+    event = substitute(json.loads((EVENTS / name).read_text()), values)
+    if message is not None:
+        queue = "CrawlQueue" if name.startswith("crawl_worker") else "WebhookQueue"
+        event = _sqs_record(event, message, world.queue_arns[queue])
+    return event
+
+
+def _remember(world: World, name: str, invocation) -> None:
+    """Ids the next events need, from this answer."""
+    if invocation.status != 200:
+        return
+    body = invocation.json_body() if name != "chat/chat-stream.json" else {}
+    key = {"chat/chat.json": ("conversationId", lambda b: b["conversationId"]),
+           "chat/lead.json": ("leadId", lambda b: b["leadId"]),
+           "knowledge/add-url.json": ("urlSourceId", lambda b: b["sourceId"]),
+           "knowledge/add-qa.json": ("sourceId", lambda b: b["sourceId"]),
+           "projects/create-webhook.json": ("webhookId", lambda b: b["webhook"]["id"])}.get(name)
+    if key and not (name == "chat/chat.json" and "conversationId" in world.values):  # the first conversation
+        world.values[key[0]] = key[1](body)
+
+
+class Outcome:
+    def __init__(self, name: str, invocation, depends_on_opensearch: bool):
+        self.name, self.invocation = name, invocation
+        self.problems: list[str] = []
+        self.opensearch_dependent = depends_on_opensearch
+
+
+def _problems(world: World, name: str, invocation, model_calls_before: int) -> list[str]:
+    found = []
+    if invocation.error:
+        found.append(f"unhandled: {invocation.error.strip().splitlines()[-1] if invocation.error.strip() else ''}\n"
+                     f"{invocation.error}")
+    status = invocation.status
+    if status is not None and status >= 500:
+        found.append(f"HTTP {status}: {invocation.result.get('body', '')[:300]}")
+    if isinstance(invocation.result, dict) and invocation.result.get("batchItemFailures"):
+        if name == "webhook_worker/delivery.json":  # the seeded webhook's host never resolves: retried later
+            if not any(c.get("operation") == "ChangeMessageVisibility" for c in invocation.calls):
+                found.append("a failed delivery was not rescheduled (ChangeMessageVisibility)")
+        else:
+            found.append(f"SQS items failed: {invocation.result['batchItemFailures']}")
+    elif name == "webhook_worker/delivery.json":
+        found.append(f"a delivery to an unresolvable host was not reported for retry: {invocation.result}")
+    for line in invocation.error_logs():
+        found.append(f"error logged: {line[:500]}")
+    fallbacks = invocation.metrics() & FALLBACK_METRICS
+    if fallbacks:
+        found.append(f"answered from a fallback: {sorted(fallbacks)}")
+    if name.startswith("chat/chat") and status == 200:
+        if FALLBACK_TEXT in invocation.result["body"]:
+            found.append("the answer is the fallback text")
+        if len(world.fake.chat_requests) == model_calls_before:
+            found.append("the model was never asked")
+    return found
+
+
+@pytest.fixture(scope="module")
+def runs(world):
+    """Every sample event sent to its function's twin, in SEQUENCE order."""
+    outcomes = []
+    knowledge_ready = False
+    for name in SEQUENCE:
+        function = world.functions[FUNCTION_OF[name.split("/")[0]]]
+        model_calls = len(world.fake.chat_requests)
+        try:
+            event = _prepare(world, name)
+        except (KeyError, ValueError, IndexError) as missing:  # an earlier event failed to create it
+            outcomes.append(Outcome(name, Invocation(function.name, name), False))
+            outcomes[-1].problems = [f"not sent: what it refers to was never created ({missing!r})"]
+            continue
+        invocation = function.invoke(event, name)
+        outcome = Outcome(name, invocation, any(c["kind"] == "opensearch" for c in invocation.calls))
+        outcome.problems = _problems(world, name, invocation, model_calls)
+        if name == "chat/chat.json" and knowledge_ready and invocation.status == 200:
+            if invocation.json_body()["sources"] < 1:
+                outcome.opensearch_dependent = True
+                outcome.problems.append("the answer used no knowledge although the project has a matching Q&A")
+        knowledge_ready = knowledge_ready or (name == "knowledge/add-qa.json" and invocation.status == 200)
+        _remember(world, name, invocation)
+        outcomes.append(outcome)
+        print(f"twin {function.name:22s} {name:32s} {invocation.status or '-'} {invocation.seconds:6.2f} s"
+              f" {len(invocation.calls):3d} calls {'; '.join(p.splitlines()[0][:120] for p in outcome.problems)}")
+    _write_call_table(world, outcomes)
+    return outcomes
+
+
+def _write_call_table(world: World, outcomes: list[Outcome]) -> None:
+    rows = defaultdict(set)
+    for outcome in outcomes:
+        function = outcome.invocation.function
+        statements = iam.statements(world.stack, function)
+        for call in outcome.invocation.calls:
+            for request in world.authoriser.requests(call):
+                allowed = iam.check(statements, request)
+                resource = request.resource.split(":")[-1]
+                rows[function].add((request.action, resource, allowed.label if allowed else "**NOT ALLOWED**"))
+    lines = ["| Function | Action | Resource | Allowed by |", "|---|---|---|---|"]
+    for function in FUNCTIONS:
+        for action, resource, label in sorted(rows.get(function, ())):
+            lines.append(f"| {function} | `{action}` | `{resource}` | {label} |")
+    path = build.CACHE / "calls.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    print(f"\nLambda twin: every call and the statement allowing it: {path}")
+
+
+def _opensearch_skips(world: World, outcomes: list[Outcome]) -> list[Outcome]:
+    if world.opensearch_url:
+        return []
+    return [o for o in outcomes if o.problems and o.opensearch_dependent]
+
+
+# ---------------------------------------------------------------------------------------------- tests
+def test_every_sample_event_and_function_is_in_the_sequence():
+    files = {str(p.relative_to(EVENTS)) for p in EVENTS.rglob("*.json")}
+    assert files == set(SEQUENCE)
+    assert {FUNCTION_OF[name.split("/")[0]] for name in SEQUENCE} == set(FUNCTIONS)
+
+
+def test_x86_64_and_arm64_builds_hold_the_same_packages(artifacts, sam_build_dir):
+    """The twin runs x86_64 builds; what deploys is sam build's arm64: same packages, same versions."""
+    _, layers, _ = artifacts
+    for name, path in layers.items():
+        twin = build.packages(path / "python")
+        deployed = build.packages(sam_build_dir / name / "python")
+        assert twin, f"{name}: no packages found in the twin's build"
+        assert twin == deployed, f"{name}: x86_64 {set(twin.items()) ^ set(deployed.items())} differ from arm64"
+
+
+def test_runtime_sdk_is_the_pinned_one(artifacts):
+    _, _, runtime = artifacts
+    found = build.packages(runtime)
+    assert {f"{n}=={found[n]}" for n in ("boto3", "botocore")} == set(build.RUNTIME_SDK)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_answers_its_sample_events_in_its_twin(world, runs, function):
+    mine = [o for o in runs if o.invocation.function == function]
+    assert mine, f"{function} got no sample event"
+    twin = world.functions[function]
+    assert twin.init_error is None, f"{function} failed at init (as Lambda would):\n{twin.init_error}"
+    skipped = [o for o in _opensearch_skips(world, mine)]
+    for outcome in skipped:
+        print(f"SKIPPED (no OpenSearch node; set OPENSEARCH_URL): {function} {outcome.name}: {outcome.problems[0][:200]}")
+    failures = [f"{o.name}: {p}" for o in mine if o not in skipped for p in o.problems]
+    assert not failures, f"{function} in its twin:\n" + "\n".join(failures)
+    if skipped and IN_CI:
+        pytest.fail(f"{function}: {len(skipped)} OpenSearch-dependent events could not be checked without a node")
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_call_is_allowed_by_the_function_policies(world, runs, function):
+    statements = iam.statements(world.stack, function)
+    refused = []
+    for outcome in runs:
+        if outcome.invocation.function != function:
+            continue
+        for call in outcome.invocation.calls:
+            for request in world.authoriser.requests(call):
+                if iam.check(statements, request) is None:
+                    refused.append(f"{function} ({outcome.name}): {request.action} on {request.resource}"
+                                   f" [{request.call}]")
+    assert not refused, "calls outside the function's IAM policies:\n" + "\n".join(sorted(set(refused)))
+
+
+@pytest.mark.parametrize("function", sorted(f for f in FUNCTIONS
+                                            if "OPENAI_BASE_URL" in tpl.environment(f)))
+def test_default_parameters_send_the_model_to_openai(world, function):
+    """With OpenAIBaseUrl's default (""), the client each function builds must target api.openai.com."""
+    twin = world.functions[function]
+    env = {**twin.environment, **{k: str(world.default_stack.resolve(v)) for k, v in tpl.environment(function).items()
+                                  if k == "OPENAI_BASE_URL"}}
+    assert env["OPENAI_BASE_URL"] == ""
+    config = twin.workdir / "config.json"
+    probe = "str(__import__('botplot.llm.openai_client', fromlist=['_']).get_client().base_url)"
+    result = subprocess.run([str(twin.python), "-S", str(BOOT), str(config), "eval", probe], cwd=twin.code, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == "https://api.openai.com/v1/"
