@@ -7,7 +7,7 @@ the template's, resolved with the parameters' defaults (see botplot_dev/twin/run
 few replaced values). Every sample event of events/ is sent to its function, in an order where each
 builds on the last (ids come from earlier answers and from the queues, as in AWS), against moto,
 the local OpenAI fake (through the OpenAIBaseUrl parameter and the key in Secrets Manager) and
-OpenSearch when a node is available (``OPENSEARCH_URL`` in the test environment).
+the tests' OpenSearch node (tests/conftest.py ``opensearch``).
 
 It fails on an import error, an unhandled exception, a 5xx, a failed SQS item, an error log line,
 an answer given from a fallback because retrieval or the model failed, and on any AWS or OpenSearch
@@ -38,6 +38,9 @@ from botplot_dev.twin.cfn import Stack
 from botplot_dev.twin.runner import BOOT, Invocation, MotoServer, TwinFunction, free_port
 from tests.integration.test_sample_events import substitute
 from tests.support.fake_openai import FakeOpenAI
+
+# the first run builds four layers (pip) and may start the OpenSearch node: more than the default 300 s
+pytestmark = pytest.mark.timeout(1200)
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -88,17 +91,22 @@ def artifacts():
 
 
 @pytest.fixture(scope="module")
-def opensearch_url():
-    """A local OpenSearch node for the twin, when the test environment has one."""
-    return os.environ.get("OPENSEARCH_URL") or None
+def opensearch_target(request):
+    """The tests' OpenSearch cluster (tests/conftest.py: ``OPENSEARCH_URL`` or a local node), or
+    None where it cannot run (no Java/Maven): the twin then runs without it and reports what it
+    could not check. In CI the ``opensearch`` fixture fails instead."""
+    try:
+        return request.getfixturevalue("opensearch")
+    except pytest.skip.Exception:
+        return None
 
 
 class World:
     """The twin's stack: moto, the fake model, the functions' processes, and what the events created."""
 
-    def __init__(self, artifacts, workdir: Path, opensearch_url: str | None):
+    def __init__(self, artifacts, workdir: Path, opensearch):
         python, layers, runtime = artifacts
-        self.opensearch_url = opensearch_url
+        self.opensearch_url = opensearch.url if opensearch else None
         self.moto = MotoServer()
         self.fake = FakeOpenAI(dimensions=1536)
         self.xray = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # X-Ray segments land here, unread
@@ -123,8 +131,10 @@ class World:
             "AWS_XRAY_DAEMON_ADDRESS": f"{xray_host}:{xray_port}", "_AWS_XRAY_DAEMON_ADDRESS": xray_host,
             "_AWS_XRAY_DAEMON_PORT": str(xray_port),
             # no node: a port nothing listens on, so OpenSearch calls fail at once (and are still checked)
-            "OPENSEARCH_URL": opensearch_url or f"http://127.0.0.1:{free_port()}",
+            "OPENSEARCH_URL": self.opensearch_url or f"http://127.0.0.1:{free_port()}",
         }
+        if opensearch and opensearch.engine != "faiss":  # the template's default engine; the local node has no faiss
+            self.overrides["BOTPLOT_KNN_ENGINE"] = opensearch.engine
         self.authoriser = iam.Authoriser(self.stack, {secret_name: self.secret_arn},
                                          self.stack.get_att("SearchDomain", "Arn"))
         self.artifacts, self.workdir = artifacts, workdir
@@ -160,8 +170,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(artifacts, tmp_path_factory, opensearch_url):
-    w = World(artifacts, tmp_path_factory.mktemp("twin"), opensearch_url)
+def world(artifacts, tmp_path_factory, opensearch_target):
+    w = World(artifacts, tmp_path_factory.mktemp("twin"), opensearch_target)
     try:
         yield w
     finally:
@@ -338,7 +348,7 @@ def test_function_answers_its_sample_events_in_its_twin(world, runs, function):
     assert twin.init_error is None, f"{function} failed at init (as Lambda would):\n{twin.init_error}"
     skipped = [o for o in _opensearch_skips(world, mine)]
     for outcome in skipped:
-        print(f"SKIPPED (no OpenSearch node; set OPENSEARCH_URL): {function} {outcome.name}: {outcome.problems[0][:200]}")
+        print(f"SKIPPED (no OpenSearch node: needs Java and Maven): {function} {outcome.name}: {outcome.problems[0][:200]}")
     failures = [f"{o.name}: {p}" for o in mine if o not in skipped for p in o.problems]
     assert not failures, f"{function} in its twin:\n" + "\n".join(failures)
     if skipped and IN_CI:

@@ -10,6 +10,7 @@ import pytest
 from botplot_dev import template as tpl
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(1200)  # sam build (in the first test's setup) takes minutes on a busy machine
 
 
 @pytest.fixture(scope="module")
