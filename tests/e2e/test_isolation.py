@@ -65,8 +65,8 @@ def test_a_strangers_secret_key_never_sees_a_tenants_records(stack, tenants, met
     response = request(stack, method, path, tenants["ids"], key=tenants["b"]["secretKey"])
     for secret in tenants["secrets"]:
         assert secret not in response.text, (method, path, secret)
-    if "{" in path or (public_route(path) and path not in ("/api/v1/chat", "/api/v1/chat/stream")
-                       and path != "/api/v1/chat/lead"):
+    if "{" in path or (public_route(path) and path not in ("/api/v1/chat", "/api/v1/chat/stream", "/api/v1/chat/lead",
+                                                           "/api/v1/chat/config")):
         assert response.status_code == 404, (method, path, response.status_code, response.text)
         assert set(response.json()) == {"error", "code"}
     else:
