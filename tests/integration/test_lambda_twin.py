@@ -105,7 +105,6 @@ class World:
     """The twin's stack: moto, the fake model, the functions' processes, and what the events created."""
 
     def __init__(self, artifacts, workdir: Path, opensearch):
-        python, layers, runtime = artifacts
         self.opensearch_url = opensearch.url if opensearch else None
         self.moto = MotoServer()
         self.fake = FakeOpenAI(dimensions=1536)
@@ -114,6 +113,14 @@ class World:
         self.patch = pytest.MonkeyPatch()
         self.patch.setenv("AWS_ENDPOINT_URL", self.moto.endpoint)
         self.functions: dict[str, TwinFunction] = {}
+        try:
+            self._start(artifacts, workdir, opensearch)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, artifacts, workdir: Path, opensearch) -> None:
+        python, layers, runtime = artifacts
         provisioned = Provisioned(tpl.load(), "us-east-1")
         self.sqs = boto3.client("sqs", region_name="us-east-1")
         secret_name = tpl.parameter_defaults()["OpenAISecretName"]
@@ -163,6 +170,7 @@ class World:
     def close(self) -> None:
         for function in self.functions.values():
             function.stop()
+        self.functions = {}
         self.fake.close()
         self.moto.stop()
         self.xray.close()
@@ -291,9 +299,15 @@ def runs(world):
     return outcomes
 
 
+def _with_init(world: World, outcomes: list[Outcome]) -> list[Outcome]:
+    """The invocations, and each function's start (the calls its import and init made)."""
+    starts = [Outcome("init", Invocation(f.name, "init", calls=f.init_calls), False) for f in world.functions.values()]
+    return starts + outcomes
+
+
 def _write_call_table(world: World, outcomes: list[Outcome]) -> None:
     rows = defaultdict(set)
-    for outcome in outcomes:
+    for outcome in _with_init(world, outcomes):
         function = outcome.invocation.function
         statements = iam.statements(world.stack, function)
         for call in outcome.invocation.calls:
@@ -359,7 +373,7 @@ def test_function_answers_its_sample_events_in_its_twin(world, runs, function):
 def test_every_call_is_allowed_by_the_function_policies(world, runs, function):
     statements = iam.statements(world.stack, function)
     refused = []
-    for outcome in runs:
+    for outcome in _with_init(world, runs):
         if outcome.invocation.function != function:
             continue
         for call in outcome.invocation.calls:

@@ -102,6 +102,7 @@ class TwinFunction:
         self.process: subprocess.Popen | None = None
         self.init_error: str | None = None
         self.init_seconds: float | None = None
+        self.init_calls: list[dict] = []
 
     @property
     def is_web_adapter(self) -> bool:
@@ -162,6 +163,8 @@ class TwinFunction:
             self.init_error = first.get("init_error")
         self.init_seconds = time.perf_counter() - started
         log.close()
+        with open(self.calls_file) as calls:  # what the function called while it started (checked too)
+            self.init_calls = [json.loads(line) for line in calls if line.strip()]
 
     def _wait_ready(self) -> None:
         """The Web Adapter's readiness check: GET the readiness path until it answers (bounded)."""
