@@ -84,6 +84,7 @@ def events() -> dict[str, dict]:
             "phone": "+1234567890"}),
         "chat/handoff.json": api_event("POST", "/api/v1/chat/handoff", "publicKey",
                                        body={"conversationId": "{{conversationId}}", "reason": "Wants a person"}),
+        "chat/config.json": api_event("GET", "/api/v1/chat/config", "publicKey"),
         "knowledge/list.json": api_event("GET", "/api/v1/knowledge", "secretKey"),
         "knowledge/add-url.json": api_event("POST", "/api/v1/knowledge/url", "secretKey",
                                             body={"url": "https://example.com/docs", "syncFrequency": "daily"}),

@@ -56,7 +56,7 @@ FALLBACK_TEXT = "I'm sorry, I can't answer right now"
 # Every sample event, in an order where each builds on what came before.
 SEQUENCE = [
     "chat/chat.json", "chat/chat-continue.json", "chat/chat-stream.json", "chat/rating.json", "chat/lead.json",
-    "chat/handoff.json",
+    "chat/handoff.json", "chat/config.json",
     "knowledge/list.json", "knowledge/add-url.json", "knowledge/add-qa.json", "knowledge/get.json",
     "knowledge/recrawl.json", "crawl_worker/crawl.json",
     "chat/chat.json",  # again, now that the project has knowledge: the answer must come from it

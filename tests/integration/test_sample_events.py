@@ -25,7 +25,7 @@ FUNCTION_OF = {tpl.code_dir(name).name: name for name in tpl.resources("AWS::Ser
 # (event file, expected HTTP status or None for non-HTTP events), in an order that builds on itself
 SEQUENCE = [
     ("chat/chat.json", 200), ("chat/chat-continue.json", 200), ("chat/chat-stream.json", 200),
-    ("chat/rating.json", 200), ("chat/lead.json", 200), ("chat/handoff.json", 200),
+    ("chat/rating.json", 200), ("chat/lead.json", 200), ("chat/handoff.json", 200), ("chat/config.json", 200),
     ("knowledge/list.json", 200), ("knowledge/add-url.json", 200), ("knowledge/add-qa.json", 200),
     ("knowledge/get.json", 200), ("knowledge/recrawl.json", 200), ("crawl_worker/crawl.json", None),
     ("conversations/list.json", 200), ("conversations/get.json", 200),
