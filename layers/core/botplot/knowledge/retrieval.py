@@ -3,7 +3,8 @@
 1. Hybrid search (BM25 + vectors) returns the project's best chunks.
 2. Candidates are reranked by how close the question's meaning is to their page title (the
    title summarises what a page is about; for a Q&A pair it is the question itself), then pages are
-   ranked by their best chunk, with a small bonus for further matching chunks of the same page.
+   ranked by their best chunk, with a small bonus for a second matching chunk of the same page (only
+   one: counting more made long pages, changelogs and API references, outrank the page that answers).
 3. Passages are the best chunks, the top page's first; citations name each page used, best first,
    with a short snippet and a ``#:~:text=`` link that scrolls to it.
 4. Confidence in [0, 1] comes from retrieval alone: how similar the best chunk's meaning is (cosine,
@@ -109,7 +110,7 @@ def rank_pages(hits: list[Hit]) -> list[tuple[float, list[Hit]]]:
     scored = []
     for group in pages.values():
         scores = sorted((h.score for h in group), reverse=True)
-        scored.append((scores[0] + SAME_PAGE_BONUS * sum(scores[1:3]), group))
+        scored.append((scores[0] + SAME_PAGE_BONUS * sum(scores[1:2]), group))
     return sorted(scored, key=lambda entry: -entry[0])
 
 

@@ -101,7 +101,7 @@ def _units(text: str) -> list[str]:
 
 
 class ExtractiveResponder:
-    """Answers offline with the stretch of the best passage that covers most of the question.
+    """Answers offline with the stretch of the best page's passages that covers most of the question.
 
     The stretch is at most ``budget_words`` of consecutive sentences, chosen to cover the most of
     the question's words, rare words counting more. It never writes anything that is not in the
@@ -121,19 +121,23 @@ class ExtractiveResponder:
             _, _, answer = best.content.partition("\nA: ")
             return answer.strip() or best.content
         query = _terms(answer_input.question)
-        units = _units(best.content)
-        terms = [_terms(u) & query for u in units]
-        weight = {t: math.log(1 + len(units) / max(1, sum(t in ts for ts in terms))) for t in query}
-        best_score, window = -1.0, units[:1]
-        for start in range(len(units)):
-            words, covered, end = 0, set(), start
-            while end < len(units) and (words == 0 or words + len(units[end].split()) <= self.budget_words):
-                words += len(units[end].split())
-                covered |= terms[end]
-                end += 1
-            score = sum(weight[t] for t in covered)
-            if score > best_score:
-                best_score, window = score, units[start:end]
+        # the best page's passages (retrieval gives its best two): the answer may be in either
+        same_page = [p for p in answer_input.passages if p.url == best.url and not p.is_qa] if best.url else [best]
+        passages = [_units(p.content) for p in same_page]
+        terms = [[_terms(u) & query for u in units] for units in passages]
+        every = [ts for per_passage in terms for ts in per_passage]
+        weight = {t: math.log(1 + len(every) / max(1, sum(t in ts for ts in every))) for t in query}
+        best_score, window = -1.0, passages[0][:1]
+        for units, unit_terms in zip(passages, terms):
+            for start in range(len(units)):
+                words, covered, end = 0, set(), start
+                while end < len(units) and (words == 0 or words + len(units[end].split()) <= self.budget_words):
+                    words += len(units[end].split())
+                    covered |= unit_terms[end]
+                    end += 1
+                score = sum(weight[t] for t in covered)
+                if score > best_score:
+                    best_score, window = score, units[start:end]
         source = page_title(best.title) or best.url or "our documentation"
         return f"According to “{source}”: {' '.join(window)}"
 

@@ -1,0 +1,46 @@
+"""How retrieval ranks pages and what the offline responder quotes from them."""
+
+from botplot.knowledge.index.base import ChunkRecord, Hit
+from botplot.knowledge.retrieval import rank_pages
+from botplot.llm.context import AnswerInput, Passage
+from botplot.llm.responders import NOTHING_KNOWN, ExtractiveResponder
+
+
+def _hit(url: str, score: float, ordinal: int = 0) -> Hit:
+    chunk = ChunkRecord(chunk_id=f"{url}#{ordinal}", project_id="p", source_id="s", content="text", token_count=1,
+                        title=url, url=url, ordinal=ordinal)
+    return Hit(chunk, score)
+
+
+def test_a_page_with_one_chunk_that_answers_beats_a_long_page_of_near_misses():
+    hits = [_hit("https://d.test/changelog", 0.80, n) for n in range(6)] + [_hit("https://d.test/faq", 0.95)]
+    ranked = rank_pages(sorted(hits, key=lambda h: -h.score))
+    assert [group[0].chunk.url for _, group in ranked] == ["https://d.test/faq", "https://d.test/changelog"]
+
+
+def test_pages_keep_their_chunks_best_first():
+    hits = [_hit("https://d.test/a", 0.9, 1), _hit("https://d.test/b", 0.7), _hit("https://d.test/a", 0.5, 2)]
+    ranked = rank_pages(hits)
+    assert [h.chunk.ordinal for h in ranked[0][1]] == [1, 2]
+
+
+def _passage(content: str, url: str = "https://d.test/guide", n: int = 0) -> Passage:
+    return Passage(chunk_id=f"c{n}", source_id="s", url=url, title="Advanced Usage — Docs", heading="", content=content,
+                   score=1.0)
+
+
+def test_the_answer_may_come_from_the_best_pages_second_passage():
+    first = _passage("Sessions persist cookies across requests. They also pool connections to the same host.")
+    second = _passage("Proxies are configured per request. To use a SOCKS proxy, install the socks extra and use "
+                      "the socks5 scheme in the proxy URL.", n=1)
+    other = _passage("A SOCKS proxy is mentioned here too, socks, socks, proxy.", url="https://d.test/changelog", n=2)
+    reply = ExtractiveResponder().compose(AnswerInput(question="How do I use a SOCKS proxy?", project_name="Docs",
+                                                      instructions=None, passages=[first, second, other]))
+    assert "socks5 scheme" in reply
+    assert reply.startswith("According to “Advanced Usage”")
+
+
+def test_nothing_retrieved_is_said_plainly():
+    reply = ExtractiveResponder().compose(AnswerInput(question="What is the capital of France?", project_name="Docs",
+                                                      instructions=None, passages=[]))
+    assert reply == NOTHING_KNOWN
