@@ -35,6 +35,7 @@ from pathlib import Path
 from bench.support import start_moto
 
 HERE = Path(__file__).parent
+BASELINE_CACHE = Path(os.environ.get("BOTPLOT_BENCH_CACHE", Path.home() / ".cache" / "botplot-bench"))
 METHODS = ["chunks: bm25", "chunks: vector", "chunks: hybrid", "BotPlot retrieval", "LangChain (BM25+MiniLM RRF)",
            "LangChain, heading-aware"]
 
@@ -151,8 +152,10 @@ def langchain_rankings(root: Path, items: list[dict], embedder, heading_aware: b
         from langchain_community.retrievers import BM25Retriever
 
     class SameEmbedder(Embeddings):
+        """BotPlot's embedder, with the baseline's vectors kept between runs (they never change)."""
+
         def embed_documents(self, texts):
-            return embedder.embed(texts)
+            return cached_embeddings(embedder, texts)
 
         def embed_query(self, text):
             return embedder.embed([text])[0]
@@ -176,6 +179,28 @@ def langchain_rankings(root: Path, items: list[dict], embedder, heading_aware: b
     vectors = InMemoryVectorStore.from_documents(chunks, SameEmbedder()).as_retriever(search_kwargs={"k": 30})
     fused = EnsembleRetriever(retrievers=[bm25, vectors], weights=[0.5, 0.5])
     return [page_ranking([d.metadata["source"] for d in fused.invoke(item["q"])]) for item in items]
+
+
+def cached_embeddings(embedder, texts: list[str]) -> list[list[float]]:
+    """Vectors from ``BASELINE_CACHE`` (one file per model), embedding only what it lacks.
+
+    Only the LangChain baseline uses it: its chunks never change, and embedding them again on
+    every run would double the benchmark's time. BotPlot's own crawl always embeds for real."""
+    import hashlib
+
+    import numpy as np
+
+    path = BASELINE_CACHE / f"{embedder.model}.npz"
+    stored = dict(np.load(path)) if path.exists() else {}
+    keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+    missing = list(dict.fromkeys(k for k in keys if k not in stored))
+    if missing:
+        text_of = dict(zip(keys, texts))
+        for key, vector in zip(missing, embedder.embed([text_of[k] for k in missing])):
+            stored[key] = np.asarray(vector, np.float32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **stored)
+    return [stored[k].tolist() for k in keys]
 
 
 def answers(project_id: str, items: list[dict], off_topic: list[str]) -> dict[str, float]:
