@@ -1,9 +1,10 @@
 # Shared recipes for `sam build` (BuildMethod: makefile). Each layer installs its pinned
 # requirements as arm64 (WHEEL_ARCH) / CPython 3.12 wheels (manylinux up to glibc 2.34, as on the python3.12
 # runtime) into $(ARTIFACTS_DIR)/python and drops what the Lambda runtime already provides (boto3,
-# botocore and their dependencies). It then compiles the bytecode with python3.12, hash-checked
-# rather than timestamp-checked: /opt is read-only in Lambda, so without it every cold start
-# would compile FastAPI, pydantic and the rest from source (measured: 1.1 s instead of 0.35 s).
+# botocore and their dependencies, whether packages or single-file modules such as six.py). It
+# then compiles the bytecode with python3.12, hash-checked rather than timestamp-checked: /opt is
+# read-only in Lambda, so without it every cold start would compile FastAPI, pydantic and the rest
+# from source (measured: 1.1 s instead of 0.35 s).
 LAYERS_DIR := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 PIP ?= $(shell command -v python3.12 >/dev/null 2>&1 && echo python3.12 || echo python3) -m pip
 # WHEEL_ARCH: the template's arm64 (aarch64) for `sam build`; the Lambda twin of the tests builds the
@@ -17,7 +18,7 @@ RUNTIME_PROVIDED = boto3 botocore s3transfer jmespath dateutil python_dateutil u
 # $(1): extra pip arguments
 define install_layer
 	$(PIP) install $(WHEELS) --no-compile --target "$(ARTIFACTS_DIR)/python" -r requirements.txt $(1)
-	cd "$(ARTIFACTS_DIR)/python" && for p in $(RUNTIME_PROVIDED); do rm -rf $$p $$p-*.dist-info; done
+	cd "$(ARTIFACTS_DIR)/python" && for p in $(RUNTIME_PROVIDED); do rm -rf $$p $$p.py $$p-*.dist-info; done
 	find "$(ARTIFACTS_DIR)/python" -name __pycache__ -type d -prune -exec rm -rf {} +
 endef
 

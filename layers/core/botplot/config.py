@@ -39,6 +39,12 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _tristate(name: str) -> bool | None:
+    """A flag that may also be unset (``None``: let the code decide)."""
+    raw = os.environ.get(name, "").strip().lower()
+    return None if not raw else raw in {"1", "true", "yes", "on"}
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str
@@ -64,6 +70,7 @@ class Settings:
     opensearch_url: str | None
     opensearch_service: str
     knn_engine: str
+    opensearch_sigv4: bool | None
     embedder: str
     custom_domain_target: str
     webhook_backoff_seconds: tuple[int, ...]
@@ -104,6 +111,7 @@ def _load() -> Settings:
         opensearch_url=os.environ.get("OPENSEARCH_URL") or None,
         opensearch_service=os.environ.get("OPENSEARCH_SERVICE", "es"),
         knn_engine=os.environ.get("BOTPLOT_KNN_ENGINE", "faiss"),
+        opensearch_sigv4=_tristate("OPENSEARCH_SIGV4"),
         embedder=os.environ.get("BOTPLOT_EMBEDDER", "auto"),
         custom_domain_target=os.environ.get("BOTPLOT_CUSTOM_DOMAIN_TARGET", "custom.botplot.app"),
         webhook_backoff_seconds=tuple(int(x) for x in backoff.split(",") if x.strip()),

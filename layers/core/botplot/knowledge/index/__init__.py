@@ -26,7 +26,8 @@ def _default_index() -> ChunkIndex:
     if s.index_backend == "opensearch":
         from botplot.knowledge.index.opensearch import OpenSearchIndex
 
-        return OpenSearchIndex(s.opensearch_url, service=s.opensearch_service, engine=s.knn_engine)
+        return OpenSearchIndex(s.opensearch_url, service=s.opensearch_service, engine=s.knn_engine,
+                               sign=s.opensearch_sigv4)
     from botplot.knowledge.index.sqlite import SqliteIndex
 
     return SqliteIndex(s.index_path)

@@ -12,7 +12,9 @@
 - Hybrid scoring uses a ``normalization-processor`` pipeline (min-max, arithmetic mean with
   ``HYBRID_WEIGHTS``); ``base.combine`` computes the same scores for the embedded index (a chunk
   missing from one list scores 0 there, the lowest one in a list 0.001).
-- SigV4 signing: service ``es`` for a managed domain (the template's default) or ``aoss``.
+- SigV4 signing: service ``es`` for a managed domain (the template's default) or ``aoss``. The
+  template sets ``OPENSEARCH_SIGV4=true``, so an existing domain behind a custom host name is signed
+  too; unset, only ``*.amazonaws.com`` hosts are (a local node takes no signature).
 - Only writers create: the pipeline and the index are created by the first ``upsert`` of a
   process that writes (the crawl worker and the knowledge function, whose roles may ``PUT``).
   Reads and deletes never create anything: a missing index holds no chunks, so they find none.
@@ -45,11 +47,11 @@ def similarity(score: float) -> float:
     return score - 1.0 if score >= 1.0 else 1.0 - 1.0 / score
 
 
-def _client(url: str, service: str):
+def _client(url: str, service: str, sign: bool | None = None):
     from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
 
     auth = None
-    if ".amazonaws.com" in url:
+    if sign or (sign is None and ".amazonaws.com" in url):
         import boto3
 
         auth = AWSV4SignerAuth(boto3.Session().get_credentials(), aws_region(), service)
@@ -89,13 +91,14 @@ def _record(source: dict) -> ChunkRecord:
 
 class OpenSearchIndex:
     def __init__(self, url: str | None, service: str = "es", prefix: str = "botplot-chunks",
-                 dimensions: int = DEFAULT_DIMENSIONS, engine: str = "faiss"):
+                 dimensions: int = DEFAULT_DIMENSIONS, engine: str = "faiss",
+                 sign: bool | None = None):
         """``dimensions`` only names the index of chunks that carry no vector (no embedder)."""
         if not url:
             raise RuntimeError("OPENSEARCH_URL is not set")
         if engine not in ENGINES:
             raise ValueError(f"k-NN engine must be one of {ENGINES}, not {engine!r}")
-        self.client = _client(url, service)
+        self.client = _client(url, service, sign)
         self.prefix = prefix
         self.family = f"{prefix}-*"
         self.dimensions = dimensions
