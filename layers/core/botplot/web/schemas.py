@@ -5,13 +5,11 @@ return; routes answer with ``response_model_exclude_unset`` so fields a route le
 a source's ``error``) stay out, exactly as before.
 """
 
-from __future__ import annotations
-
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ErrorResponse(Model):
