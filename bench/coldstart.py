@@ -2,8 +2,8 @@
 
 Each measurement is a fresh CPython 3.12 (the runtime's version) whose ``sys.path`` holds only the
 function's code directory, the ``python/`` directories of the layers the template gives it (built
-by the layers' own Makefiles, for this machine's architecture) and boto3/botocore as the runtime
-ships them; its environment is the runtime's variables (``LAMBDA_TASK_ROOT``, ``AWS_LAMBDA_*``,
+by the layers' own Makefiles for this machine's architecture, as the Lambda twin builds them) and
+boto3/botocore as the runtime ships them; its environment is the runtime's variables (``LAMBDA_TASK_ROOT``, ``AWS_LAMBDA_*``,
 ``_X_AMZN_TRACE_ID`` for the invocation...) plus the function's ``Environment`` from template.yaml
 with the default parameters, AWS endpoints pointing at moto. Both matter: outside Lambda the X-Ray
 SDK builds two botocore clients at import for centralised sampling, which it never does in Lambda.
@@ -21,11 +21,9 @@ the ratios to ``hello`` are the figures that carry over to Lambda.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,12 +31,14 @@ from pathlib import Path
 
 from bench.support import start_moto
 from botplot_dev import template as tpl
+from botplot_dev.twin.build import build_layers, python312, runtime_sdk
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / ".aws-sam" / "bench"
+ARCH = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
 RUNS = int(os.environ.get("BOTPLOT_COLDSTART_RUNS", "9"))
-#: boto3/botocore as the python3.12 runtime ships them (Lambda's "runtime-included SDK versions")
-RUNTIME_SDK = ("boto3==1.40.4", "botocore==1.40.4")
+#: BOTPLOT_COLDSTART_OUTSIDE_LAMBDA=1 leaves out the variables that tell libraries they run in
+#: Lambda, as the bench did before: it shows what they change (the X-Ray SDK's sampler)
+OUTSIDE_LAMBDA = os.environ.get("BOTPLOT_COLDSTART_OUTSIDE_LAMBDA") == "1"
 TRACE_ID = "Root=1-67a1b2c3-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
 
 _PROBE = """
@@ -66,53 +66,11 @@ print(json.dumps([*imported, (time.process_time() - cpu) * 1000, (time.perf_coun
 """
 
 
-def python312() -> Path:
-    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    for candidate in sorted(root.glob("versions/3.12*/bin/python3.12")):
-        return candidate
-    found = shutil.which("python3.12")
-    if not found:
+def _python() -> Path:
+    python = python312()
+    if python is None:
         sys.exit("coldstart: needs CPython 3.12, the runtime's version (pyenv install 3.12)")
-    return Path(found)
-
-
-def _wheels(python_arch: str) -> str:
-    return ("--quiet --disable-pip-version-check --upgrade --only-binary=:all: "
-            f"--platform manylinux2014_{python_arch} --platform manylinux_2_28_{python_arch} "
-            f"--platform manylinux_2_34_{python_arch} --implementation cp --python-version 3.12")
-
-
-def _digest(paths: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for base in paths:
-        for path in sorted([base] if base.is_file() else base.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def build_layer(name: str, python: Path) -> Path:
-    """``make build-<Layer>`` as ``sam build`` runs it, with wheels for this machine (cached)."""
-    content = ROOT / tpl.resources("AWS::Serverless::LayerVersion")[name]["Properties"]["ContentUri"]
-    key = _digest([content, ROOT / "layers" / "build-layer.mk", *sorted((ROOT / "layers").glob("*/requirements.txt"))])
-    out = CACHE / platform.machine() / f"{name}-{key}"
-    if not (out / "python").is_dir():
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
-        env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}"}
-        subprocess.run(["make", "--no-print-directory", "-C", str(content), f"build-{name}", f"ARTIFACTS_DIR={out}",
-                        f"WHEELS={_wheels(platform.machine())}"], env=env, check=True, capture_output=True)
-    return out / "python"
-
-
-def runtime_sdk(python: Path) -> Path:
-    out = CACHE / platform.machine() / ("runtime-sdk-" + hashlib.sha256(" ".join(RUNTIME_SDK).encode()).hexdigest()[:12])
-    if not out.is_dir():
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--target", str(out), *RUNTIME_SDK], check=True, capture_output=True)
-        subprocess.run([str(python), "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(out)],
-                       check=True, capture_output=True)
-    return out
+    return python
 
 
 def function_layers(function: str) -> list[str]:
@@ -124,6 +82,9 @@ def function_layers(function: str) -> list[str]:
 
 def _lambda_env(name: str, code: Path, memory: int, moto: dict[str, str]) -> dict[str, str]:
     """What the Lambda runtime sets for every function (no template variable among them)."""
+    if OUTSIDE_LAMBDA:
+        return {"PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", **moto}
     return {"PATH": "/usr/bin:/bin", "LANG": "en_US.UTF-8", "TZ": ":UTC", "LAMBDA_TASK_ROOT": str(code),
             "LAMBDA_RUNTIME_DIR": str(code), "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
             "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -174,8 +135,9 @@ HELLO_EVENT = json.dumps({"resource": "/hello", "path": "/hello", "httpMethod": 
 
 
 def targets(python: Path, moto: dict[str, str]) -> dict[str, tuple]:
-    sdk = runtime_sdk(python)
-    layers = {name: build_layer(name, python) for name in tpl.resources("AWS::Serverless::LayerVersion")}
+    """The Lambda twin's builds (tests/integration/test_lambda_twin.py shares the cache)."""
+    sdk = runtime_sdk(ARCH, python)
+    layers = {name: path / "python" for name, path in build_layers(ARCH, python).items()}
     globals_ = tpl.load()["Globals"]["Function"]
     bench = ROOT / "bench"
     found = {
@@ -196,7 +158,7 @@ def targets(python: Path, moto: dict[str, str]) -> dict[str, tuple]:
 
 
 def run() -> dict:
-    python = python312()
+    python = _python()
     start_moto()
     moto = {k: v for k, v in os.environ.items() if k.startswith("BOTPLOT_TABLE_") or k == "AWS_ENDPOINT_URL"}
     found = targets(python, moto)
@@ -212,9 +174,9 @@ def run() -> dict:
                 failures[name] = str(error)
     med = {name: [statistics.median(s[i] for s in runs) for i in range(4)] for name, runs in samples.items() if runs}
     hello = med["hello"]
-    print(f"cold start on {platform.machine()}, {python.name} {platform.python_version_tuple()[0]}.12, "
-          f"only the function's layers; CPU ms, median of {RUNS} interleaved fresh interpreters "
-          f"(wall ms in brackets)")
+    print(f"cold start on {platform.machine()}, {python.name}, only the function's layers"
+          f"{', OUTSIDE the Lambda environment' if OUTSIDE_LAMBDA else ''}; CPU ms, median of {RUNS} "
+          f"interleaved fresh interpreters (wall ms in brackets)")
     print(f"  {'':24s} {'import+init':>22s}  {'+ first invocation':>24s}")
     for name in found:
         if name in failures:

@@ -76,9 +76,13 @@ def main() -> None:
         items = resource["Properties"].get("Policies") or []
         policies = []
         for policy in role.get("Policies", []):
-            index = int(re.search(r"RolePolicy(\d+)$", policy["PolicyName"]).group(1))
             statements = policy["PolicyDocument"]["Statement"]
-            policies.append({"label": f"Policies[{index}] {_label(items[index])}",
+            numbered = re.search(r"RolePolicy(\d+)$", policy["PolicyName"])
+            # SAM also adds policies of its own, e.g. <Fn>EventInvokeConfigOnFailureSQSPolicy for an
+            # asynchronous-invocation destination (Lambda itself sends there, not the function's code)
+            label = (f"Policies[{int(numbered.group(1))}] {_label(items[int(numbered.group(1))])}" if numbered
+                     else f"SAM-generated {policy['PolicyName'].removeprefix(name)}")
+            policies.append({"label": label,
                              "statements": statements if isinstance(statements, list) else [statements]})
         for arn in role.get("ManagedPolicyArns", []):
             managed = _managed_name(arn)
