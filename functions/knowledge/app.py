@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
+from botplot.errors import ApiError
 from botplot.services import knowledge
 from botplot.services.auth import Principal
 from botplot.web import schemas
 from botplot.web.app import API_PREFIX, create_app
-from botplot.web.deps import secret_key
+from botplot.web.deps import count_call, secret_key, secret_key_uncounted
 from botplot.web.handlers import mangum_handler
 
 router = APIRouter(prefix=API_PREFIX, tags=["knowledge"], responses=schemas.COMMON_ERRORS)
@@ -66,11 +67,18 @@ def add_qa(body: AddQa, caller: Caller) -> dict:
 
 
 @router.get("/knowledge/{sourceId}", response_model=schemas.SourceResponse, response_model_exclude_unset=True)
-def get_source(sourceId: str, caller: Caller,
+def get_source(sourceId: str, request: Request, caller: Annotated[Principal, Depends(secret_key_uncounted)],
                limit: Annotated[int, Query(ge=1, le=1000, description="Chunks to return (default 500)")] = 500,
                offset: Annotated[int, Query(ge=0, description="Chunks to skip")] = 0) -> dict:
-    """Get full details of a knowledge source including its chunks and its last crawl's change report."""
-    source = knowledge.get(caller.project_id, sourceId)
+    """Get full details of a knowledge source including its chunks and its last crawl's change report.
+    While the source is processing, reading it does not count against the monthly quota (poll its
+    `progress` freely); once it is ready or failed, it counts like any call."""
+    try:
+        source = knowledge.get(caller.project_id, sourceId)
+    except ApiError:
+        count_call(request, caller)
+        raise
+    count_call(request, caller, counted=source.status != "processing")
     chunks = knowledge.chunks(caller.project_id, source.source_id, limit, offset)
     return {
         "source": knowledge.view(source, detail=True),

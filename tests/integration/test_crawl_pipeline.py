@@ -183,3 +183,107 @@ def test_scheduler_queues_only_sources_of_its_frequency(knowledge_env, site):
     assert all(q["scheduled"] == "daily" for q in queued) and result["queued"] == len(queued)
     stored, _ = _source(project_id, daily.source_id)
     assert stored.crawl_job_id == [q for q in queued if q["sourceId"] == daily.source_id][0]["jobId"]
+
+
+@pytest.fixture
+def openai_env(knowledge_env, monkeypatch):
+    """Embeddings from an OpenAI-compatible endpoint that accepts only ``sk-right``."""
+    from botplot.config import reload_settings
+    from botplot.knowledge.embeddings import default_embedder
+    from tests.support.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI(api_key="sk-right")
+    monkeypatch.setenv("BOTPLOT_EMBEDDER", "openai")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
+    reload_settings()
+    default_embedder.cache_clear()
+    yield fake
+    fake.close()
+    default_embedder.cache_clear()
+
+
+def test_a_bad_model_key_fails_the_crawl_at_once_with_a_readable_error(openai_env, site):
+    from botplot.services import knowledge
+
+    project_id = _project()
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    assert _run(_crawl_messages()) == {"batchItemFailures": []}  # done with: no redelivery, no DLQ
+    stored, report = _source(project_id, source.source_id)
+    assert stored.status == "failed" and stored.error == "embedding failed: 401 from the model endpoint"
+    assert openai_env.rejected == 1  # not retried: another try cannot fix a key
+    assert report["jobId"] and _chunks(project_id, source.source_id) == []
+    assert _crawl_messages() == []
+
+    qa = knowledge.add_qa(project_id, "Do you ship abroad?", "Yes, to the EU.")
+    assert qa.status == "failed" and qa.error.startswith("embedding failed: 401 from the model endpoint")
+
+
+def test_a_passing_model_failure_leaves_the_crawl_to_the_queue(openai_env, site, monkeypatch):
+    from botplot.services import knowledge
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-right")
+    from botplot.config import reload_settings
+
+    reload_settings()
+    openai_env.embedding_failures = 3  # every attempt of this delivery answers 500
+    project_id = _project()
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    with pytest.raises(BatchProcessingError):  # the whole batch failed: SQS delivers it again
+        invoke_sqs("CrawlWorkerFunction", _crawl_messages(), "BOTPLOT_CRAWL_QUEUE_URL")
+    stored, _ = _source(project_id, source.source_id)
+    assert stored.status == "processing" and stored.error is None
+    assert len(openai_env.embedding_requests) == 3  # tried three times before giving the job back
+
+
+@pytest.fixture
+def info_logs():
+    """The messages our logger writes at INFO and above during the test."""
+    import logging
+
+    from botplot.observability import logger
+
+    messages: list[str] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    level = logger.log_level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield messages
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def test_a_crawl_shows_its_progress_and_logs_each_phase(knowledge_env, site, info_logs, monkeypatch):
+    """The source's progress as the worker writes it, read back at each phase from DynamoDB."""
+    from botplot.db.knowledge import Source
+    from botplot.knowledge import ingest
+    from botplot.services import knowledge
+
+    seen: list[dict] = []
+    write = ingest.Progress._write
+
+    def write_and_read_back(self):
+        write(self)
+        stored = Source.get(self.source.project_id, self.source.source_id)
+        seen.append({"status": stored.status, **json.loads(stored.progress)})
+
+    monkeypatch.setattr(ingest.Progress, "_write", write_and_read_back)
+    monkeypatch.setattr(ingest.Progress, "interval", 0.0)  # every batch of pages, not every 2 s
+    project_id = _project()
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    assert knowledge.view(knowledge.get(project_id, source.source_id))["progress"] == {"phase": "queued"}
+    _run(_crawl_messages())
+
+    phases = [s["phase"] for s in seen]
+    assert phases[0] == "crawling" and phases[-2:] == ["embedding", "indexing"] and "embedding" in phases
+    crawling = [s for s in seen if s["phase"] == "crawling"]
+    assert crawling[-1]["pagesFetched"] >= 4 and max(s["pagesQueued"] for s in crawling) >= 1
+    assert seen[-1]["pagesEmbedded"] == seen[-1]["pagesToEmbed"] == 4
+    assert all(s["status"] == "processing" and s["startedAt"] for s in seen)
+    done = knowledge.get(project_id, source.source_id)
+    assert done.status == "ready" and done.progress is None and "progress" not in knowledge.view(done)
+    assert [m for m in info_logs if m.startswith("crawl ")] == ["crawl crawling", "crawl embedding", "crawl indexing",
+                                                            "crawl finished"]

@@ -32,14 +32,17 @@ class FakeOpenAI:
 
     default_tokens = ["Based", " on", " our", " docs", ":", " yes", "."]
 
-    def __init__(self, dimensions: int = DIMENSIONS):
+    def __init__(self, dimensions: int = DIMENSIONS, api_key: str | None = None):
         """``dimensions``: of the embeddings (1536 is text-embedding-3-small's, which an OpenSearch
-        index created for that model requires)."""
+        index created for that model requires); ``api_key``: when set, other keys are answered 401
+        as OpenAI does."""
         self.dimensions = dimensions
+        self.api_key = api_key
         self.chat_requests: list[dict] = []
         self.embedding_requests: list[dict] = []
         self.plans: list[dict] = []
         self.embedding_failures = 0  # the next n embedding requests answer 500
+        self.rejected = 0  # requests answered 401
         self.lock = threading.Lock()
         fake = self
 
@@ -52,6 +55,11 @@ class FakeOpenAI:
 
             def _post(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if fake.api_key and self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+                    fake.rejected += 1
+                    self._json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                               "code": "invalid_api_key"}})
+                    return
                 if self.path.endswith("/embeddings"):
                     fake.embedding_requests.append(body)
                     with fake.lock:

@@ -41,6 +41,7 @@ class Source(Model):
     last_crawled_at = UnicodeAttribute(attr_name="lastCrawledAt", null=True)
     crawl_job_id = UnicodeAttribute(attr_name="crawlJobId", null=True)
     crawl_report = UnicodeAttribute(attr_name="crawlReport", null=True)  # JSON of the last crawl
+    progress = UnicodeAttribute(null=True)  # JSON of the running crawl's progress, removed when it ends
     by_schedule = BySchedule()
 
 

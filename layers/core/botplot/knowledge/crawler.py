@@ -15,6 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Callable
 from urllib.parse import urldefrag, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
@@ -142,8 +143,10 @@ class Crawler:
                 return final, None, f"unreadable PDF ({type(error).__name__})"
         return final, None, f"unsupported content type '{kind or 'unknown'}'"
 
-    def crawl(self, start_url: str) -> CrawlResult:
+    def crawl(self, start_url: str, on_progress: Callable[[int, int], None] | None = None) -> CrawlResult:
+        """Crawl from ``start_url``; ``on_progress(fetched, queued)`` is called after every batch."""
         started = time.monotonic()
+        fetched = 0
         root = normalize_url(start_url)
         result = CrawlResult()
         robots, delay, sitemaps = self._robots(root)
@@ -188,6 +191,7 @@ class Crawler:
                 if not batch:
                     continue
                 for url, (final, page, error) in zip(batch, pool.map(self._page, batch)):
+                    fetched += 1
                     if delay:
                         time.sleep(delay)
                     with lock:
@@ -219,4 +223,6 @@ class Crawler:
                         if not page.nofollow:
                             frontier.extend(normalize_url(u) for u in page.links
                                             if same_site(u, root) and normalize_url(u) not in seen)
+                if on_progress:
+                    on_progress(fetched, len(set(frontier) - seen))
         return result

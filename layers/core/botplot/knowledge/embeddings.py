@@ -45,7 +45,7 @@ class OpenAIEmbedder:
         return vectors
 
     def _create(self, batch: list[str]):
-        from openai import OpenAIError
+        from openai import APIStatusError, OpenAIError
 
         with self._lock:
             self.calls += 1
@@ -53,9 +53,28 @@ class OpenAIEmbedder:
             try:
                 return openai_client.get_client().embeddings.create(model=self.model, input=batch)
             except OpenAIError as error:
-                logger.warning("embedding request failed", extra={"attempt": attempt, "error_type": type(error).__name__})
-                if attempt == 3:
-                    raise
+                status = error.status_code if isinstance(error, APIStatusError) else None
+                logger.warning("embedding request failed", extra={"attempt": attempt, "status": status,
+                                                                   "error_type": type(error).__name__})
+                failure = EmbeddingError.from_status(status, type(error).__name__)
+                if failure.permanent or attempt == 3:
+                    raise failure from error
+
+
+class EmbeddingError(Exception):
+    """The model endpoint would not embed; ``permanent`` when asking again cannot help (a bad key,
+    a refused request), so a crawl fails at once instead of being retried by its queue."""
+
+    def __init__(self, message: str, permanent: bool):
+        super().__init__(message)
+        self.permanent = permanent
+
+    @classmethod
+    def from_status(cls, status: int | None, error_type: str) -> "EmbeddingError":
+        if status is None:
+            return cls(f"embedding failed: {error_type} reaching the model endpoint", permanent=False)
+        return cls(f"embedding failed: {status} from the model endpoint",
+                   permanent=400 <= status < 500 and status not in (408, 409, 429))
 
 
 class MiniLMEmbedder:
@@ -155,8 +174,16 @@ class MiniLMEmbedder:
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
     def embed(self, texts: list[str]) -> list[list[float]]:
+        """Vectors in the order of ``texts``.
+
+        A question (one text) is encoded at once in the caller's thread: it takes milliseconds and
+        a visitor is waiting, while the pool may hold a whole crawl's batches queued ahead of it.
+        Bulk work (a crawl's chunks) goes through the pool, its batches side by side on the cores.
+        """
         with self._lock:
             self.calls += 1
+        if len(texts) == 1:
+            return [self._encode([texts[0] or " "])[0].tolist()]
         # similar lengths together waste less padding
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         batches = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]

@@ -9,6 +9,7 @@ the same job twice leaves one copy of every chunk. Every crawl leaves a change r
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -20,6 +21,7 @@ from botplot.db.knowledge import Page, Source
 from botplot.db.projects import Project
 from botplot.knowledge.chunking import chunk_page
 from botplot.knowledge.crawler import Crawler, CrawlResult, CrawledPage
+from botplot.knowledge.embeddings import EmbeddingError
 from botplot.knowledge.index import default_index
 from botplot.knowledge.index.base import ChunkRecord
 from botplot.knowledge.indexing import embed, records, remove_source_content
@@ -28,6 +30,8 @@ from botplot.observability import count, logger
 REPORT_LIST_LIMIT = 100
 #: failures after which a page's old chunks are dropped; others (timeouts, 5xx) keep them
 GONE = ("HTTP 404", "HTTP 410")
+#: chunks embedded per call (OpenAI takes 96 inputs a request); progress is written between calls
+EMBED_SLICE = 96
 
 
 @dataclass
@@ -62,6 +66,44 @@ class Report:
         })
 
 
+class Progress:
+    """The running crawl's progress, kept on its source (``progress``) for the API to show.
+
+    Each phase is logged at INFO and written at once; counts within a phase at most every
+    ``interval`` seconds, so a big crawl does not spend a write per page. Writes are conditional
+    on the source still running this job: a newer crawl or a deleted source is left alone.
+    """
+
+    interval = 2.0
+
+    def __init__(self, source: Source, job_id: str, started_at: str):
+        self.source, self.job_id = source, job_id
+        self.state = {"phase": "crawling", "pagesFetched": 0, "pagesQueued": 0, "pagesEmbedded": 0,
+                      "pagesToEmbed": 0, "startedAt": started_at}
+        self._written = 0.0
+
+    def phase(self, name: str, **counts: int) -> None:
+        self.state.update(phase=name, **counts)
+        logger.info(f"crawl {name}", extra={"url": self.source.url, "job_id": self.job_id,
+                                             **{k: v for k, v in self.state.items() if k != "phase"}})
+        self._write()
+
+    def update(self, **counts: int) -> None:
+        self.state.update(counts)
+        if time.monotonic() - self._written >= self.interval:
+            self._write()
+
+    def _write(self) -> None:
+        self._written = time.monotonic()
+        state = {**self.state, "updatedAt": clock.iso(clock.now())}
+        try:
+            Source(self.source.project_id, self.source.source_id).update(
+                actions=[Source.progress.set(json.dumps(state))], condition=Source.crawl_job_id == self.job_id)
+        except UpdateError as failure:
+            if not condition_failed(failure):
+                raise
+
+
 def _page_limit(project_id: str) -> int:
     try:
         plan = Project.get(project_id).plan
@@ -70,7 +112,20 @@ def _page_limit(project_id: str) -> int:
     return settings().page_limits.get(plan, 0)
 
 
-def _apply(source: Source, result: CrawlResult, report: Report) -> None:
+def _slices(changed: list, chunks_per_slice: int = EMBED_SLICE) -> list[list]:
+    """Pages in groups of about ``chunks_per_slice`` chunks: one embedding call each, and the
+    progress moves between them."""
+    parts, part, size = [], [], 0
+    for entry in changed:
+        if part and size + len(entry[2]) > chunks_per_slice:
+            parts.append(part)
+            part, size = [], 0
+        part.append(entry)
+        size += len(entry[2])
+    return parts + ([part] if part else [])
+
+
+def _apply(source: Source, result: CrawlResult, report: Report, progress: Progress) -> None:
     index = default_index()
     existing = {p.url: p for p in Page.query(source.source_id)}
     now = clock.iso_ms(clock.now())
@@ -84,17 +139,24 @@ def _apply(source: Source, result: CrawlResult, report: Report) -> None:
         page_records = records(source.project_id, source.source_id, crawled.url, crawled.page.title,
                                chunk_page(crawled.page.title, crawled.page.blocks))
         changed.append((crawled, old, page_records))
-    to_embed = [r for _, _, page_records in changed for r in page_records]
-    report.embedding_calls += embed(to_embed)
-    report.chunks_embedded += len(to_embed) if report.embedding_calls else 0
-    for crawled, old, page_records in changed:
-        index.upsert(page_records)
-        new_ids = [r.chunk_id for r in page_records]
-        if old is not None and old.chunk_ids:
-            index.delete(source.project_id, [cid for cid in old.chunk_ids if cid not in set(new_ids)])
-        Page(source.source_id, crawled.url, project_id=source.project_id, title=crawled.page.title,
-             content_hash=crawled.content_hash, chunk_ids=new_ids, word_count=crawled.word_count,
-             crawled_at=now).save()
+    progress.phase("embedding", pagesToEmbed=len(changed))
+    done = 0
+    for part in _slices(changed):
+        to_embed = [r for _, _, page_records in part for r in page_records]
+        calls = embed(to_embed)
+        report.embedding_calls += calls
+        report.chunks_embedded += len(to_embed) if calls else 0
+        for crawled, old, page_records in part:
+            index.upsert(page_records)
+            new_ids = [r.chunk_id for r in page_records]
+            if old is not None and old.chunk_ids:
+                index.delete(source.project_id, [cid for cid in old.chunk_ids if cid not in set(new_ids)])
+            Page(source.source_id, crawled.url, project_id=source.project_id, title=crawled.page.title,
+                 content_hash=crawled.content_hash, chunk_ids=new_ids, word_count=crawled.word_count,
+                 crawled_at=now).save()
+        done += len(part)
+        progress.update(pagesEmbedded=done)
+    progress.phase("indexing", pagesEmbedded=done)
     crawled_urls = {p.url for p in result.pages}
     for url, old in existing.items():
         if url in crawled_urls:
@@ -119,19 +181,33 @@ def crawl_source(project_id: str, source_id: str, job_id: str, time_budget: floa
     if source.crawl_job_id and source.crawl_job_id != job_id:
         return {"status": "skipped", "reason": "superseded by a newer crawl"}
     report = Report(job_id=job_id, started_at=clock.iso(clock.now()))
-    result = Crawler(page_limit=_page_limit(project_id), time_budget=time_budget).crawl(source.url)
+    progress = Progress(source, job_id, report.started_at)
+    progress.phase("crawling")
+    result = Crawler(page_limit=_page_limit(project_id), time_budget=time_budget).crawl(
+        source.url, lambda fetched, queued: progress.update(pagesFetched=fetched, pagesQueued=queued))
+    progress.state.update(pagesQueued=0)
     count("CrawlPages", len(result.pages), service="crawl")
     count("CrawlFailures", len(result.failed), service="crawl")
     if result.start_error and not result.pages:
         report.failed, report.skipped = result.failed, result.skipped
         _finish(source, report, error=f"Could not crawl {source.url}: {result.start_error}")
         return {"status": "failed", "error": result.start_error}
-    _apply(source, result, report)
+    try:
+        _apply(source, result, report, progress)
+    except EmbeddingError as failure:
+        if not failure.permanent:
+            raise  # the queue delivers the job again
+        _finish(source, report, error=str(failure))
+        return {"status": "failed", "error": str(failure)}
     _finish(source, report, error=None)
     return {"status": "ready", "pages": len(result.pages), "embeddingCalls": report.embedding_calls}
 
 
 def _finish(source: Source, report: Report, error: str | None) -> None:
+    logger.info("crawl failed" if error else "crawl finished",
+                extra={"url": source.url, "job_id": report.job_id, "error": error, "added": len(report.added),
+                       "changed": len(report.changed), "removed": len(report.removed),
+                       "failed": len(report.failed)})
     pages = list(Page.query(source.source_id))
     try:
         source.update(actions=[
@@ -142,6 +218,7 @@ def _finish(source: Source, report: Report, error: str | None) -> None:
             Source.last_crawled_at.set(clock.iso_ms(clock.now())),
             Source.updated_at.set(clock.iso_ms(clock.now())),
             Source.crawl_report.set(report.as_json()),
+            Source.progress.remove(),
         ], condition=Source.source_id.exists())
     except UpdateError as failure:
         if not condition_failed(failure):

@@ -17,6 +17,7 @@ from botplot.config import settings
 from botplot.db.knowledge import Source
 from botplot.errors import bad_request, not_found
 from botplot.knowledge import indexing
+from botplot.knowledge.embeddings import EmbeddingError
 from botplot.knowledge.index import default_index
 from botplot.observability import logger
 
@@ -68,10 +69,11 @@ def add_qa(project_id: str, question: str, answer: str) -> Source:
     source.save()
     try:
         chunks = indexing.index_qa(source)
-    except Exception:
+    except Exception as failure:
         logger.exception("indexing a Q&A pair failed")
+        reason = str(failure) if isinstance(failure, EmbeddingError) else "Indexing failed"
         source.update(actions=[Source.status.set("failed"),
-                               Source.error.set("Indexing failed; delete this pair and add it again")])
+                               Source.error.set(f"{reason}; delete this pair and add it again")])
         return source
     source.update(actions=[Source.status.set("ready"), Source.chunk_count.set(chunks)])
     return source
@@ -100,7 +102,7 @@ def recrawl(project_id: str, source_id: str) -> Source:
         raise bad_request("Only URL sources can be re-crawled", "NOT_A_URL_SOURCE")
     job_id = ids.uuid7()
     source.update(actions=[Source.status.set("processing"), Source.crawl_job_id.set(job_id),
-                           Source.updated_at.set(clock.iso_ms(clock.now()))])
+                           Source.progress.remove(), Source.updated_at.set(clock.iso_ms(clock.now()))])
     enqueue_crawl(source, job_id)
     return source
 
@@ -147,6 +149,8 @@ def view(source: Source, detail: bool = False) -> dict:
         out["error"] = source.error
     if source.last_crawled_at:
         out["lastCrawledAt"] = clock.api_time(source.last_crawled_at)
+    if source.status == "processing" and source.type == "url":
+        out["progress"] = json.loads(source.progress) if source.progress else {"phase": "queued"}
     if detail and source.type == "url":
         out["url"] = source.url
     if detail and source.type == "qa":

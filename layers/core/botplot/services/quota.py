@@ -56,3 +56,15 @@ def consume(project_id: str, plan: str) -> RateLimit:
             headers=rate.headers(),
         ) from None
     return RateLimit(limit, max(0, limit - int(usage.calls)), reset)
+
+
+def peek(project_id: str, plan: str) -> RateLimit:
+    """This month's standing without counting a call (for reads that are free, such as polling a
+    crawl's progress)."""
+    limit = settings().plan_limits[plan]
+    now = clock.now()
+    try:
+        calls = int(Usage.get(project_id, clock.month(now)).calls or 0)
+    except Usage.DoesNotExist:
+        calls = 0
+    return RateLimit(limit, max(0, limit - calls), clock.next_month_epoch(now))

@@ -33,3 +33,16 @@ async def secret_key(request: Request) -> Principal:
     principal = await run_in_threadpool(_authorize, request, True)
     logger.thread_safe_append_keys(project_id=principal.project_id)
     return principal
+
+
+async def secret_key_uncounted(request: Request) -> Principal:
+    """A management route that decides itself whether the call counts (see :func:`count_call`)."""
+    principal = await run_in_threadpool(auth.authenticate, request.headers.get("authorization"), True)
+    logger.thread_safe_append_keys(project_id=principal.project_id)
+    return principal
+
+
+def count_call(request: Request, principal: Principal, counted: bool = True) -> None:
+    """Count the call (or only report the standing in the rate-limit headers)."""
+    consume = quota.consume if counted else quota.peek
+    request.state.rate_limit = consume(principal.project_id, principal.plan)

@@ -74,6 +74,18 @@ class WidgetConfig(Model):
     greeting: str = Field(description="The first message the widget shows")
 
 
+class CrawlProgress(Model):
+    """How far a running crawl is (an addition): present only while the source is processing."""
+
+    phase: str = Field(description='"queued", "crawling", "embedding" or "indexing"')
+    pagesFetched: int = Field(0, description="Pages fetched so far")
+    pagesQueued: int = Field(0, description="Pages found and waiting to be fetched")
+    pagesEmbedded: int = Field(0, description="Changed pages embedded and indexed so far")
+    pagesToEmbed: int = Field(0, description="Changed pages to embed in all (known once crawling ends)")
+    startedAt: str | None = Field(None, description="When the crawl worker started this crawl")
+    updatedAt: str | None = None
+
+
 class SourceSummary(Model):
     id: str
     type: str
@@ -85,6 +97,7 @@ class SourceSummary(Model):
     createdAt: str
     error: str | None = None
     lastCrawledAt: str | None = None
+    progress: CrawlProgress | None = None
 
 
 class SourceDetail(SourceSummary):
