@@ -79,8 +79,8 @@ def test_prompt_carries_the_retrieved_context_and_the_conversation(llm_stack, ll
 
 def test_answers_cite_their_sources_and_store_what_they_used(llm_stack, trained):
     body = chat(llm_stack, trained["publicKey"], message="How long does standard shipping take?").json()
-    assert body["sources"] >= 1 and body["sources"] == len(stored_messages(llm_stack, body["conversationId"])[-1]
-                                                               ["chunkIds"])
+    assert body["sources"] >= 1 and body["sources"] == len(body["citations"])
+    assert len(stored_messages(llm_stack, body["conversationId"])[-1]["chunkIds"]) >= body["sources"]
     best = body["citations"][0]
     assert best["url"].startswith(trained["site"].url + "/help/shipping#:~:text=")
     assert best["title"] == "Shipping" and best["sourceId"] == trained["sourceId"]

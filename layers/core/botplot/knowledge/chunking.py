@@ -58,6 +58,8 @@ def _sections(blocks: list[Block], title: str) -> list[_Section]:
             if path and path[0] == title:
                 path = path[1:]  # the page title is recorded separately
             sections.append(_Section(path, []))
+        elif block.kind == "code":  # fenced, so answers and prompts can keep it whole and apart
+            sections[-1].parts.append(f"```\n{block.text}\n```")
         else:
             sections[-1].parts.append(block.text)
     return [s for s in sections if s.parts]

@@ -17,9 +17,11 @@ from botplot.knowledge.document import Block, Page
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 DROP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "form", "button", "select", "input",
-             "textarea", "canvas", "video", "audio", "object", "embed", "dialog", "nav", "aside"}
+             "textarea", "canvas", "video", "audio", "object", "embed", "dialog", "nav", "aside",
+             # images and what describes them: a caption read out mid-answer makes no sense without the picture
+             "img", "picture", "figcaption", "map"}
 CHROME_TAGS = {"header", "footer"}
-LEAF_BLOCKS = {"p", "li", "dt", "dd", "blockquote", "figcaption", "caption", "summary", "address"}
+LEAF_BLOCKS = {"p", "li", "dt", "dd", "blockquote", "caption", "summary", "address"}
 CONTAINERS = {"div", "section", "article", "main", "ul", "ol", "dl", "details", "figure", "body", "center",
               "hgroup", "header", "footer", "fieldset"}
 BOILERPLATE_WORDS = {"cookie", "cookies", "consent", "gdpr", "cookiebanner", "nav", "navbar", "navigation", "menu",

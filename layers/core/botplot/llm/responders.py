@@ -90,22 +90,44 @@ def _stem(term: str) -> str:
     return term
 
 
-def _units(text: str) -> list[str]:
-    """Sentences and lines (code lines stay whole) in reading order."""
-    units: list[str] = []
-    for line in text.split("\n"):
-        line = line.strip()
-        if line:
-            units.extend(p.strip() for p in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])", line) if p.strip())
+_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+
+
+def _units(text: str) -> list[tuple[int, str]]:
+    """(block number, unit) in reading order. A fenced code block is one unit, kept verbatim; a
+    list item is one; a paragraph is split into sentences. The number tells units of one block
+    (joined by a space) from the next block's (joined by a line break)."""
+    units: list[tuple[int, str]] = []
+    block, position = 0, 0
+    for fence in [*_FENCE.finditer(text), None]:
+        prose = text[position:fence.start() if fence else len(text)]
+        for line in prose.split("\n"):
+            if line.strip():
+                block += 1
+                units.extend((block, p.strip()) for p in _SENTENCE_END.split(line.strip()) if p.strip())
+        if fence:
+            block += 1
+            units.append((block, fence.group(0).strip()))
+            position = fence.end()
     return units
+
+
+def _join(units: list[tuple[int, str]]) -> str:
+    out = ""
+    for i, (block, unit) in enumerate(units):
+        out += unit if i == 0 else (" " if block == units[i - 1][0] else "\n") + unit
+    return out
 
 
 class ExtractiveResponder:
     """Answers offline with the stretch of the best page's passages that covers most of the question.
 
-    The stretch is at most ``budget_words`` of consecutive sentences, chosen to cover the most of
-    the question's words, rare words counting more. It never writes anything that is not in the
-    passages; with none, it says nothing is known.
+    The stretch is whole sentences, list items and code blocks in a row, at most ``budget_words``
+    (a first unit longer than that is taken whole: code is never cut), chosen to cover the most of
+    the question's words, rare words counting more. Line breaks between blocks are kept, so lists
+    and code read as they do on the page. It never writes anything that is not in the passages;
+    with none, it says nothing is known.
     """
 
     name = "extractive"
@@ -124,22 +146,24 @@ class ExtractiveResponder:
         # the best page's passages (retrieval gives its best two): the answer may be in either
         same_page = [p for p in answer_input.passages if p.url == best.url and not p.is_qa] if best.url else [best]
         passages = [_units(p.content) for p in same_page]
-        terms = [[_terms(u) & query for u in units] for units in passages]
+        terms = [[_terms(u) & query for _, u in units] for units in passages]
         every = [ts for per_passage in terms for ts in per_passage]
         weight = {t: math.log(1 + len(every) / max(1, sum(t in ts for ts in every))) for t in query}
         best_score, window = -1.0, passages[0][:1]
         for units, unit_terms in zip(passages, terms):
             for start in range(len(units)):
                 words, covered, end = 0, set(), start
-                while end < len(units) and (words == 0 or words + len(units[end].split()) <= self.budget_words):
-                    words += len(units[end].split())
+                while end < len(units) and (words == 0 or words + len(units[end][1].split()) <= self.budget_words):
+                    words += len(units[end][1].split())
                     covered |= unit_terms[end]
                     end += 1
                 score = sum(weight[t] for t in covered)
                 if score > best_score:
                     best_score, window = score, units[start:end]
         source = page_title(best.title) or best.url or "our documentation"
-        return f"According to “{source}”: {' '.join(window)}"
+        text = _join(window)
+        separator = "\n" if text.startswith(("```", "• ")) or "\n" in text else " "
+        return f"According to “{source}”:{separator}{text}"
 
     def stream(self, answer_input: AnswerInput) -> Iterator[str]:
         yield from words(self.compose(answer_input))

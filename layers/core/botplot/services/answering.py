@@ -81,4 +81,6 @@ class TurnAnswer:
 
     @property
     def sources(self) -> int:
-        return len(self.passages)
+        """How many sources (pages or Q&A pairs) the answer cites: always ``len(citations)``.
+        Several passages of one page count once, as they are cited once."""
+        return len(self.citations)
