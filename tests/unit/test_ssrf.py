@@ -48,3 +48,20 @@ def test_private_targets_are_allowed_only_when_configured(monkeypatch):
     finally:
         monkeypatch.delenv("BOTPLOT_ALLOW_PRIVATE_TARGETS")
         reload_settings()
+
+
+def test_a_name_without_an_address_reads_as_unresolved_not_refused(monkeypatch):
+    import socket
+
+    from botplot.config import reload_settings
+    from botplot.net.fetch import Fetcher, FetchError
+
+    def no_such_host(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.delenv("BOTPLOT_DNS_NAMESERVERS", raising=False)
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    reload_settings()
+    with pytest.raises(FetchError) as failure:
+        Fetcher("test").request("GET", "https://docs.example-typo.com/start")
+    assert str(failure.value) == "could not resolve host 'docs.example-typo.com'"

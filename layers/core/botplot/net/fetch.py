@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 import urllib3
 
-from botplot.net.ssrf import BlockedTarget, checked_address
+from botplot.net.ssrf import BlockedTarget, UnresolvedHost, checked_address
 
 REDIRECTS = {301, 302, 303, 307, 308}
 
@@ -79,6 +79,8 @@ class Fetcher:
             scheme, host, port, path = _split(url)
             try:
                 address = checked_address(host, port)
+            except UnresolvedHost as failure:
+                raise FetchError(str(failure)) from None
             except BlockedTarget as blocked:
                 raise FetchError(f"refused: {blocked}") from None
             response = self._send(method, scheme, host, port, str(address), path, body, headers or {}, accept,

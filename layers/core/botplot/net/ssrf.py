@@ -27,6 +27,10 @@ class BlockedTarget(Exception):
     """The target is not allowed; the message says why, for the customer."""
 
 
+class UnresolvedHost(BlockedTarget):
+    """The host has no address (a typo, or a name that does not exist yet): not a refusal."""
+
+
 def literal_ip(host: str) -> IP | None:
     """The address a host string spells, including inet_aton's decimal/octal/hex forms."""
     host = host.strip().strip("[]")
@@ -73,7 +77,7 @@ def _resolve(host: str, port: int) -> list[IP]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
-        raise BlockedTarget(f"could not resolve host '{host}'") from None
+        raise UnresolvedHost(f"could not resolve host '{host}'") from None
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
 
 
@@ -97,9 +101,9 @@ def _resolve_with(host: str, servers: tuple[str, ...]) -> list[IP]:
         except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
             continue
         except dns.exception.DNSException:
-            raise BlockedTarget(f"could not resolve host '{host}'") from None
+            raise UnresolvedHost(f"could not resolve host '{host}'") from None
     if not found:
-        raise BlockedTarget(f"could not resolve host '{host}'")
+        raise UnresolvedHost(f"could not resolve host '{host}'")
     return found
 
 

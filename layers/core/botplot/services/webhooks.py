@@ -23,7 +23,7 @@ from botplot.db.stats import TOTALS_DAY, DailyStats
 from botplot.db.webhooks import Delivery, Webhook
 from botplot.errors import ApiError, bad_request, not_found
 from botplot.events import EVENT_TYPES, Event
-from botplot.net.ssrf import BlockedTarget, checked_address
+from botplot.net.ssrf import BlockedTarget, UnresolvedHost, checked_address
 from botplot.webhooks import delivery as sender
 
 MAX_WEBHOOKS = 10
@@ -48,6 +48,8 @@ def validate_url(url: str) -> str:
         raise bad_request("'url' must name a host (and no credentials)", "INVALID_WEBHOOK_URL")
     try:
         checked_address(parts.hostname, parts.port or 443)
+    except UnresolvedHost as failure:
+        raise bad_request(f"'url': {failure}", "INVALID_WEBHOOK_URL") from None
     except (BlockedTarget, ValueError) as blocked:
         raise bad_request(f"'url' is not a public address: {blocked}", "INVALID_WEBHOOK_URL") from None
     return url
