@@ -28,8 +28,9 @@ $(TOOLS_STAMP): requirements-tools.txt
 	$(TOOLS)/bin/pip install $(PIP_FLAGS) -r requirements-tools.txt
 	touch $@
 
+# state stays across runs in .botplot/; `make run FRESH=1` starts empty
 run: $(STAMP)
-	$(VENV)/bin/python -m botplot_dev.local_stack
+	FRESH=$(FRESH) $(VENV)/bin/python -m botplot_dev.local_stack
 
 # The JS client and widget build tools, exactly as package-lock.json pins them (no install scripts).
 $(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json

@@ -52,6 +52,19 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def name_logs(function: str, request_id: str | None = None) -> None:
+    """Name the function in this thread's (or request's) log lines.
+
+    In Lambda each function has its own process; here all share one, and the Powertools logger's
+    Lambda context keys are process-wide, so a chat request would carry whichever worker was
+    invoked last. Context-local keys take precedence over them.
+    """
+    from botplot.observability import logger
+
+    logger.thread_safe_append_keys(function_name=function, function_request_id=request_id, function_arn=None,
+                                   function_memory_size=None, cold_start=None)
+
+
 def sqs_event(messages: list[dict], queue_arn: str, region: str) -> dict:
     return {"Records": [{
         "messageId": m["MessageId"],
@@ -102,9 +115,10 @@ class SqsPoller(threading.Thread):
 
     def _invoke(self, handler, messages: list[dict]) -> list[dict]:
         """The messages to delete: all but those reported failed (none if the invocation raised)."""
+        context = LambdaContext(self.function, self.timeout_seconds)
+        name_logs(self.function, context.aws_request_id)
         try:
-            result = handler(sqs_event(messages, self.queue_arn, self.region),
-                             LambdaContext(self.function, self.timeout_seconds)) or {}
+            result = handler(sqs_event(messages, self.queue_arn, self.region), context) or {}
         except Exception as error:  # the whole batch failed, as when a Lambda invocation errors
             print(f"[{self.function}] invocation failed: {type(error).__name__}: {error}", flush=True)
             return []
@@ -134,8 +148,10 @@ class Schedule(threading.Thread):
     def run(self) -> None:
         handler = load_module(self.function).handler
         while not self.stop.wait(self.interval):
+            context = LambdaContext(self.function, 300)
+            name_logs(self.function, context.aws_request_id)
             try:
-                handler(dict(self.payload), LambdaContext(self.function, 300))
+                handler(dict(self.payload), context)
             except Exception as error:
                 print(f"[{self.function}] scheduled run failed: {type(error).__name__}: {error}", flush=True)
 

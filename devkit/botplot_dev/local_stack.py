@@ -2,8 +2,13 @@
 
 Starts moto, provisions what ``template.yaml`` declares, serves every endpoint group on
 http://127.0.0.1:$PORT (3000 by default) at its real path, runs the SQS workers and schedules,
-creates a demo project on the enterprise plan and writes its keys to ``.botplot/local.json``.
-Ctrl-C stops everything. State lives in memory: each run starts empty.
+creates a demo project on the enterprise plan (seeded by :mod:`botplot_dev.demo`) and writes its
+keys to ``.botplot/local.json``. Ctrl-C stops everything.
+
+State stays across restarts: moto's DynamoDB and S3 are saved to ``.botplot/moto-state.pickle``
+(see :mod:`botplot_dev.moto_process`) and the chunk index is ``.botplot/index.sqlite``, so a
+restart finds the same projects, keys, sources, conversations and webhooks. ``FRESH=1`` (``make
+run FRESH=1``) starts empty.
 
 ``BOTPLOT_INDEX=opensearch`` serves the knowledge from a real OpenSearch node instead of the
 embedded index: ``OPENSEARCH_URL`` if set, else a node started for this run (see
@@ -40,7 +45,7 @@ def _local_defaults(state: Path) -> dict[str, str]:
         "BOTPLOT_AWS_READ_TIMEOUT": "60",  # moto under load is slow, and retried plain writes count twice
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": os.environ.get("BOTPLOT_LOG_LEVEL", "WARNING"),
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("BOTPLOT_LOG_LEVEL", "INFO"),
     }
 
 
@@ -48,12 +53,12 @@ def _local_defaults(state: Path) -> dict[str, str]:
 _AWS_ONLY = {"BOTPLOT_OPENAI_SECRET_ID", "AWS_LAMBDA_EXEC_WRAPPER", "PORT", "POWERTOOLS_SERVICE_NAME"}
 
 
-def start_moto() -> tuple[str, subprocess.Popen]:
+def start_moto(state_file: Path) -> tuple[str, subprocess.Popen]:
     """moto's server in its own process (see :mod:`botplot_dev.moto_process`); returns its URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "botplot_dev.moto_process", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "botplot_dev.moto_process", str(port), str(state_file)],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     if process.stdout.readline().strip() != "ready":
         raise RuntimeError("moto's server did not start")
@@ -91,31 +96,50 @@ def _banner(info: dict) -> str:
     url, pk = info["apiUrl"], info["publicKey"]
     return f"""
 BotPlot local stack is running at {url}
-  project id  {info['projectId']}  (enterprise plan)
+  project id  {info['projectId']}  (Acme Outdoor demo, enterprise plan)
   public key  {pk}
   secret key  {info['secretKey']}
   (also written to {info['_file']})
   widget demo {url}/demo
 
-Try it:
+Try it (the demo project knows a few Q&A pairs and crawls a small help site served at {url}/demo-site/):
   curl -X POST "{url}/api/v1/chat" -H "Authorization: Bearer {pk}" -H "Content-Type: application/json" -d '{{"message": "What is your return policy?"}}'
   curl -N -X POST "{url}/api/v1/chat/stream" -H "Authorization: Bearer {pk}" -H "Content-Type: application/json" -d '{{"message": "How do I get started?"}}'
 
-Press Ctrl-C to stop.
+Next steps:
+  Add your own site:  curl -X POST "{url}/api/v1/knowledge/url" -H "Authorization: Bearer {info['secretKey']}" -H "Content-Type: application/json" -d '{{"url": "https://your-site.example/docs"}}'
+  Watch the crawl:    curl "{url}/api/v1/knowledge" -H "Authorization: Bearer {info['secretKey']}"   (progress while it runs)
+  Open the API docs:  {url}/docs
+State is kept in {info['_state']} across restarts (make run FRESH=1 starts empty). Press Ctrl-C to stop.
 """
+
+
+def _resume_crawls() -> None:
+    """Queues are not saved with the state: crawls a stop interrupted start again."""
+    from botplot.db.knowledge import Source
+    from botplot.services import knowledge
+
+    for source in Source.scan(Source.status == "processing"):
+        if source.type == "url":
+            print(f"restarting the interrupted crawl of {source.url}", flush=True)
+            knowledge.recrawl(source.project_id, source.source_id)
 
 
 def main() -> int:
     port = int(os.environ.get("PORT", "3000"))
     state = _state_dir()
-    if state.exists():
-        shutil.rmtree(state)  # moto's state is in memory: start every run from empty
-    state.mkdir(parents=True)
+    fresh = os.environ.get("FRESH", "").lower() in ("1", "true", "yes")
+    if fresh and state.exists():
+        shutil.rmtree(state)
+    state.mkdir(parents=True, exist_ok=True)
+    local_json = state / "local.json"
+    local_json.unlink(missing_ok=True)  # left by a stack that did not stop cleanly
     for name, value in _local_defaults(state).items():
         os.environ.setdefault(name, value)
     opensearch = start_opensearch(state)
-    os.environ["AWS_ENDPOINT_URL"], moto = start_moto()
+    os.environ["AWS_ENDPOINT_URL"], moto = start_moto(state / "moto-state.pickle")
 
+    from botplot_dev import demo
     from botplot_dev import template as tpl
     from botplot_dev.provision import Provisioned
 
@@ -130,38 +154,44 @@ def main() -> int:
     _serve_logos(os.environ["BOTPLOT_ASSETS_BUCKET"], region)
 
     from botplot.config import reload_settings
-    from botplot.services.projects import create_project
 
     reload_settings()
-    project, keys = create_project("Demo project", "enterprise")
-    info = {
-        "apiUrl": f"http://127.0.0.1:{port}",
-        "projectId": project.project_id,
-        "publicKey": keys.public_key,
-        "secretKey": keys.secret_key,
-        "awsEndpoint": os.environ["AWS_ENDPOINT_URL"],
-        "environment": {k: v for k, v in os.environ.items() if k.startswith("BOTPLOT_")},
-    }
-    local_json = state / "local.json"
-
-    _warm_clients()
-    stop = threading.Event()
-    _start_workers(template, provisioned, region, stop)
-    # load the embedding model now, in the background, rather than during the first chat
+    # load the embedding model now, beside the rest of the start, rather than during the first chat
     from botplot.knowledge.embeddings import default_embedder
 
     threading.Thread(target=default_embedder, name="warm-embedder", daemon=True).start()
+    api_url = f"http://127.0.0.1:{port}"
+    project = demo.load(state)
+    if project is None:
+        project = demo.create(state, api_url)
+    else:
+        _resume_crawls()
+    info = {
+        "apiUrl": api_url,
+        "projectId": project["projectId"],
+        "publicKey": project["publicKey"],
+        "secretKey": project["secretKey"],
+        "awsEndpoint": os.environ["AWS_ENDPOINT_URL"],
+        "environment": {k: v for k, v in os.environ.items() if k.startswith("BOTPLOT_")},
+    }
+
+    _warm_clients()
+    stop = threading.Event()
+    # the workers start once the port is served: the demo site's crawl fetches from this server
+    start_workers = lambda: _start_workers(template, provisioned, region, stop)  # noqa: E731
 
     import uvicorn
 
+    from botplot_dev.local_routes import LocalRoutes
     from botplot_dev.router import TemplateRouter
     from botplot_dev.widget_host import WidgetHost
 
-    app = WidgetHost(TemplateRouter(), info["apiUrl"], info["publicKey"])  # + /widget.js and /demo
+    app = LocalRoutes(WidgetHost(TemplateRouter(), api_url, info["publicKey"]), api_url)  # + /docs, /demo, ...
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            timeout_graceful_shutdown=3, access_log=False))
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
-    threading.Thread(target=_announce_when_started, args=(server, info, local_json), daemon=True).start()
+    threading.Thread(target=_announce_when_started,
+                     args=(server, {**info, "_state": state}, local_json, start_workers), daemon=True).start()
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
@@ -169,8 +199,8 @@ def main() -> int:
     finally:
         stop.set()
         local_json.unlink(missing_ok=True)
-        moto.terminate()
-        moto.wait(timeout=10)
+        moto.terminate()  # moto saves its state as it stops
+        moto.wait(timeout=30)
         if opensearch is not None:
             opensearch.stop()
         print("BotPlot local stack stopped.", flush=True)
@@ -192,12 +222,13 @@ def _warm_clients() -> None:
         client(service)
 
 
-def _announce_when_started(server, info: dict, local_json: Path) -> None:
-    """Write local.json and print the keys only once the port is really being served."""
+def _announce_when_started(server, info: dict, local_json: Path, start_workers) -> None:
+    """Start the workers, write local.json and print the keys once the port is really being served."""
     while not server.started and not server.should_exit:
         time.sleep(0.05)
     if server.started:
-        local_json.write_text(json.dumps(info, indent=2))
+        start_workers()
+        local_json.write_text(json.dumps({k: v for k, v in info.items() if not k.startswith("_")}, indent=2))
         print(_banner({**info, "_file": local_json}), flush=True)
 
 

@@ -1,5 +1,7 @@
 """Create the template's tables, queues and buckets in moto, and the environment that names them.
 
+Tables and buckets already there (restored with the local stack's saved state) are kept.
+
 Names follow the code's defaults (``botplot-<suffix>`` for tables) so that the CLI and tests find
 them without configuration. Function environment variables are resolved from the template the way
 CloudFormation would resolve them: ``!Ref Table`` → table name, ``!Ref Queue`` → queue URL.
@@ -23,9 +25,13 @@ def _kebab(logical_id: str) -> str:
 def create_tables(template: dict, region: str) -> dict[str, str]:
     ddb = boto3.client("dynamodb", region_name=region)
     names = {}
+    existing = set(ddb.get_paginator("list_tables").paginate().build_full_result().get("TableNames", []))
     for logical_id, resource in tpl.resources("AWS::DynamoDB::Table", template).items():
         props = resource["Properties"]
         name = table_name(env_suffix(logical_id))
+        names[logical_id] = name
+        if name in existing:  # restored with the saved state
+            continue
         request = {
             "TableName": name,
             "KeySchema": props["KeySchema"],
@@ -38,7 +44,6 @@ def create_tables(template: dict, region: str) -> dict[str, str]:
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
-        names[logical_id] = name
     return names
 
 
@@ -67,9 +72,11 @@ def create_queues(template: dict, region: str) -> tuple[dict[str, str], dict[str
 def create_buckets(template: dict, region: str) -> dict[str, str]:
     s3 = boto3.client("s3", region_name=region)
     names = {}
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for logical_id in tpl.resources("AWS::S3::Bucket", template):
         names[logical_id] = _kebab(logical_id)
-        s3.create_bucket(Bucket=names[logical_id])
+        if names[logical_id] not in existing:  # restored with the saved state
+            s3.create_bucket(Bucket=names[logical_id])
     return names
 
 

@@ -12,7 +12,7 @@ import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from botplot_dev import template as tpl
-from botplot_dev.lambda_runtime import load_module
+from botplot_dev.lambda_runtime import load_module, name_logs
 
 
 async def _json(send: Send, status: int, body: dict) -> None:
@@ -49,4 +49,5 @@ class TemplateRouter:
         if chosen is None:
             await _json(send, 405, {"error": "Method not allowed on this route", "code": "METHOD_NOT_ALLOWED"})
             return
+        name_logs(chosen.function)  # this request's context only
         await self.apps[chosen.function](scope, receive, send)

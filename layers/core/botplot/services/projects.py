@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from botplot import clock, ids
 from botplot.config import PLANS
@@ -74,3 +74,55 @@ def rotate_keys(project_id: str, kinds: tuple[str, ...] = ("public", "secret")) 
         if key.kind in kinds and key.status == "active":
             key.update(actions=[ApiKey.status.set("revoked"), ApiKey.revoked_at.set(now)])
     return {kind: _issue_key(project_id, kind) for kind in kinds}
+
+
+def list_projects() -> list[Project]:
+    """Every project, oldest first (a table scan: for the CLI, not for request paths)."""
+    return sorted(Project.scan(), key=lambda p: p.created_at)
+
+
+def list_keys(project_id: str) -> list[ApiKey]:
+    """The project's keys, newest first: kind, prefix, status and dates (the keys themselves are never stored)."""
+    get_project(project_id)
+    keys = [ApiKey.get(entry.key_hash) for entry in ApiKey.by_project.query(project_id)]
+    return sorted(keys, key=lambda k: k.created_at, reverse=True)
+
+
+def delete_project(project_id: str) -> None:
+    """Delete a project and everything it owns: keys first (so the API refuses it at once), then
+    knowledge and its chunks, webhooks and their deliveries, conversations and messages, leads,
+    analytics and usage, its subdomain, and the project itself."""
+    from botplot.db.conversations import Conversation, Message
+    from botplot.db.knowledge import Source
+    from botplot.db.leads import Lead
+    from botplot.db.projects import Subdomain
+    from botplot.db.stats import DailyStats, Visitor
+    from botplot.db.usage import Usage
+    from botplot.db.webhooks import Delivery, Webhook
+    from botplot.knowledge.indexing import remove_source_content
+
+    project = get_project(project_id)
+    for entry in ApiKey.by_project.query(project_id):
+        ApiKey(entry.key_hash).delete()
+    for source in Source.query(project_id):
+        remove_source_content(project_id, source.source_id)
+        source.delete()
+    for webhook in Webhook.query(project_id):
+        _delete_all(Delivery.query(webhook.webhook_id))
+        webhook.delete()
+    for conversation in Conversation.query(project_id):
+        _delete_all(Message.query(conversation.conversation_id))
+        conversation.delete()
+    for model in (Lead, DailyStats, Visitor, Usage):
+        _delete_all(model.query(project_id))
+    if project.subdomain:
+        try:
+            Subdomain.get(project.subdomain).delete(condition=Subdomain.project_id == project_id)
+        except (DoesNotExist, DeleteError):  # already gone, or claimed by another project since
+            pass
+    project.delete()
+
+
+def _delete_all(items) -> None:
+    for item in items:
+        item.delete()
