@@ -3,6 +3,7 @@ on 127.0.0.1 (chat completions streamed in OpenAI's SSE format, and embeddings).
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -118,6 +119,10 @@ def test_a_failing_model_is_retried_once(llm_stack, llm, trained):
     llm.plans.extend([{"status": 500}, {"tokens": ["Recovered", "."]}])
     body = chat(llm_stack, trained["publicKey"], message="What is your return policy?").json()
     assert body["response"] == "Recovered."
+    # the warning names the chat function, not whichever worker ran last in the same process
+    logged = [json.loads(line) for line in llm_stack.log_path.read_text().splitlines() if line.startswith("{")]
+    warning = [entry for entry in logged if entry["message"] == "chat completion failed"][-1]
+    assert warning["function_name"] == "ChatFunction" and warning["attempt"] == 1
 
 
 @pytest.mark.parametrize("plans", [[{"status": 500}, {"status": 503}], [{"hang": 3}, {"hang": 3}]],

@@ -1,0 +1,72 @@
+"""The local stack keeps its state across restarts: projects, keys, knowledge, conversations and
+webhooks are there after a stop and a start; FRESH=1 starts empty."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.site import Site, store_site
+from tests.support.stack import LocalStack
+
+
+@pytest.fixture
+def site():
+    with Site(store_site()) as s:
+        kind, body = s.pages["/sitemap.xml"]
+        s.pages["/sitemap.xml"] = (kind, body.format(base=s.url))
+        yield s
+
+
+def wait_ready(client, source_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/knowledge/{source_id}").json()
+        if body["source"]["status"] != "processing":
+            return body
+        time.sleep(0.3)
+    raise AssertionError(f"source {source_id} still processing after {timeout}s")
+
+
+def test_a_restart_keeps_projects_keys_sources_conversations_and_webhooks(tmp_path, site):
+    stack = LocalStack(tmp_path / ".botplot")
+    try:
+        stack.start()
+        demo = dict(stack.info)
+        p = stack.new_project("enterprise", "Kept across restarts")
+        with stack.client(p["secretKey"]) as admin, stack.client(p["publicKey"]) as visitor:
+            url_source = admin.post("/api/v1/knowledge/url", json={"url": site.url + "/"}).json()["sourceId"]
+            qa_source = admin.post("/api/v1/knowledge/qa", json={"question": "Do you price match?",
+                                                                  "answer": "Yes, within 14 days."}).json()["sourceId"]
+            chunks_before = wait_ready(admin, url_source)["source"]["chunkCount"]
+            hook = admin.post(f"/api/v1/projects/{p['projectId']}/webhooks",
+                              json={"url": "http://127.0.0.1:9/hook", "events": ["lead.captured"]}).json()["webhook"]
+            conversation = visitor.post("/api/v1/chat", json={"message": "How long does shipping take?"}).json()
+        assert stack.stop() == 0
+
+        stack.start()
+        assert {k: stack.info[k] for k in ("projectId", "publicKey", "secretKey")} == \
+               {k: demo[k] for k in ("projectId", "publicKey", "secretKey")}
+        assert p["projectId"] in [x["projectId"] for x in stack.cli("project", "list")]
+        with stack.client(p["secretKey"]) as admin, stack.client(p["publicKey"]) as visitor:
+            sources = {s["id"]: s for s in admin.get("/api/v1/knowledge").json()["sources"]}
+            assert sources[url_source]["status"] == "ready" and sources[url_source]["chunkCount"] == chunks_before
+            assert sources[qa_source]["status"] == "ready"
+            hooks = admin.get(f"/api/v1/projects/{p['projectId']}/webhooks").json()["webhooks"]
+            assert [h["id"] for h in hooks] == [hook["id"]]
+            stored = admin.get(f"/api/v1/conversations/{conversation['conversationId']}")
+            assert stored.status_code == 200
+            answer = visitor.post("/api/v1/chat", json={"message": "How long does standard shipping take?"}).json()
+            assert answer["citations"][0]["url"].startswith(site.url + "/help/shipping")  # the index was kept too
+            price = visitor.post("/api/v1/chat", json={"message": "Do you price match?"}).json()
+            assert "within 14 days" in price["response"]
+        assert stack.stop() == 0
+
+        stack.env["FRESH"] = "1"
+        stack.start()
+        assert stack.info["projectId"] != demo["projectId"]
+        with stack.client(p["secretKey"]) as admin:
+            assert admin.get("/api/v1/knowledge").status_code == 401
+    finally:
+        stack.stop()
