@@ -80,9 +80,11 @@ def test_webhook(webhookId: str, caller: Caller) -> dict:
 
 @router.get("/projects/{projectId}/webhooks/{webhookId}/deliveries", response_model=schemas.DeliveryList)
 def list_deliveries(webhookId: str, caller: Caller,
-                    limit: Annotated[int, Query(ge=1, le=100, description="Max results (default 20)")] = 20) -> dict:
-    """Recent delivery attempts, newest first: status code, duration, error."""
-    return {"deliveries": webhooks.deliveries(caller.project_id, webhookId, limit)}
+                    limit: Annotated[int, Query(ge=1, le=100, description="Max results (default 20)")] = 20,
+                    cursor: Annotated[str | None, Query(description="nextCursor of the previous page")] = None) -> dict:
+    """Recent delivery attempts, newest first: status code, duration, error. Paged with `cursor`."""
+    page, next_cursor = webhooks.deliveries(caller.project_id, webhookId, limit, cursor)
+    return {"deliveries": page, "nextCursor": next_cursor}
 
 
 @router.post("/projects/{projectId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",

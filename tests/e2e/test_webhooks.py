@@ -285,3 +285,26 @@ def test_another_projects_id_is_404_on_every_webhook_route(stack, owner, receive
             assert r.status_code == 404 and r.json()["code"] == "PROJECT_NOT_FOUND", (method, path)
         r = c.delete(f"/api/v1/projects/{other['projectId']}/webhooks/{hook['id']}")
         assert r.status_code == 404 and r.json()["code"] == "WEBHOOK_NOT_FOUND"
+
+
+def test_deliveries_are_listed_newest_first_page_by_page(stack, owner, receiver):
+    hook = create(stack, owner, receiver.url, events=["lead.captured"])
+    receiver.secret = hook["secret"]
+    with stack.client(owner["publicKey"]) as c:
+        for n in range(5):
+            assert c.post("/api/v1/chat/lead", json={"email": f"lead{n}@example.com"}).status_code == 200
+    receiver.wait_for(lambda r: len(r.received) == 5, timeout=30)
+    emails_by_delivery = {e["_delivery"]: e["data"]["email"] for e in receiver.events("lead.captured")}
+    base = f"/api/v1/projects/{owner['projectId']}/webhooks/{hook['id']}/deliveries"
+    pages, cursor = [], None
+    with stack.client(owner["secretKey"]) as c:
+        while True:
+            body = c.get(base, params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+            pages.append([d["deliveryId"] for d in body["deliveries"]])
+            cursor = body["nextCursor"]
+            if cursor is None:
+                break
+        assert c.get(base, params={"cursor": "not-a-cursor"}).status_code == 400
+    assert [len(p) for p in pages] == [2, 2, 1]
+    listed = [emails_by_delivery[d] for p in pages for d in p]
+    assert listed == [f"lead{n}@example.com" for n in reversed(range(5))]

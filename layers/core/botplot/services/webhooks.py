@@ -142,10 +142,18 @@ def ping(project_id: str, webhook_id: str) -> dict:
             "success": result.success, "durationMs": result.duration_ms, "error": result.error}
 
 
-def deliveries(project_id: str, webhook_id: str, limit: int) -> list[dict]:
+def deliveries(project_id: str, webhook_id: str, limit: int, cursor: str | None = None) -> tuple[list[dict], str | None]:
+    """A page of the webhook's deliveries, newest first (delivery ids are UUIDv7s of the event's
+    time), and the cursor of the next page (``None`` on the last one): the deliveries older than
+    ``cursor``."""
     get(project_id, webhook_id)
-    records = Delivery.query(webhook_id, scan_index_forward=False, limit=limit)
-    return [{"deliveryId": d.delivery_id, "event": d.event, "status": d.status, "attempts": int(d.attempts or 0),
+    if cursor is not None and not ids.is_uuid(cursor):
+        raise bad_request("'cursor' must be a nextCursor this route returned")
+    condition = Delivery.delivery_id < cursor if cursor else None
+    records = list(Delivery.query(webhook_id, condition, scan_index_forward=False, limit=limit + 1))
+    more = len(records) > limit
+    records = records[:limit]
+    page = [{"deliveryId": d.delivery_id, "event": d.event, "status": d.status, "attempts": int(d.attempts or 0),
              "statusCode": None if d.status_code is None else int(d.status_code),
              "durationMs": None if d.duration_ms is None else int(d.duration_ms),
              "error": d.error, "responseBody": d.response_body,
@@ -153,6 +161,7 @@ def deliveries(project_id: str, webhook_id: str, limit: int) -> list[dict]:
              "updatedAt": clock.api_time(d.updated_at) if d.updated_at else None,
              "nextAttemptAt": clock.api_time(d.next_attempt_at) if d.next_attempt_at else None}
             for d in records]
+    return page, (records[-1].delivery_id if more else None)
 
 
 def redeliver(project_id: str, webhook_id: str, delivery_id: str) -> dict:

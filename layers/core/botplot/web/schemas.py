@@ -288,6 +288,7 @@ class DeliveryView(Model):
 
 class DeliveryList(Model):
     deliveries: list[DeliveryView]
+    nextCursor: str | None = Field(None, description="Pass as `cursor` for the next (older) page; null on the last")
 
 
 class Redelivery(Model):

@@ -48,7 +48,12 @@ class Attempt:
 
 
 def delivery_id(event_id: str, webhook_id: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{event_id}/{webhook_id}"))
+    """The same for every delivery of one event to one webhook (a redelivered event message finds
+    its record), and a UUIDv7 with the event's time in front, so a webhook's deliveries sort by
+    event time (the listing is newest first)."""
+    event_bits = uuid.UUID(event_id).int >> 64 << 64  # milliseconds, version 7, counter
+    hashed = uuid.uuid5(_NAMESPACE, f"{event_id}/{webhook_id}").int & ((1 << 62) - 1)
+    return str(uuid.UUID(int=event_bits | (0b10 << 62) | hashed))
 
 
 def new_delivery(webhook: Webhook, payload: str, event: str, delivery: str) -> Delivery:
