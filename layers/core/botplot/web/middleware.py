@@ -93,8 +93,12 @@ class RequestMiddleware:
             return
         started = time.perf_counter()
         request_id = _request_id(scope)
+        # a new request starts with no keys of its own, except those naming the function: the local
+        # stack sets them per request, as all functions share its process (in Lambda there are none)
+        kept = {k: v for k, v in logger.thread_safe_get_current_keys().items()
+                if k.startswith("function_") or k == "cold_start"}
         logger.thread_safe_clear_keys()
-        logger.thread_safe_append_keys(correlation_id=request_id, request_id=request_id)
+        logger.thread_safe_append_keys(**kept, correlation_id=request_id, request_id=request_id)
         scope.setdefault("state", {})
         status_holder = {"status": 500}
         too_large = ApiError(413, "PAYLOAD_TOO_LARGE", "Request body must be at most 1 MB")
