@@ -1,9 +1,10 @@
 """How long a visitor's question waits for its embedding while a crawl embeds, offline (MiniLM).
 
-A question is one short text; a crawl embeds its chunks in batches of 32. The run embeds the
-questions alone (the floor), then during a bulk embedding with today's embedder (a question is
-encoded at once, bulk work takes turns batch by batch), then with the embedder as it was before
-(one lock held around each whole ``embed()`` call: a question waited for the crawl's last batch).
+A question is one short text; a crawl embeds its chunks in batches. The run embeds the questions
+alone (the floor), then during a bulk embedding with today's embedder (a question is encoded at
+once in its own thread; the crawl's batches go through the embedder's pool), then with one lock
+held around each whole ``embed()`` call, as the embedder was before: a question waited for the
+crawl's last batch.
 The baseline is that old embedder, measured in the same run on the same machine.
 """
 
