@@ -69,8 +69,9 @@ def main() -> None:
     during, bulk_today = _question_latencies(today, during_bulk=True)
     baseline, bulk_before = _question_latencies(before, during_bulk=True)
     print(f"question embedding while {CHUNKS} crawl chunks embed (6 questions, one after another):")
-    for label, latencies, bulk_seconds in (("no crawl running", alone, None), ("during a crawl, today", during, bulk_today),
-                                           ("during a crawl, before (baseline)", baseline, bulk_before)):
+    rows = (("no crawl running", alone, None), ("during a crawl, today", during, bulk_today),
+            ("during a crawl, before (baseline)", baseline, bulk_before))
+    for label, latencies, bulk_seconds in rows:
         crawl = f"   the crawl's embedding took {bulk_seconds:.1f} s" if bulk_seconds else ""
         print(f"  {label:36} first {latencies[0] * 1000:7.0f} ms, median {statistics.median(latencies) * 1000:6.0f} ms"
               + crawl)

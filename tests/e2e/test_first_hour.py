@@ -81,13 +81,16 @@ def guide_site():
 def test_chat_answers_within_seconds_while_a_crawl_embeds(stack, project, guide_site):
     with stack.client(project["secretKey"]) as admin, stack.client(project["publicKey"]) as visitor:
         visitor.post("/api/v1/chat", json={"message": "warm up"})  # the first chat loads what chat needs
-        source_id = admin.post("/api/v1/knowledge/url", json={"url": guide_site.url + "/"}).json()["sourceId"]
+        added = admin.post("/api/v1/knowledge/url", json={"url": guide_site.url + "/"})
+        source_id, remaining = added.json()["sourceId"], int(added.headers["X-RateLimit-Remaining"])
         deadline = time.monotonic() + 120
         progress = {}
         while progress.get("phase") != "embedding":
             assert time.monotonic() < deadline, f"the crawl never reached embedding: {progress}"
-            source = admin.get(f"/api/v1/knowledge/{source_id}").json()["source"]
+            read = admin.get(f"/api/v1/knowledge/{source_id}")
+            source = read.json()["source"]
             assert source["status"] == "processing", source
+            assert int(read.headers["X-RateLimit-Remaining"]) == remaining  # polling a crawl is free
             progress = source["progress"]
             time.sleep(0.2)
         assert progress["pagesFetched"] == PAGES + 1 and progress["pagesToEmbed"] == PAGES + 1 and progress["startedAt"]
@@ -103,6 +106,8 @@ def test_chat_answers_within_seconds_while_a_crawl_embeds(stack, project, guide_
         # waited for the crawl to end (77-107 s for a docs site); bench/chat_during_crawl.py has figures
         assert elapsed < 15, f"chat took {elapsed:.1f} s during a crawl"
         assert wait_ready(admin, source_id, timeout=300)["source"]["status"] == "ready"
+        # the chat counted; the read that found it ready counted, and so does every read after
+        assert int(admin.get(f"/api/v1/knowledge/{source_id}").headers["X-RateLimit-Remaining"]) == remaining - 3
 
 
 def cli(stack, *args, state_dir=None):

@@ -142,7 +142,8 @@ def ping(project_id: str, webhook_id: str) -> dict:
             "success": result.success, "durationMs": result.duration_ms, "error": result.error}
 
 
-def deliveries(project_id: str, webhook_id: str, limit: int, cursor: str | None = None) -> tuple[list[dict], str | None]:
+def deliveries(project_id: str, webhook_id: str, limit: int,
+               cursor: str | None = None) -> tuple[list[dict], str | None]:
     """A page of the webhook's deliveries, newest first (delivery ids are UUIDv7s of the event's
     time), and the cursor of the next page (``None`` on the last one): the deliveries older than
     ``cursor``."""
