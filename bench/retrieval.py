@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -117,9 +118,9 @@ def ingestion(site, root: Path) -> tuple[str, dict]:
         if "edited" in label:
             pages = sorted(p for p in root.rglob("*.html") if p.name not in ("genindex.html", "search.html"))
             for page in pages[:: 10]:  # an edit inside the main content (Sphinx's role="main" block)
-                text = page.read_text()
-                edit = f'role="main"><p>Edited for the benchmark: {page.name} has a new first paragraph.</p>'
-                page.write_text(text.replace('role="main">', edit, 1))
+                edit = f"<p>Edited for the benchmark: {page.name} has a new first paragraph.</p>"
+                page.write_text(re.sub(r'(<[^>]*role="main"[^>]*>)', lambda m: m.group(1) + edit, page.read_text(),
+                                       count=1))
         timer = StageTimer()
         seconds, report = crawl(project.project_id, source.source_id, timer)
         counts = report["counts"]
