@@ -6,6 +6,13 @@ grew by gigabytes) as conversations accumulated: 800 messages took 70 s to write
 memory. ``install()`` keeps moto's transaction logic but snapshots only the items the transaction
 touches, and restores those on failure: the same all-or-nothing outcome at a cost that no longer
 grows with the table. Only the emulator changes; the application's code is the same in AWS.
+
+moto's server answers requests on many threads, and neither moto's rollback (it puts back a copy of
+whole tables) nor a per-item one is safe when another request writes in between: the restore would
+undo that write. So every DynamoDB write (put, update, delete, transaction) takes one lock here: a
+transaction's check, apply and rollback happen with no other write in between, as DynamoDB's own
+isolation promises. moto 5.2.5 still deep-copies whole tables; tests/integration/test_moto_tuning.py
+checks this module against moto's own outcomes and under concurrency.
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from moto.dynamodb.models.table import Table
 
 _local = threading.local()
 _original_transact = DynamoDBBackend.transact_write_items
+_WRITES = ("put_item", "update_item", "delete_item")
+_originals = {name: getattr(DynamoDBBackend, name) for name in _WRITES}
+_write_lock = threading.RLock()
 
 
 def _table_deepcopy(self: Table, memo: dict) -> Table:
@@ -53,7 +63,21 @@ def _restore(table: Table, key: dict, original) -> None:
         table.items[hash_value] = original
 
 
+def _locked(original):
+    def write(self, *args, **kwargs):
+        with _write_lock:
+            return original(self, *args, **kwargs)
+
+    write.__name__ = original.__name__
+    return write
+
+
 def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict]) -> None:
+    with _write_lock:
+        return _transact_locked(self, transact_items)
+
+
+def _transact_locked(self: DynamoDBBackend, transact_items: list[dict]) -> None:
     snapshots = []
     for entry in transact_items[:100]:
         op_type, op = next(iter(entry.items()))
@@ -78,5 +102,10 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict]) -> 
 
 
 def install() -> None:
+    if getattr(DynamoDBBackend, "_botplot_tuned", False):
+        return
     Table.__deepcopy__ = _table_deepcopy
+    for name, original in _originals.items():
+        setattr(DynamoDBBackend, name, _locked(original))
     DynamoDBBackend.transact_write_items = _transact_write_items
+    DynamoDBBackend._botplot_tuned = True

@@ -1,0 +1,142 @@
+"""botplot_dev.moto_tuning against stock moto: every transaction test runs on that patch, so it must
+give moto's own outcomes (same errors, same tables afterwards), and stay exact under concurrency.
+
+Both run in-process (moto's mock_aws): one region on moto's own transact_write_items, the other on
+the tuned one, fed the same requests."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
+
+from botplot_dev import moto_tuning
+
+STOCK, TUNED = "us-west-2", "eu-west-1"
+
+
+@pytest.fixture
+def regions(monkeypatch):
+    moto_tuning.install()
+    tuned = DynamoDBBackend.transact_write_items
+
+    def by_region(self, transact_items):
+        if self.region_name == STOCK:
+            return moto_tuning._original_transact(self, transact_items)
+        return tuned(self, transact_items)
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", by_region)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        clients = {region: boto3.client("dynamodb", region_name=region) for region in (STOCK, TUNED)}
+        for client in clients.values():
+            for name in ("orders", "totals"):
+                client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                               {"AttributeName": "sk", "KeyType": "RANGE"}],
+                                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                          {"AttributeName": "sk", "AttributeType": "S"}])
+            client.put_item(TableName="orders", Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1"}})
+            client.put_item(TableName="orders", Item={"pk": {"S": "a"}, "sk": {"S": "2"}, "n": {"N": "2"}})
+            client.put_item(TableName="totals", Item={"pk": {"S": "t"}, "sk": {"S": "all"}, "n": {"N": "3"}})
+        yield clients
+
+
+def key(pk: str, sk: str) -> dict:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def put(table: str, pk: str, sk: str, n: int = 0) -> dict:
+    return {"Put": {"TableName": table, "Item": {**key(pk, sk), "n": {"N": str(n)}}}}
+
+
+def add(table: str, pk: str, sk: str, n: int, condition: str | None = None) -> dict:
+    op = {"TableName": table, "Key": key(pk, sk), "UpdateExpression": "ADD n :n",
+          "ExpressionAttributeValues": {":n": {"N": str(n)}}}
+    return {"Update": {**op, **({"ConditionExpression": condition} if condition else {})}}
+
+
+def delete(table: str, pk: str, sk: str) -> dict:
+    return {"Delete": {"TableName": table, "Key": key(pk, sk)}}
+
+
+def fails(table: str, pk: str, sk: str) -> dict:
+    return {"ConditionCheck": {"TableName": table, "Key": key(pk, sk), "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+SCENARIOS = {
+    "all succeed": [put("orders", "a", "3", 3), add("orders", "a", "1", 10), delete("orders", "a", "2"),
+                    add("totals", "t", "all", 1)],
+    "the last check fails": [put("orders", "b", "1"), add("orders", "a", "1", 5), delete("orders", "a", "2"),
+                             add("totals", "t", "all", 1), fails("orders", "a", "1")],
+    "the first check fails": [fails("orders", "a", "2"), put("orders", "c", "1"), add("totals", "t", "all", 1)],
+    "an update's condition fails midway": [put("orders", "d", "1"), add("totals", "t", "all", 5, "n > :n"),
+                                           delete("orders", "a", "1")],
+    "a new item is added then rolled back": [add("orders", "new", "1", 1), fails("totals", "t", "all")],
+    "the same item twice": [put("orders", "e", "1"), add("totals", "t", "all", 1), add("totals", "t", "all", 2)],
+    "an unknown table": [put("orders", "f", "1"), put("no-such-table", "x", "1")],
+}
+
+
+def outcome(client, items: list[dict]) -> tuple:
+    try:
+        client.transact_write_items(TransactItems=items)
+        error = None
+    except ClientError as failure:
+        error = (failure.response["Error"]["Code"], failure.response["Error"]["Message"],
+                 failure.response.get("CancellationReasons"))
+    tables = {name: sorted((i["pk"]["S"], i["sk"]["S"], i.get("n", {}).get("N"))
+                           for i in client.scan(TableName=name)["Items"]) for name in ("orders", "totals")}
+    return error, tables
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_the_tuned_transaction_gives_stock_motos_outcome(regions, scenario):
+    stock = outcome(regions[STOCK], SCENARIOS[scenario])
+    tuned = outcome(regions[TUNED], SCENARIOS[scenario])
+    assert tuned == stock
+    if scenario != "all succeed":
+        assert stock[0] is not None  # each failing scenario really failed (and rolled back alike)
+
+
+def test_failed_transactions_never_undo_concurrent_writes(regions):
+    """Threads increment one counter with plain updates while others run transactions on it that
+    fail half the time: a rollback must restore only what its own transaction wrote."""
+    client = regions[TUNED]
+    client.put_item(TableName="totals", Item={"pk": {"S": "c"}, "sk": {"S": "1"}, "n": {"N": "0"}})
+    done = {"plain": 0, "committed": 0}
+    lock = threading.Lock()
+
+    def work(worker: int) -> None:
+        mine = boto3.client("dynamodb", region_name=TUNED)
+        for i in range(60):
+            if worker % 2:
+                mine.update_item(TableName="totals", Key=key("c", "1"), UpdateExpression="ADD n :one",
+                                 ExpressionAttributeValues={":one": {"N": "1"}})
+                kind = "plain"
+            else:
+                items = [add("totals", "c", "1", 1), put("orders", f"w{worker}-{uuid.uuid4()}", "1")]
+                if i % 2:
+                    items.append(fails("orders", "a", "1"))
+                try:
+                    mine.transact_write_items(TransactItems=items)
+                    kind = "committed"
+                except ClientError as failure:
+                    assert failure.response["Error"]["Code"] == "TransactionCanceledException"
+                    continue
+            with lock:
+                done[kind] += 1
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    final = int(client.get_item(TableName="totals", Key=key("c", "1"))["Item"]["n"]["N"])
+    assert done["committed"] == 90 and done["plain"] == 180
+    assert final == done["plain"] + done["committed"]
