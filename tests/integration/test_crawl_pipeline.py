@@ -172,6 +172,29 @@ def test_page_limit_of_the_plan_is_respected(knowledge_env, site, monkeypatch):
     assert report["truncated"] == "page limit of 2 reached"
 
 
+def test_a_resync_stopped_by_the_page_limit_keeps_the_pages_it_did_not_reach(knowledge_env, site, monkeypatch):
+    from botplot.config import reload_settings
+    from botplot.services import knowledge, projects
+
+    project_id = _project("enterprise")
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    _run(_crawl_messages())
+    _, report = _source(project_id, source.source_id)
+    assert report["counts"]["added"] == 4 and report["truncated"] is None
+    before = sorted(c.chunk_id for c in _chunks(project_id, source.source_id))
+
+    monkeypatch.setenv("BOTPLOT_PAGE_LIMITS", '{"pro": 2}')
+    reload_settings()
+    projects.set_plan(project_id, "pro")  # a downgrade: the next resync stops after 2 pages
+    knowledge.recrawl(project_id, source.source_id)
+    _run(_crawl_messages())
+    stored, report = _source(project_id, source.source_id)
+    assert report["truncated"] == "page limit of 2 reached" and report["counts"]["unchanged"] == 2
+    assert report["removed"] == [] and report["counts"]["removed"] == 0
+    assert sorted(c.chunk_id for c in _chunks(project_id, source.source_id)) == before
+    assert stored.chunk_count == len(before)
+
+
 def test_scheduler_queues_only_sources_of_its_frequency(knowledge_env, site):
     from botplot_dev.lambda_runtime import LambdaContext, load_module
     from botplot.services import knowledge

@@ -58,3 +58,26 @@ def test_idle_conversations_close_once_and_fire_conversation_ended_once(moto_end
     chat.begin(caller, "one more thing", idle[0], "v-idle")
     item = table.get_item(Key={"projectId": project.project_id, "conversationId": idle[0]})["Item"]
     assert item["status"] == "active" and "idleShard" in item
+
+
+def test_the_idle_threshold_is_thirty_minutes(moto_endpoint):
+    """35 minutes without a message closes a conversation; 25 minutes does not (BOTPLOT_IDLE_MINUTES=30)."""
+    from botplot.services import chat, projects
+    from botplot.services.auth import Principal
+    from botplot.services.chat import AnswerRecord
+
+    project, _ = projects.create_project("idle threshold", "enterprise")
+    caller = Principal(project.project_id, "enterprise", "public", "idle", None)
+    now = datetime.now(timezone.utc)
+    started = {}
+    for minutes_ago in (35, 25):
+        with time_machine.travel(now - timedelta(minutes=minutes_ago), tick=False):
+            turn = chat.begin(caller, "hello", None, f"v-{minutes_ago}")
+            chat.finish(turn, AnswerRecord("hi", grounded=True))
+            started[minutes_ago] = turn.conversation.conversation_id
+    result = load_module("IdleCloserFunction").handler({}, LambdaContext("idle"))
+    assert result["closed"] >= 1
+    table = boto3.resource("dynamodb").Table(os.environ["BOTPLOT_TABLE_CONVERSATIONS"])
+    status = {m: table.get_item(Key={"projectId": project.project_id, "conversationId": c},
+                                ConsistentRead=True)["Item"]["status"] for m, c in started.items()}
+    assert status == {35: "closed", 25: "active"}

@@ -1,0 +1,82 @@
+"""The README's counting rules, checked against the usage item itself: every authenticated call
+counts, including ones answered 4xx for bad input; calls refused with 401, 403 or 429 do not.
+
+The apps run in-process behind the template's router (as API Gateway routes them), on moto."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+
+
+@pytest.fixture
+def app(moto_endpoint, monkeypatch):
+    monkeypatch.setenv("BOTPLOT_PLAN_LIMITS", '{"pro": 4}')
+    from starlette.testclient import TestClient
+
+    from botplot.config import reload_settings
+    from botplot_dev.router import TemplateRouter
+
+    reload_settings()
+    yield TestClient(TemplateRouter())
+    monkeypatch.undo()
+    reload_settings()
+
+
+def calls_counted(project_id: str) -> int | None:
+    """The usage item's counter for this month, read straight from the table (None: no item)."""
+    from botplot import clock
+
+    item = boto3.resource("dynamodb").Table(os.environ["BOTPLOT_TABLE_USAGE"]).get_item(
+        Key={"projectId": project_id, "month": clock.month(clock.now())}, ConsistentRead=True).get("Item")
+    return None if item is None else int(item["calls"])
+
+
+def test_what_counts_and_what_does_not(app):
+    from botplot.services.projects import create_project
+
+    project, keys = create_project("quota rules", "pro")
+    public = {"Authorization": f"Bearer {keys.public_key}"}
+    secret = {"Authorization": f"Bearer {keys.secret_key}"}
+    pid = project.project_id
+
+    # refused before any project is known: nothing to count
+    assert app.get("/api/v1/leads").json()["code"] == "MISSING_API_KEY"
+    r = app.get("/api/v1/leads", headers={"Authorization": "Bearer sk_" + "x" * 40})
+    assert r.status_code == 401 and r.json()["code"] == "INVALID_API_KEY"
+    # 403: a public key on a management route is refused, not counted
+    r = app.get("/api/v1/leads", headers=public)
+    assert r.status_code == 403 and r.json()["code"] == "SECRET_KEY_REQUIRED"
+    assert calls_counted(pid) is None
+
+    r = app.post("/api/v1/chat", json={"message": "Hello"}, headers=public)
+    assert r.status_code == 200 and r.headers["X-RateLimit-Remaining"] == "3"
+    assert calls_counted(pid) == 1
+    # answered 400 for bad input: counted, and the answer says so
+    r = app.post("/api/v1/chat", json={"message": ""}, headers=public)
+    assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
+    assert r.headers["X-RateLimit-Remaining"] == "2" and calls_counted(pid) == 2
+    r = app.get("/api/v1/leads?limit=0", headers=secret)
+    assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR" and calls_counted(pid) == 3
+    r = app.get("/api/v1/leads", headers=public)
+    assert r.status_code == 403 and calls_counted(pid) == 3
+    r = app.get("/api/v1/leads", headers=secret)
+    assert r.status_code == 200 and r.headers["X-RateLimit-Remaining"] == "0" and calls_counted(pid) == 4
+
+    # over the limit: refused with 429, and the refusals are not counted
+    for _ in range(3):
+        r = app.post("/api/v1/chat", json={"message": "Hello again"}, headers=public)
+        assert r.status_code == 429 and r.json()["code"] == "RATE_LIMIT_EXCEEDED"
+        assert r.headers["X-RateLimit-Limit"] == "4" and r.headers["X-RateLimit-Remaining"] == "0"
+    assert calls_counted(pid) == 4
+
+
+def test_a_plan_without_api_access_counts_nothing(app):
+    from botplot.services.projects import create_project
+
+    project, keys = create_project("free plan", "free")
+    r = app.post("/api/v1/chat", json={"message": "Hello"}, headers={"Authorization": f"Bearer {keys.public_key}"})
+    assert r.status_code == 403 and r.json()["code"] == "PLAN_REQUIRED"
+    assert calls_counted(project.project_id) is None
