@@ -3,7 +3,9 @@
 - correlates logs with the API Gateway request id (from Mangum's event, Lambda Web Adapter's
   ``x-amzn-request-context`` header, or a fresh id locally);
 - refuses bodies over 1 MB before the app reads them;
-- adds the rate-limit headers the auth dependency computed to every answer, errors included;
+- adds the rate-limit headers the auth dependency computed to every answer, errors included
+  (an unexpected exception is answered here, 500 INTERNAL_ERROR with the traceback logged, because
+  Starlette's outermost error middleware would answer it without them);
 - emits request count and latency by route and status (EMF);
 - behind the Lambda Web Adapter (one long-running app process), hands each request's
   ``X-Amzn-Trace-Id`` to the X-Ray SDK, which reads it from ``_X_AMZN_TRACE_ID``, so that the
@@ -19,7 +21,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from botplot.errors import ApiError
+from botplot.errors import INTERNAL, ApiError
 from botplot.observability import logger, metrics, Unit
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -124,6 +126,7 @@ class RequestMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = True
                 rate = scope["state"].get("rate_limit")
                 if rate is not None:
                     headers = list(message.get("headers", []))
@@ -136,6 +139,11 @@ class RequestMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as error:
+            if status_holder.get("started"):
+                raise  # mid-response: nothing can be answered any more
+            logger.exception("unhandled error", extra={"error_type": type(error).__name__})
+            await _send_error(send_with_headers, INTERNAL)
         finally:
             self._record(scope, status_holder["status"], started)
 
