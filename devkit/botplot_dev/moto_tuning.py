@@ -9,10 +9,12 @@ grows with the table. Only the emulator changes; the application's code is the s
 
 moto's server answers requests on many threads, and neither moto's rollback (it puts back a copy of
 whole tables) nor a per-item one is safe when another request writes in between: the restore would
-undo that write. So every DynamoDB write (put, update, delete, transaction) takes one lock here: a
-transaction's check, apply and rollback happen with no other write in between, as DynamoDB's own
-isolation promises. moto 5.2.5 still deep-copies whole tables; tests/integration/test_moto_tuning.py
-checks this module against moto's own outcomes and under concurrency.
+undo that write. Nor is a plain update: moto reads the old item, applies the update and renders the
+answer from the live item in three steps, so two concurrent ``ADD``s can both answer the same new
+value. So every DynamoDB write request (put, update, delete, batch write, transaction) is handled
+under one lock here, from reading the request to rendering its answer, as DynamoDB's own isolation
+promises. moto 5.2.5 still deep-copies whole tables; tests/integration/test_moto_tuning.py checks
+this module against moto's own outcomes and under concurrency.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ import threading
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 
 _local = threading.local()
 _original_transact = DynamoDBBackend.transact_write_items
-_WRITES = ("put_item", "update_item", "delete_item")
-_originals = {name: getattr(DynamoDBBackend, name) for name in _WRITES}
+_WRITES = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items")
+_handlers = {name: getattr(DynamoHandler, name) for name in _WRITES}
 _write_lock = threading.RLock()
 
 
@@ -63,21 +66,16 @@ def _restore(table: Table, key: dict, original) -> None:
         table.items[hash_value] = original
 
 
-def _locked(original):
-    def write(self, *args, **kwargs):
+def _locked(handler):
+    def write(self):
         with _write_lock:
-            return original(self, *args, **kwargs)
+            return handler(self)  # the handler renders the answer's attributes from the item itself
 
-    write.__name__ = original.__name__
+    write.__name__ = handler.__name__
     return write
 
 
 def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict]) -> None:
-    with _write_lock:
-        return _transact_locked(self, transact_items)
-
-
-def _transact_locked(self: DynamoDBBackend, transact_items: list[dict]) -> None:
     snapshots = []
     for entry in transact_items[:100]:
         op_type, op = next(iter(entry.items()))
@@ -105,7 +103,7 @@ def install() -> None:
     if getattr(DynamoDBBackend, "_botplot_tuned", False):
         return
     Table.__deepcopy__ = _table_deepcopy
-    for name, original in _originals.items():
-        setattr(DynamoDBBackend, name, _locked(original))
+    for name, handler in _handlers.items():
+        setattr(DynamoHandler, name, _locked(handler))
     DynamoDBBackend.transact_write_items = _transact_write_items
     DynamoDBBackend._botplot_tuned = True
