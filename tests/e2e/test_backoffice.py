@@ -256,8 +256,11 @@ def test_leads_list_search_and_delete(stack, history, raw):
             assert found["total"] == len(expected) and [x["id"] for x in found["leads"]] == expected, query
         page = c.get("/api/v1/leads", params={"search": "example", "limit": 5, "offset": 5}).json()
         assert [x["id"] for x in page["leads"]] == [x["leadId"] for x in leads[5:10]]
-        assert c.delete("/api/v1/leads/6ba7b810-9dad-11d1-80b4-00c04fd430c8").status_code == 404
-        assert c.get("/api/v1/leads?limit=101").status_code == 400
+        for unknown in ("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "not-a-lead"):
+            r = c.delete(f"/api/v1/leads/{unknown}")
+            assert r.status_code == 404 and r.json()["code"] == "LEAD_NOT_FOUND"
+        r = c.get("/api/v1/leads?limit=101")
+        assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
 
 
 def test_another_project_sees_none_of_it(stack, history, raw):
@@ -271,7 +274,8 @@ def test_another_project_sees_none_of_it(stack, history, raw):
         assert c.get("/api/v1/analytics/ratings").json()["summary"]["totalRatings"] == 0
         assert c.get(f"/api/v1/conversations/{conversation_id}").status_code == 404
         assert c.delete(f"/api/v1/conversations/{conversation_id}").status_code == 404
-        assert c.delete(f"/api/v1/leads/{lead_id}").status_code == 404
+        r = c.delete(f"/api/v1/leads/{lead_id}")
+        assert r.status_code == 404 and r.json()["code"] == "LEAD_NOT_FOUND"
     with stack.client(history["project"]["secretKey"]) as c:
         assert c.get(f"/api/v1/conversations/{conversation_id}").status_code == 200
 

@@ -102,9 +102,11 @@ def test_a_crawl_that_cannot_start_fails_with_a_readable_error(stack, site):
 ])
 def test_bad_url_sources_are_400(stack, project, body):
     with stack.client(project["secretKey"]) as c:
+        before = c.get("/api/v1/knowledge").json()["sources"]
         r = c.post("/api/v1/knowledge/url", json=body)
-    assert r.status_code == 400, r.text
-    assert set(r.json()) == {"error", "code"}
+        assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR", r.text
+        assert set(r.json()) == {"error", "code"}
+        assert c.get("/api/v1/knowledge").json()["sources"] == before  # nothing was stored
 
 
 @pytest.mark.parametrize("body", [{}, {"question": "Hours?"}, {"answer": "9-5"}, {"question": " ", "answer": "x"},
@@ -112,7 +114,7 @@ def test_bad_url_sources_are_400(stack, project, body):
 def test_bad_qa_pairs_are_400(stack, project, body):
     with stack.client(project["secretKey"]) as c:
         r = c.post("/api/v1/knowledge/qa", json=body)
-    assert r.status_code == 400 and set(r.json()) == {"error", "code"}
+    assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR" and set(r.json()) == {"error", "code"}
 
 
 def test_unknown_and_foreign_sources_are_404(stack, project):

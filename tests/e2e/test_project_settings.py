@@ -101,7 +101,8 @@ def test_bad_custom_domains_are_400(stack, owner, domain):
 
 @pytest.mark.parametrize("body", [{}, {"white_label": "yes"}, {"white_label": None}, {"custom_logo": 5}])
 def test_malformed_branding_is_400(stack, owner, body):
-    assert patch(stack, owner, "branding", body).status_code == 400
+    r = patch(stack, owner, "branding", body)
+    assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR", r.text
 
 
 def test_settings_need_the_enterprise_plan_and_the_own_project(stack, owner):
@@ -112,7 +113,8 @@ def test_settings_need_the_enterprise_plan_and_the_own_project(stack, owner):
         r = patch(stack, owner, what, body, project_id=pro["projectId"])
         assert r.status_code == 404 and r.json()["code"] == "PROJECT_NOT_FOUND"
     with stack.client(pro["secretKey"]) as c:
-        assert c.post(f"/api/v1/projects/{pro['projectId']}/verify-domain").status_code == 403
+        r = c.post(f"/api/v1/projects/{pro['projectId']}/verify-domain")
+        assert r.status_code == 403 and r.json()["code"] == "ENTERPRISE_REQUIRED"
 
 
 @pytest.mark.parametrize("name, code", [("ab", "INVALID_SUBDOMAIN"), ("a" * 31, "INVALID_SUBDOMAIN"),
@@ -137,23 +139,30 @@ def test_a_subdomain_belongs_to_one_project_and_is_released_when_changed(stack, 
 
 def test_two_projects_racing_for_a_name_cannot_both_get_it(stack):
     projects = [stack.new_project("enterprise", f"Racer {i}") for i in range(4)]
+    tag = projects[0]["projectId"][-6:]
+    held = {}  # project id -> the name it won last (winning a new name releases the old one)
     for round_ in range(5):
-        name = f"race-{round_}-{projects[0]['projectId'][-6:]}"
-        results = []
+        name = f"race-{round_}-{tag}"
+        results = {}
 
         def claim(project):
-            results.append(patch(stack, project, "subdomain", {"subdomain": name}).status_code)
+            results[project["projectId"]] = patch(stack, project, "subdomain", {"subdomain": name}).status_code
 
         threads = [threading.Thread(target=claim, args=(p,)) for p in projects]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        assert sorted(results) == [200, 409, 409, 409], results
-    holders = stack.table("SUBDOMAINS").scan()["Items"]
-    mine = [h for h in holders if h["subdomain"].startswith("race-")]
-    # each racer kept at most its last name; released names are gone
-    assert len({h["projectId"] for h in mine}) <= 4 and len(mine) <= 5
+        assert sorted(results.values()) == [200, 409, 409, 409], results
+        (winner,) = [pid for pid, status in results.items() if status == 200]
+        held[winner] = name
+    holders = stack.table("SUBDOMAINS").scan(ConsistentRead=True)["Items"]
+    mine = {h["subdomain"]: h["projectId"] for h in holders if h["subdomain"].endswith(f"-{tag}")}
+    # exactly the winners' last names are held, each by its winner; every released name is free again
+    assert mine == {name: pid for pid, name in held.items()}
+    for project in projects:
+        stored = stack.table("PROJECTS").get_item(Key={"projectId": project["projectId"]})["Item"]
+        assert stored.get("subdomain") == held.get(project["projectId"])
 
 
 def test_custom_domain_verification_checks_the_cname(stack, owner, dns):

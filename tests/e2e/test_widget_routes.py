@@ -90,7 +90,7 @@ def test_leads_are_captured_with_an_email_or_a_phone(stack, project, convo):
 def test_invalid_leads_are_400(stack, project, body):
     with stack.client(project["publicKey"]) as c:
         r = c.post("/api/v1/chat/lead", json=body)
-    assert r.status_code == 400 and set(r.json()) == {"error", "code"}
+    assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR" and set(r.json()) == {"error", "code"}
 
 
 def test_handoff_hands_the_conversation_off_once(stack, project, convo):

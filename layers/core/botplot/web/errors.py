@@ -25,7 +25,7 @@ def _describe(errors: list[dict]) -> ApiError:
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     if kind == "json_invalid":
         return ApiError(400, "INVALID_JSON", "Request body is not valid JSON")
-    if first.get("loc", ())[:1] == ("body",) and not loc:
+    if first.get("loc", ())[:1] == ("body",) and not loc and kind not in ("value_error", "assertion_error"):
         return ApiError(
             400,
             "INVALID_BODY",
@@ -36,7 +36,7 @@ def _describe(errors: list[dict]) -> ApiError:
         return ApiError(400, "VALIDATION_ERROR", f"'{field}' is required")
     message = first.get("msg", "is invalid")
     message = message.removeprefix("Value error, ")
-    return ApiError(400, "VALIDATION_ERROR", f"'{field}': {message}")
+    return ApiError(400, "VALIDATION_ERROR", f"'{field}': {message}" if loc else message)
 
 
 def install(app: FastAPI) -> None:
