@@ -36,6 +36,25 @@ def receiver():
     r.stop()
 
 
+def deliveries(stack, owner, hook) -> list[dict]:
+    with stack.client(owner["secretKey"]) as c:
+        r = c.get(f"/api/v1/projects/{owner['projectId']}/webhooks/{hook['id']}/deliveries")
+    assert r.status_code == 200, r.text
+    return r.json()["deliveries"]
+
+
+def wait_for_deliveries(stack, owner, hook, predicate, timeout: float = 30) -> list[dict]:
+    """Poll the deliveries until ``predicate(deliveries)`` holds: the worker stores an attempt's outcome
+    after the receiver has answered, so what the receiver saw is not yet what the API reports."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = deliveries(stack, owner, hook)
+        if predicate(found):
+            return found
+        assert time.monotonic() < deadline, f"deliveries never matched: {found}"
+        time.sleep(0.2)
+
+
 def chat(stack, owner, message, **extra):
     with stack.client(owner["publicKey"]) as c:
         return c.post("/api/v1/chat", json={"message": message, **extra}).json()
@@ -76,7 +95,10 @@ def test_only_subscribed_events_are_delivered(stack, owner, receiver):
         lead = c.post("/api/v1/chat/lead", json={"conversationId": reply["conversationId"], "name": "Zoë Ünal",
                                                  "email": "zoe@example.com", "phone": "+44 20 7946 0958"}).json()
     receiver.wait_for(lambda r: r.events())
-    time.sleep(1.5)
+    # the chat's own events (conversation.started, message.created) were fanned out before the lead's:
+    # once the lead's delivery is stored, nothing else for this webhook can still be in flight
+    (delivery,) = wait_for_deliveries(stack, owner, hook, lambda ds: ds and ds[0]["status"] == "succeeded")
+    assert delivery["event"] == "lead.captured"
     assert [e["event"] for e in receiver.events()] == ["lead.captured"]
     assert receiver.events()[0]["data"]["lead_id"] == lead["leadId"]
     assert receiver.events()[0]["data"]["name"] == "Zoë Ünal" and receiver.received[0]["valid"]
@@ -113,9 +135,7 @@ def test_a_receiver_failing_twice_gets_the_same_delivery_until_it_succeeds(stack
     ids = {r["headers"]["x-botplot-delivery"] for r in receiver.received}
     assert len(ids) == 1 and all(r["valid"] for r in receiver.received)
     assert receiver.received[1]["at"] - receiver.received[0]["at"] >= 0.9  # backed off
-    with stack.client(owner["secretKey"]) as c:
-        deliveries = c.get(f"/api/v1/projects/{owner['projectId']}/webhooks/{hook['id']}/deliveries").json()
-    (delivery,) = deliveries["deliveries"]
+    (delivery,) = wait_for_deliveries(stack, owner, hook, lambda ds: ds and ds[0]["status"] != "retrying")
     assert delivery["deliveryId"] in ids and delivery["status"] == "succeeded" and delivery["attempts"] == 3
     assert delivery["statusCode"] == 200 and delivery["durationMs"] >= 0
 
@@ -128,7 +148,10 @@ def test_a_receiver_down_for_a_while_misses_nothing(stack, owner):
         emails = [f"down{i}@example.com" for i in range(4)]
         for email in emails:
             c.post("/api/v1/chat/lead", json={"email": email})
-    time.sleep(2.5)  # the receiver is down: first attempts and a retry fail
+    # the receiver is down: every first attempt fails, and the deliveries wait for their retry
+    down = wait_for_deliveries(stack, owner, hook, lambda ds: len(ds) == 4 and all(
+        d["status"] == "retrying" and d["attempts"] >= 1 and d["statusCode"] is None for d in ds))
+    assert all("connection" in d["error"].lower() for d in down), down
     receiver.start()
     try:
         receiver.wait_for(lambda r: {e["data"]["email"] for e in r.events()} == set(emails), timeout=30)
@@ -137,6 +160,8 @@ def test_a_receiver_down_for_a_while_misses_nothing(stack, owner):
         for event in receiver.events():
             by_delivery.setdefault(event["_delivery"], set()).add(event["data"]["email"])
         assert all(len(v) == 1 for v in by_delivery.values())  # a duplicate always repeats its delivery id
+        done = wait_for_deliveries(stack, owner, hook, lambda ds: all(d["status"] == "succeeded" for d in ds))
+        assert len(done) == 4 and all(d["attempts"] >= 2 for d in done)
     finally:
         receiver.stop()
 
@@ -150,9 +175,7 @@ def test_a_slow_receiver_times_out_and_is_retried(stack, owner, receiver):
     receiver.wait_for(lambda r: len(r.received) >= 1, timeout=15)
     receiver.delay = 0
     receiver.wait_for(lambda r: len(r.received) >= 2, timeout=30)
-    with stack.client(owner["secretKey"]) as c:
-        (delivery,) = c.get(f"/api/v1/projects/{owner['projectId']}/webhooks/{hook['id']}/deliveries").json()[
-            "deliveries"]
+    (delivery,) = wait_for_deliveries(stack, owner, hook, lambda ds: ds and ds[0]["status"] != "retrying")
     assert delivery["status"] == "succeeded" and delivery["attempts"] == 2
 
 
@@ -163,10 +186,9 @@ def test_exhausted_retries_mark_the_delivery_failed_and_dead_letter_it(stack, ow
     with stack.client(owner["publicKey"]) as c:
         c.post("/api/v1/chat/lead", json={"email": "doomed@example.com"})
     receiver.wait_for(lambda r: len(r.received) == 4, timeout=30)  # 1 + 3 retries (1, 1, 2 s)
-    time.sleep(1)
+    (delivery,) = wait_for_deliveries(stack, owner, hook, lambda ds: ds and ds[0]["status"] == "failed")
     base = f"/api/v1/projects/{owner['projectId']}/webhooks/{hook['id']}"
     with stack.client(owner["secretKey"]) as c:
-        (delivery,) = c.get(f"{base}/deliveries").json()["deliveries"]
         assert delivery["status"] == "failed" and delivery["attempts"] == 4 and delivery["error"] == "HTTP 500"
         dlq = stack.aws("sqs").receive_message(QueueUrl=stack.info["environment"]["BOTPLOT_WEBHOOK_DLQ_URL"],
                                                MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
@@ -178,6 +200,12 @@ def test_exhausted_retries_mark_the_delivery_failed_and_dead_letter_it(stack, ow
                                                                 "status": "pending"}
         receiver.wait_for(lambda rc: len(rc.received) == 5)
         assert receiver.received[-1]["headers"]["x-botplot-delivery"] == delivery["deliveryId"]
+        (again,) = wait_for_deliveries(stack, owner, hook, lambda ds: ds and ds[0]["status"] == "succeeded")
+        assert again["attempts"] == 5 and again["statusCode"] == 200
+        r = c.post(f"{base}/deliveries/6ba7b810-9dad-11d1-80b4-00c04fd430c8/redeliver")
+        assert r.status_code == 404 and r.json()["code"] == "DELIVERY_NOT_FOUND"
+        r = c.post(f"{base}/deliveries/not-a-delivery/redeliver")
+        assert r.status_code == 404 and r.json()["code"] == "DELIVERY_NOT_FOUND"
 
 
 def test_many_consecutive_failures_deactivate_the_webhook_until_re_enabled(stack, owner, receiver):
@@ -233,7 +261,11 @@ def test_the_secret_is_shown_once_and_never_again(stack, owner, receiver):
     assert all(secret not in text and "whsec_" not in text for text in responses)
     listed = json.loads(responses[0])["webhooks"]
     assert set(listed[0]) == {"id", "url", "description", "events", "is_active", "created_at"}
-    assert secret not in stack.log_path.read_text()
+    log = stack.log_path.read_text()
+    assert secret not in log and "whsec_" not in log
+    assert owner["secretKey"] not in log and owner["publicKey"] not in log
+    # the stack logs at DEBUG (conftest), so a secret logged at INFO or DEBUG would be in this log too
+    assert stack.env["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
 
 
 def test_delete_removes_the_webhook_and_its_deliveries(stack, owner, receiver):
@@ -249,20 +281,43 @@ def test_delete_removes_the_webhook_and_its_deliveries(stack, owner, receiver):
     assert left == []
 
 
-@pytest.mark.parametrize("body", [
-    {"url": "ftp://example.com/hook", "events": ["message.created"]},
-    {"url": "not a url", "events": ["message.created"]},
-    {"url": "https://example.com/hook", "events": []},
-    {"url": "https://example.com/hook", "events": ["message.deleted"]},
-    {"url": "https://example.com/hook", "events": "message.created"},
-    {"url": "https://example.com/hook"},
-    {"events": ["message.created"]},
-    {"url": "https://example.com/hook", "events": ["message.created"], "description": "x" * 501},
+GOOD_URL = "{receiver}"  # a URL the stack accepts, so that what is tested is the other field
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"url": "ftp://example.com/hook", "events": ["message.created"]}, "INVALID_WEBHOOK_URL"),
+    ({"url": "not a url", "events": ["message.created"]}, "INVALID_WEBHOOK_URL"),
+    ({"url": "https://user:pw@example.com/hook", "events": ["message.created"]}, "INVALID_WEBHOOK_URL"),
+    ({"url": "https://no-such-host.invalid/hook", "events": ["message.created"]}, "INVALID_WEBHOOK_URL"),
+    ({"url": GOOD_URL, "events": []}, "INVALID_EVENTS"),
+    ({"url": GOOD_URL, "events": ["message.deleted"]}, "INVALID_EVENTS"),
+    ({"url": GOOD_URL, "events": ["message.created", "ping"]}, "INVALID_EVENTS"),
+    ({"url": GOOD_URL, "events": "message.created"}, "VALIDATION_ERROR"),
+    ({"url": GOOD_URL}, "VALIDATION_ERROR"),
+    ({"events": ["message.created"]}, "VALIDATION_ERROR"),
+    ({"url": GOOD_URL, "events": ["message.created"], "description": "x" * 501}, "VALIDATION_ERROR"),
 ])
-def test_bad_webhooks_are_400(stack, owner, body):
+def test_bad_webhooks_are_400_and_create_nothing(stack, owner, receiver, body, code):
+    body = {k: v.format(receiver=receiver.url) if k == "url" else v for k, v in body.items()}
+    base = f"/api/v1/projects/{owner['projectId']}/webhooks"
     with stack.client(owner["secretKey"]) as c:
-        r = c.post(f"/api/v1/projects/{owner['projectId']}/webhooks", json=body)
-    assert r.status_code == 400 and set(r.json()) == {"error", "code"}
+        r = c.post(base, json=body)
+        assert r.status_code == 400 and r.json()["code"] == code and set(r.json()) == {"error", "code"}, r.text
+        assert c.get(base).json() == {"webhooks": []}
+
+
+@pytest.mark.parametrize("change, code", [({"events": ["message.deleted"]}, "INVALID_EVENTS"),
+                                          ({"events": []}, "INVALID_EVENTS"),
+                                          ({"url": "ftp://example.com/hook"}, "INVALID_WEBHOOK_URL"),
+                                          ({"url": "https://no-such-host.invalid/x"}, "INVALID_WEBHOOK_URL")])
+def test_bad_changes_are_400_and_change_nothing(stack, owner, receiver, change, code):
+    hook = create(stack, owner, receiver.url, events=["lead.captured"])
+    base = f"/api/v1/projects/{owner['projectId']}/webhooks"
+    with stack.client(owner["secretKey"]) as c:
+        r = c.patch(f"{base}/{hook['id']}", json=change)
+        assert r.status_code == 400 and r.json()["code"] == code, r.text
+        (listed,) = c.get(base).json()["webhooks"]
+    assert (listed["url"], listed["events"]) == (receiver.url, ["lead.captured"])
 
 
 def test_at_most_ten_webhooks(stack, owner, receiver):

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 
-def _forget_clients() -> None:
+def forget_clients() -> None:
     from botplot import aws
     from botplot.db import base
     from botplot.db.registry import MODELS_BY_LOGICAL_ID
@@ -30,10 +30,10 @@ def using_endpoint(endpoint: str, environment: dict[str, str]):
         for name, value in {"AWS_ENDPOINT_URL": endpoint, **environment}.items():
             patch.setenv(name, value)
         reload_settings()
-        _forget_clients()
+        forget_clients()
         try:
             yield
         finally:
             patch.undo()
             reload_settings()
-            _forget_clients()
+            forget_clients()
