@@ -89,8 +89,10 @@ def history(stack):
         # every conversation of the history is hours or days old: let the stack's idle closer (every
         # few seconds) close them all before the figures are read, so that statuses stay put
         deadline = time.monotonic() + 60
-        while c.get("/api/v1/conversations?status=active").json()["total"] and time.monotonic() < deadline:
+        while (active := c.get("/api/v1/conversations?status=active").json()["total"]) and \
+                time.monotonic() < deadline:
             time.sleep(0.5)
+        assert active == 0, f"the idle closer left {active} idle conversations open after 60 s"
     return {"project": project, "deleted": deleted, "now": now}
 
 
