@@ -10,7 +10,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 JS := clients/js
 JS_STAMP := $(JS)/node_modules/.installed
 
-.PHONY: run test test-slow bench openapi clean js-deps clients publish-widget
+.PHONY: run test test-slow mutation bench openapi clean js-deps clients publish-widget
 
 # `make run` installs only what the stack runs; `make test` adds the test tools on top.
 $(STAMP): pyproject.toml requirements-local.txt requirements-model.txt $(wildcard layers/*/requirements.txt)
@@ -31,6 +31,10 @@ $(TOOLS_STAMP): requirements-tools.txt
 # state stays across runs in .botplot/; `make run FRESH=1` starts empty
 run: $(STAMP)
 	FRESH=$(FRESH) $(VENV)/bin/python -m botplot_dev.local_stack
+
+# `sam build` needs python3.12 (the functions' runtime) on PATH: pyenv's is appended when it has one.
+PY312_BIN := $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin))
+test test-slow: export PATH := $(PATH)$(if $(PY312_BIN),:$(PY312_BIN))
 
 # The JS client and widget build tools, exactly as package-lock.json pins them (no install scripts).
 $(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
@@ -58,6 +62,16 @@ test: $(DEV_STAMP) $(TOOLS_STAMP) js-deps
 test-slow: $(DEV_STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/python -m pytest -m slow
 
+MUTATION_STAMP := $(VENV)/.mutation-installed
+
+$(MUTATION_STAMP): $(DEV_STAMP) requirements-mutation.txt
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements-mutation.txt
+	touch $@
+
+# Slow (minutes per module on 2 cores) and not part of `make test`; MODULES="quota ..." runs some.
+mutation: $(MUTATION_STAMP)
+	$(VENV)/bin/python -m botplot_dev.mutation $(MODULES)
+
 openapi: $(STAMP)
 	$(VENV)/bin/python -m botplot_dev.openapi
 
@@ -71,4 +85,4 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python -m bench
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .botplot
+	rm -rf $(VENV) $(TOOLS) .aws-sam .botplot .mutation

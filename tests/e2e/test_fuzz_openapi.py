@@ -23,13 +23,15 @@ def fuzzed_project(stack):
     return stack.new_project("enterprise", "Fuzzed")
 
 
+@pytest.mark.parametrize("examples", [12, pytest.param(200, marks=pytest.mark.slow)], ids=["quick", "deep"])
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method.upper()} {op.path}")
-def test_no_server_errors_and_errors_in_the_reference_shape(stack, fuzzed_project, operation, mode):
+def test_no_server_errors_and_errors_in_the_reference_shape(stack, fuzzed_project, operation, mode, examples):
+    """`make test` tries 12 inputs per operation and mode; `make test-slow` 200."""
     headers = {"Authorization": f"Bearer {fuzzed_project['secretKey']}"}
     path_ids = {"projectId": fuzzed_project["projectId"]} if "{projectId}" in operation.path else None
 
-    @settings(max_examples=12, deadline=None, database=None, derandomize=True,
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_ids))
     def check(case):
