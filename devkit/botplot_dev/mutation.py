@@ -1,0 +1,141 @@
+"""`make mutation`: mutation testing (mutmut) of the modules where a silent bug costs customers
+money, data or safety. Prints, per module, mutants killed / survived / timed out (and those no test
+reaches), then lists the survivors.
+
+mutmut 3 imports the package it mutates from ``./`` or ``src/``; ours lives in ``layers/core``. So
+each module runs in a staging directory, ``.mutation/<module>/``, holding a copy of the package as
+``src/botplot`` and of the tests: mutmut's mutated copy (``mutants/src/botplot``) is then the one the
+tests import. Each module runs only the fast in-process tests that exercise it (every mutant runs
+them again), never the end-to-end ones, whose stack would import the unmutated code.
+
+``python -m botplot_dev.mutation [module ...]`` runs some; results are kept in
+``.mutation/results.json`` so the table covers every module run so far.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGE = ROOT / ".mutation"
+RESULTS = STAGE / "results.json"
+
+#: module -> (files under layers/core/botplot to mutate, the tests that exercise them)
+MODULES: dict[str, tuple[list[str], list[str]]] = {
+    "quota": (["services/quota.py"],
+              ["tests/integration/test_quota_rules.py", "tests/integration/test_quota_concurrency.py"]),
+    "auth": (["services/auth.py", "services/ttl_cache.py"], ["tests/integration/test_quota_rules.py"]),
+    "ssrf-guard": (["net/ssrf.py"], ["tests/unit/test_ssrf.py"]),
+    "fetch": (["net/fetch.py"], ["tests/integration/test_crawl_pipeline.py"]),
+    "webhook-delivery": (["webhooks/delivery.py"], ["tests/integration/test_faults.py"]),
+    "ingest-resync": (["knowledge/ingest.py"], ["tests/integration/test_crawl_pipeline.py"]),
+    "idle-close": (["services/idle.py"], ["tests/integration/test_idle_closer.py"]),
+    "analytics-counters": (["services/counters.py"],
+                           ["tests/integration/test_idle_closer.py", "tests/integration/test_faults.py"]),
+    "retrieval-ranking": (["knowledge/retrieval.py"], ["tests/integration/test_retrieval_ranking.py"]),
+}
+
+_STATUS = re.compile(r"^\s+(\S+__mutmut_\d+): (.+)$")
+
+
+def _stage(name: str, files: list[str], tests: list[str]) -> Path:
+    stage = STAGE / re.sub(r"\W+", "-", name)
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "src").mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "layers" / "core" / "botplot", stage / "src" / "botplot", ignore=ignore)
+    shutil.copytree(ROOT / "tests", stage / "tests", ignore=ignore)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    pytest_options = pyproject[pyproject.index("[tool.pytest.ini_options]"):].split("\n[tool.", 1)[0]
+    mutmut = "\n".join([
+        "[tool.mutmut]",
+        'source_paths = ["src"]',
+        f"only_mutate = {json.dumps(['src/botplot/' + f for f in files])}",
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        'pytest_add_cli_args = ["-p", "no:randomly", "-x", "-q"]',
+        "timeout_multiplier = 5.0",
+        "timeout_constant = 10.0",
+        "use_git_change_detection = false",
+    ])
+    (stage / "pyproject.toml").write_text(pytest_options + "\n\n" + mutmut + "\n")
+    return stage
+
+
+def run_module(name: str) -> dict:
+    files, tests = MODULES[name]
+    missing = [t for t in tests if not (ROOT / t).exists()]
+    if missing:
+        return {"error": f"tests missing: {missing}"}
+    stage = _stage(name, files, tests)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    started = time.monotonic()
+    mutmut = [sys.executable, "-m", "mutmut"]
+    run = subprocess.run([*mutmut, "run", "--max-children", str(os.cpu_count() or 2)], cwd=stage, env=env,
+                         capture_output=True, text=True)
+    listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=stage, env=env, capture_output=True, text=True)
+    statuses = {m.group(1): m.group(2).strip() for m in map(_STATUS.match, listed.stdout.splitlines()) if m}
+    if not statuses:
+        return {"error": f"mutmut found no mutants (exit {run.returncode}):\n{(run.stdout + run.stderr)[-2000:]}"}
+    counts: dict[str, int] = {}
+    for status in statuses.values():
+        counts[status] = counts.get(status, 0) + 1
+    survivors = sorted(k for k, s in statuses.items() if s in ("survived", "no tests", "suspicious"))
+    diffs = {}
+    for mutant in survivors:
+        shown = subprocess.run([*mutmut, "show", mutant], cwd=stage, env=env, capture_output=True, text=True)
+        diffs[mutant] = "\n".join(line for line in shown.stdout.splitlines()
+                                  if line.startswith(("+", "-")) and not line.startswith(("+++", "---")))
+    return {"files": files, "counts": counts, "survivors": diffs, "seconds": round(time.monotonic() - started)}
+
+
+def table(results: dict) -> str:
+    lines = [f"{'module':30} {'mutants':>7} {'killed':>7} {'survived':>8} {'timeout':>7} {'no tests':>8} "
+             f"{'killed %':>8}"]
+    for name in MODULES:
+        result = results.get(name)
+        if result is None:
+            lines.append(f"{name:30} not run")
+            continue
+        if "error" in result:
+            lines.append(f"{name:30} error: {result['error'].splitlines()[0]}")
+            continue
+        c = result["counts"]
+        total = sum(c.values())
+        killed = c.get("killed", 0) + c.get("caught by type check", 0)
+        lines.append(f"{name:30} {total:7} {killed:7} {c.get('survived', 0):8} {c.get('timeout', 0):7} "
+                     f"{c.get('no tests', 0):8} {100 * killed / total if total else 0:7.1f}%")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(MODULES)
+    unknown = [n for n in names if n not in MODULES]
+    if unknown:
+        print(f"unknown modules {unknown}; known: {list(MODULES)}", file=sys.stderr)
+        return 2
+    STAGE.mkdir(exist_ok=True)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for name in names:
+        print(f"mutating {name} ({', '.join(MODULES[name][0])}) ...", flush=True)
+        results[name] = run_module(name)
+        RESULTS.write_text(json.dumps(results, indent=1))
+    print()
+    print(table(results))
+    for name in names:
+        survivors = results[name].get("survivors") or {}
+        if survivors:
+            print(f"\nsurvivors in {name}:")
+            for mutant, diff in survivors.items():
+                print(f"  {mutant}\n    " + diff.replace("\n", "\n    "))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
