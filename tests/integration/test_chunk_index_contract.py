@@ -18,10 +18,6 @@ def _vector(*weights: float) -> list[float]:
     return [w / norm for w in weights]
 
 
-# The OpenSearch run needs a cluster (OPENSEARCH_URL), which CI does not start.
-pytestmark = pytest.mark.optional_in_ci("the OpenSearch run needs a cluster at OPENSEARCH_URL")
-
-
 @pytest.fixture(params=["sqlite", "opensearch"])
 def index(request, tmp_path):
     if request.param == "sqlite":
