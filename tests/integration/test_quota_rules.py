@@ -5,7 +5,10 @@ The apps run in-process behind the template's router (as API Gateway routes them
 
 from __future__ import annotations
 
+import json
 import os
+import time
+from datetime import datetime, timezone
 
 import boto3
 import pytest
@@ -25,16 +28,29 @@ def app(moto_endpoint, monkeypatch):
     reload_settings()
 
 
-def calls_counted(project_id: str) -> int | None:
-    """The usage item's counter for this month, read straight from the table (None: no item)."""
+def usage_item(project_id: str) -> dict | None:
+    """This month's usage item, read straight from the table."""
     from botplot import clock
 
-    item = boto3.resource("dynamodb").Table(os.environ["BOTPLOT_TABLE_USAGE"]).get_item(
+    return boto3.resource("dynamodb").Table(os.environ["BOTPLOT_TABLE_USAGE"]).get_item(
         Key={"projectId": project_id, "month": clock.month(clock.now())}, ConsistentRead=True).get("Item")
+
+
+def calls_counted(project_id: str) -> int | None:
+    """The usage item's counter for this month (None: no item)."""
+    item = usage_item(project_id)
     return None if item is None else int(item["calls"])
 
 
-def test_what_counts_and_what_does_not(app):
+def next_month() -> int:
+    """Epoch seconds of the first instant of next month, UTC."""
+    now = datetime.now(timezone.utc)
+    first = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=timezone.utc)
+    return int(first.timestamp())
+
+
+def test_what_counts_and_what_does_not(app, capfd, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     from botplot.services.projects import create_project
 
     project, keys = create_project("quota rules", "pro")
@@ -53,7 +69,10 @@ def test_what_counts_and_what_does_not(app):
 
     r = app.post("/api/v1/chat", json={"message": "Hello"}, headers=public)
     assert r.status_code == 200 and r.headers["X-RateLimit-Remaining"] == "3"
+    assert r.headers["X-RateLimit-Limit"] == "4" and r.headers["X-RateLimit-Reset"] == str(next_month())
     assert calls_counted(pid) == 1
+    # the month's item expires about 400 days on (DynamoDB TTL), so old months clean themselves up
+    assert abs(float(usage_item(pid)["expiresAt"]) - (time.time() + 400 * 86400)) < 600
     # answered 400 for bad input: counted, and the answer says so
     r = app.post("/api/v1/chat", json={"message": ""}, headers=public)
     assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR"
@@ -66,11 +85,19 @@ def test_what_counts_and_what_does_not(app):
     assert r.status_code == 200 and r.headers["X-RateLimit-Remaining"] == "0" and calls_counted(pid) == 4
 
     # over the limit: refused with 429, and the refusals are not counted
+    capfd.readouterr()
     for _ in range(3):
         r = app.post("/api/v1/chat", json={"message": "Hello again"}, headers=public)
-        assert r.status_code == 429 and r.json()["code"] == "RATE_LIMIT_EXCEEDED"
+        assert r.status_code == 429 and r.json() == {
+            "code": "RATE_LIMIT_EXCEEDED",
+            "error": "Monthly API limit of 4 calls exceeded; it resets at the start of next month (UTC)"}
         assert r.headers["X-RateLimit-Limit"] == "4" and r.headers["X-RateLimit-Remaining"] == "0"
+        assert r.headers["X-RateLimit-Reset"] == str(next_month())
     assert calls_counted(pid) == 4
+    # each refusal is counted in the QuotaRejections metric (EMF), by plan, for the alarm and dashboards
+    emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"QuotaRejections"' in line]
+    assert len(emitted) == 3 and all(e["QuotaRejections"] == [1.0] or e["QuotaRejections"] == 1.0 for e in emitted)
+    assert all(e["plan"] == "pro" and ["plan"] in e["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for e in emitted)
 
 
 def test_a_plan_without_api_access_counts_nothing(app):

@@ -26,6 +26,8 @@ class RateLimit:
     reset: int
 
     def headers(self) -> dict[str, str]:
+        # Mutation testing: spelling these names in another case is an equivalent mutant (HTTP header
+        # names are case-insensitive; every client and test reads them so).
         return {
             "X-RateLimit-Limit": str(self.limit),
             "X-RateLimit-Remaining": str(self.remaining),
