@@ -45,7 +45,7 @@ def dynamodb_denies_queries(moto_endpoint):
         c.meta.events.unregister("before-send.dynamodb", deny)
 
 
-def test_500_internal_error_says_nothing_and_logs_the_traceback(moto_endpoint, dynamodb_denies_queries, capfd):
+def test_500_internal_error_says_nothing_and_logs_the_traceback(moto_endpoint, dynamodb_denies_queries, caplog):
     from starlette.testclient import TestClient
 
     from botplot.services.projects import create_project
@@ -53,14 +53,14 @@ def test_500_internal_error_says_nothing_and_logs_the_traceback(moto_endpoint, d
 
     _, keys = create_project("internal error", "enterprise")
     client = TestClient(TemplateRouter(), raise_server_exceptions=False)
-    capfd.readouterr()
+    caplog.clear()
     r = client.get("/api/v1/leads", headers={"Authorization": f"Bearer {keys.secret_key}"})
     assert dynamodb_denies_queries, "the fault was never injected"
     assert r.status_code == 500
     assert r.json() == {"error": "Something went wrong on our end", "code": "INTERNAL_ERROR"}
     assert "AccessDenied" not in r.text and "dynamodb" not in r.text.lower()
-    logged = capfd.readouterr()
-    text = logged.out + logged.err
-    assert "Traceback" in text and "AccessDeniedException" in text
+    (logged,) = [record for record in caplog.records if record.name == "botplot" and record.levelname == "ERROR"]
+    assert logged.exc_info and "AccessDeniedException" in str(logged.exc_info[1])
+    assert "Traceback" in caplog.text and "AccessDeniedException" in caplog.text
     # the call was authenticated and counted before it failed: the rate-limit headers still come back
     assert r.headers["X-RateLimit-Limit"] == "10000"

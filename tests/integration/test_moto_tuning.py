@@ -1,8 +1,8 @@
 """botplot_dev.moto_tuning against stock moto: every transaction test runs on that patch, so it must
 give moto's own outcomes (same errors, same tables afterwards), and stay exact under concurrency.
 
-Both run in-process (moto's mock_aws): one region on moto's own transact_write_items, the other on
-the tuned one, fed the same requests."""
+Both run on the tests' moto server: one region on moto's own transact_write_items, the other on
+the tuned one, fed the same requests (tables named afresh for each test)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import uuid
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
 from botplot_dev import moto_tuning
@@ -21,7 +20,7 @@ STOCK, TUNED = "us-west-2", "eu-west-1"
 
 
 @pytest.fixture
-def regions(monkeypatch):
+def regions(moto_endpoint, monkeypatch):
     moto_tuning.install()
     tuned = DynamoDBBackend.transact_write_items
 
@@ -31,20 +30,32 @@ def regions(monkeypatch):
         return tuned(self, transact_items)
 
     monkeypatch.setattr(DynamoDBBackend, "transact_write_items", by_region)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        clients = {region: boto3.client("dynamodb", region_name=region) for region in (STOCK, TUNED)}
-        for client in clients.values():
-            for name in ("orders", "totals"):
-                client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                               {"AttributeName": "sk", "KeyType": "RANGE"}],
-                                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                          {"AttributeName": "sk", "AttributeType": "S"}])
-            client.put_item(TableName="orders", Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1"}})
-            client.put_item(TableName="orders", Item={"pk": {"S": "a"}, "sk": {"S": "2"}, "n": {"N": "2"}})
-            client.put_item(TableName="totals", Item={"pk": {"S": "t"}, "sk": {"S": "all"}, "n": {"N": "3"}})
-        yield clients
+    suffix = uuid.uuid4().hex[:8]
+    TABLES.update(orders=f"orders-{suffix}", totals=f"totals-{suffix}")
+    clients = {region: boto3.client("dynamodb", region_name=region, endpoint_url=moto_endpoint)
+               for region in (STOCK, TUNED)}
+    for client in clients.values():
+        for name in TABLES.values():
+            client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                           {"AttributeName": "sk", "KeyType": "RANGE"}],
+                                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                      {"AttributeName": "sk", "AttributeType": "S"}])
+        client.put_item(TableName=TABLES["orders"], Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1"}})
+        client.put_item(TableName=TABLES["orders"], Item={"pk": {"S": "a"}, "sk": {"S": "2"}, "n": {"N": "2"}})
+        client.put_item(TableName=TABLES["totals"], Item={"pk": {"S": "t"}, "sk": {"S": "all"}, "n": {"N": "3"}})
+    yield clients
+    for client in clients.values():
+        for name in TABLES.values():
+            client.delete_table(TableName=name)
+
+
+TABLES: dict[str, str] = {}
+
+
+def table(name: str) -> str:
+    """This test's table for a logical name ("no-such-table" stays unknown)."""
+    return TABLES.get(name, name)
 
 
 def key(pk: str, sk: str) -> dict:
@@ -83,7 +94,13 @@ SCENARIOS = {
 }
 
 
+def named(items: list[dict]) -> list[dict]:
+    """The scenario's operations on this test's tables."""
+    return [{op: {**body, "TableName": table(body["TableName"])} for op, body in item.items()} for item in items]
+
+
 def outcome(client, items: list[dict]) -> tuple:
+    items = named(items)
     try:
         client.transact_write_items(TransactItems=items)
         error = None
@@ -91,7 +108,7 @@ def outcome(client, items: list[dict]) -> tuple:
         error = (failure.response["Error"]["Code"], failure.response["Error"]["Message"],
                  failure.response.get("CancellationReasons"))
     tables = {name: sorted((i["pk"]["S"], i["sk"]["S"], i.get("n", {}).get("N"))
-                           for i in client.scan(TableName=name)["Items"]) for name in ("orders", "totals")}
+                           for i in client.scan(TableName=table(name))["Items"]) for name in ("orders", "totals")}
     return error, tables
 
 
@@ -108,15 +125,15 @@ def test_failed_transactions_never_undo_concurrent_writes(regions):
     """Threads increment one counter with plain updates while others run transactions on it that
     fail half the time: a rollback must restore only what its own transaction wrote."""
     client = regions[TUNED]
-    client.put_item(TableName="totals", Item={"pk": {"S": "c"}, "sk": {"S": "1"}, "n": {"N": "0"}})
+    client.put_item(TableName=table("totals"), Item={"pk": {"S": "c"}, "sk": {"S": "1"}, "n": {"N": "0"}})
     done = {"plain": 0, "committed": 0}
     lock = threading.Lock()
 
     def work(worker: int) -> None:
-        mine = boto3.client("dynamodb", region_name=TUNED)
+        mine = boto3.client("dynamodb", region_name=TUNED, endpoint_url=client.meta.endpoint_url)
         for i in range(60):
             if worker % 2:
-                mine.update_item(TableName="totals", Key=key("c", "1"), UpdateExpression="ADD n :one",
+                mine.update_item(TableName=table("totals"), Key=key("c", "1"), UpdateExpression="ADD n :one",
                                  ExpressionAttributeValues={":one": {"N": "1"}})
                 kind = "plain"
             else:
@@ -124,7 +141,7 @@ def test_failed_transactions_never_undo_concurrent_writes(regions):
                 if i % 2:
                     items.append(fails("orders", "a", "1"))
                 try:
-                    mine.transact_write_items(TransactItems=items)
+                    mine.transact_write_items(TransactItems=named(items))
                     kind = "committed"
                 except ClientError as failure:
                     assert failure.response["Error"]["Code"] == "TransactionCanceledException"
@@ -137,6 +154,6 @@ def test_failed_transactions_never_undo_concurrent_writes(regions):
         t.start()
     for t in threads:
         t.join()
-    final = int(client.get_item(TableName="totals", Key=key("c", "1"))["Item"]["n"]["N"])
+    final = int(client.get_item(TableName=table("totals"), Key=key("c", "1"))["Item"]["n"]["N"])
     assert done["committed"] == 90 and done["plain"] == 180
     assert final == done["plain"] + done["committed"]
