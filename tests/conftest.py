@@ -20,6 +20,9 @@ os.environ.update({
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # moto on a loaded 2-core machine can take seconds to answer: a 5 s read timeout would make
+    # botocore retry writes that landed (a retried conditional put then fails), as the stack avoids
+    "BOTPLOT_AWS_READ_TIMEOUT": "60",
 })
 for name in ("AWS_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AWS_ENDPOINT_URL"):
     os.environ.pop(name, None)
