@@ -8,7 +8,6 @@ import os
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.awsrequest import AWSResponse
 
 from botplot_dev.lambda_runtime import LambdaContext, load_module, sqs_event
@@ -90,8 +89,9 @@ def test_a_crawl_failing_midway_is_retried_without_duplicating_chunks(private_ta
             event = sqs_event(messages, _queue_arn("BOTPLOT_CRAWL_QUEUE_URL"), "us-east-1")
             worker = load_module("CrawlWorkerFunction").handler
             fake.embedding_failures = 3  # the embedder's three attempts all fail: the job fails
-            with pytest.raises(BatchProcessingError):  # every record failed: Lambda retries the batch
-                worker(event, LambdaContext("crawl", 900))
+            # the job failed: its message is reported for SQS to redeliver (not a failed invocation)
+            failed = worker(event, LambdaContext("crawl", 900))
+            assert failed == {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
             assert knowledge.get(project.project_id, source.source_id).status == "processing"
             assert knowledge.chunks(project.project_id, source.source_id, 1000, 0) == []
             assert worker(event, LambdaContext("crawl", 900)) == {"batchItemFailures": []}  # SQS redelivers

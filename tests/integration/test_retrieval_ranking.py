@@ -1,5 +1,5 @@
 """Retrieval's ranking rules (README "Answers", step 1): candidates gain TITLE_WEIGHT × cos(question,
-page title); pages are ranked by their best chunk plus SAME_PAGE_BONUS × their next two chunks.
+page title); pages are ranked by their best chunk plus SAME_PAGE_BONUS × their second best.
 
 Embeddings come from the local OpenAI-compatible fake (bag of words: a title made of the question's
 words has cosine 1 with it, a title sharing none has cosine 0)."""
@@ -15,7 +15,7 @@ def hit(url: str, score: float, title: str = "", cid: str | None = None) -> Hit:
     return Hit(ChunkRecord(cid or f"{url}#{score}", "p", "s", "text", 1, title=title, url=url), score)
 
 
-def test_pages_are_ranked_by_their_best_chunk_plus_a_bonus_for_two_more():
+def test_pages_are_ranked_by_their_best_chunk_plus_a_bonus_for_the_second():
     from botplot.knowledge.retrieval import SAME_PAGE_BONUS, rank_pages
 
     assert SAME_PAGE_BONUS == 0.15
@@ -24,12 +24,13 @@ def test_pages_are_ranked_by_their_best_chunk_plus_a_bonus_for_two_more():
     ranked = rank_pages(hits)
     assert [group[0].chunk.url for _, group in ranked] == ["https://a.test/one", "https://a.test/many",
                                                           "https://a.test/weak"]
-    # best chunk 0.60, plus 0.15 × (0.55 + 0.50): the fourth chunk (0.10) adds nothing
-    assert [round(score, 4) for score, _ in ranked] == [0.9, 0.7575, 0.2]
+    # best chunk 0.60, plus 0.15 × 0.55: the third and fourth chunks (0.50, 0.10) add nothing
+    assert [round(score, 4) for score, _ in ranked] == [0.9, 0.6825, 0.2]
     # a page whose best chunk is weaker can still win with enough further matches
-    ranked = rank_pages([hit("https://b.test/x", 0.70), hit("https://b.test/y", 0.62), hit("https://b.test/y", 0.30),
-                         hit("https://b.test/y", 0.30)])
-    assert [round(score, 4) for score, _ in ranked] == [0.71, 0.7]
+    ranked = rank_pages([hit("https://b.test/x", 0.70), hit("https://b.test/y", 0.62), hit("https://b.test/y", 0.60),
+                         hit("https://b.test/y", 0.60)])
+    assert [(group[0].chunk.url, round(score, 4)) for score, group in ranked] == [("https://b.test/y", 0.71),
+                                                                                  ("https://b.test/x", 0.7)]
     # hits without a URL (Q&A pairs) are each their source's own page
     qa = Hit(ChunkRecord("qa1", "p", "source-1", "q", 1, is_qa=True), 0.4)
     assert [g[0].chunk.chunk_id for _, g in rank_pages([qa, hit("https://c.test/", 0.3)])] == ["qa1",
