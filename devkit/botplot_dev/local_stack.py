@@ -41,6 +41,9 @@ def _local_defaults(state: Path) -> dict[str, str]:
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         "BOTPLOT_INDEX": "sqlite",
         "BOTPLOT_INDEX_PATH": str(state / "index.sqlite"),
+        # with BOTPLOT_INDEX=opensearch: what the local node can run (no faiss JNI library here)
+        "BOTPLOT_KNN_ENGINE": "lucene",
+        "BOTPLOT_KNN_ENCODING": "fp32",
         "BOTPLOT_ALLOW_PRIVATE_TARGETS": "1",
         "BOTPLOT_AWS_READ_TIMEOUT": "60",  # moto under load is slow, and retried plain writes count twice
         "POWERTOOLS_TRACE_DISABLED": "true",

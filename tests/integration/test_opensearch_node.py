@@ -188,3 +188,20 @@ def test_hybrid_fusion_scores_as_the_embedded_index_does(make_index, tmp_path):
     embedded.upsert(corpus)
     local = embedded.search("p", query, vector, "m", k=10, mode="hybrid")
     assert [h.chunk.chunk_id for h in local][:3] == sorted(fused, key=lambda c: -fused[c])[:3]
+
+
+def test_vectors_are_stored_with_the_configured_encoding(make_index, opensearch):
+    """The encoding reaches the index mapping (the template's VectorEncoding in AWS) and an
+    encoded index still finds the nearest chunk; an encoding the engine lacks is refused upfront."""
+    from botplot.knowledge.index.opensearch import ENCODINGS
+
+    encoded = next(e for e in ENCODINGS[opensearch.engine] if e != "fp32")
+    index = make_index(dimensions=4, encoding=encoded)
+    index.upsert([record("near", "a", unit(1, 0.1, 0, 0)), record("far", "b", unit(0, 0, 1, 0))])
+    mapping = index.client.indices.get_mapping(index=index.index_for(4))[index.index_for(4)]
+    method = mapping["mappings"]["properties"]["embedding"]["method"]
+    assert method["parameters"]["encoder"] == ENCODINGS[opensearch.engine][encoded]
+    assert [h.chunk.chunk_id for h in index.search("p", "zzz", unit(1, 0, 0, 0), "m", k=1, mode="vector")] == ["near"]
+    other = "fp16" if opensearch.engine == "lucene" else "int7"
+    with pytest.raises(ValueError, match=other):
+        OpenSearchIndex(opensearch.url, engine=opensearch.engine, encoding=other)

@@ -265,3 +265,14 @@ def test_samconfig_deploys_from_a_pipeline_without_prompts():
         assert deploy["fail_on_empty_changeset"] is False, env  # a pipeline re-run with no change passes
         assert "AlarmEmail" not in deploy["parameter_overrides"], env  # given per deploy, never a stale one
     assert config["staging"]["deploy"]["parameters"]["confirm_changeset"] is False
+
+
+def test_the_vector_encoding_parameter_reaches_the_functions_and_the_engine_supports_it():
+    from botplot.knowledge.index.opensearch import ENCODINGS
+
+    template = tpl.load()
+    parameter = template["Parameters"]["VectorEncoding"]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["BOTPLOT_KNN_ENGINE"] == "faiss"
+    assert variables["BOTPLOT_KNN_ENCODING"] == {"Ref": "VectorEncoding"}
+    assert set(parameter["AllowedValues"]) <= set(ENCODINGS["faiss"]) and parameter["Default"] in ENCODINGS["faiss"]

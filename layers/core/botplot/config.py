@@ -71,6 +71,7 @@ class Settings:
     opensearch_service: str
     knn_engine: str
     opensearch_sigv4: bool | None
+    knn_encoding: str
     embedder: str
     custom_domain_target: str
     webhook_backoff_seconds: tuple[int, ...]
@@ -112,6 +113,7 @@ def _load() -> Settings:
         opensearch_service=os.environ.get("OPENSEARCH_SERVICE", "es"),
         knn_engine=os.environ.get("BOTPLOT_KNN_ENGINE", "faiss"),
         opensearch_sigv4=_tristate("OPENSEARCH_SIGV4"),
+        knn_encoding=os.environ.get("BOTPLOT_KNN_ENCODING", "fp32"),
         embedder=os.environ.get("BOTPLOT_EMBEDDER", "auto"),
         custom_domain_target=os.environ.get("BOTPLOT_CUSTOM_DOMAIN_TARGET", "custom.botplot.app"),
         webhook_backoff_seconds=tuple(int(x) for x in backoff.split(",") if x.strip()),

@@ -13,7 +13,8 @@ _creating = threading.Lock()
 
 
 def default_index() -> ChunkIndex:
-    """``BOTPLOT_INDEX``: ``opensearch`` (AWS, ``OPENSEARCH_URL``, k-NN engine ``BOTPLOT_KNN_ENGINE``)
+    """``BOTPLOT_INDEX``: ``opensearch`` (AWS, ``OPENSEARCH_URL``, k-NN engine ``BOTPLOT_KNN_ENGINE``,
+    vector encoding ``BOTPLOT_KNN_ENCODING``)
     or ``sqlite`` (local stack, tests);
     created once per process, however many requests ask at once."""
     with _creating:
@@ -27,7 +28,7 @@ def _default_index() -> ChunkIndex:
         from botplot.knowledge.index.opensearch import OpenSearchIndex
 
         return OpenSearchIndex(s.opensearch_url, service=s.opensearch_service, engine=s.knn_engine,
-                               sign=s.opensearch_sigv4)
+                               encoding=s.knn_encoding, sign=s.opensearch_sigv4)
     from botplot.knowledge.index.sqlite import SqliteIndex
 
     return SqliteIndex(s.index_path)

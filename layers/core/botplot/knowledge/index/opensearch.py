@@ -7,6 +7,8 @@
   hybrid query read the index of the query vector's dimension.
 - The k-NN engine is a setting (``BOTPLOT_KNN_ENGINE``): ``faiss`` in AWS, ``lucene`` on the local
   node (the Maven build of the k-NN plugin carries no faiss JNI library). Both filter efficiently.
+  So is the vector encoding (``BOTPLOT_KNN_ENCODING``, the template's ``VectorEncoding``): fp16 in
+  AWS halves the k-NN memory a chunk needs (see the README's capacity model).
 - The project filter sits inside the k-NN clause and in the BM25 clause's ``filter``, so neither
   part can return another project's chunks.
 - Hybrid scoring uses a ``normalization-processor`` pipeline (min-max, arithmetic mean with
@@ -32,6 +34,10 @@ from botplot.knowledge.index.base import CANDIDATES, FIELD_WEIGHTS, HYBRID_WEIGH
 PIPELINE = "botplot-hybrid"
 DEFAULT_DIMENSIONS = 1536
 ENGINES = ("faiss", "lucene")
+# How vectors are stored, per engine: fp16 is faiss's 16-bit scalar quantizer (half the memory),
+# int7 Lucene's built-in scalar quantization (a quarter); queries stay float32 either way.
+ENCODINGS = {"faiss": {"fp32": None, "fp16": {"name": "sq", "parameters": {"type": "fp16"}}},
+             "lucene": {"fp32": None, "int7": {"name": "sq", "parameters": {"confidence_interval": 0}}}}
 # OpenSearch refuses from + size beyond index.max_result_window (10,000 by default)
 RESULT_WINDOW = 10_000
 LIST_SORT = [{"url": {"order": "asc", "missing": "_first"}}, {"ordinal": "asc"}, {"chunk_id": "asc"}]
@@ -91,13 +97,16 @@ def _record(source: dict) -> ChunkRecord:
 
 class OpenSearchIndex:
     def __init__(self, url: str | None, service: str = "es", prefix: str = "botplot-chunks",
-                 dimensions: int = DEFAULT_DIMENSIONS, engine: str = "faiss",
+                 dimensions: int = DEFAULT_DIMENSIONS, engine: str = "faiss", encoding: str = "fp32",
                  sign: bool | None = None):
         """``dimensions`` only names the index of chunks that carry no vector (no embedder)."""
         if not url:
             raise RuntimeError("OPENSEARCH_URL is not set")
         if engine not in ENGINES:
             raise ValueError(f"k-NN engine must be one of {ENGINES}, not {engine!r}")
+        if encoding not in ENCODINGS[engine]:
+            raise ValueError(f"the {engine} engine stores vectors as {', '.join(ENCODINGS[engine])}, not {encoding!r}")
+        self.encoding = encoding
         self.client = _client(url, service, sign)
         self.prefix = prefix
         self.family = f"{prefix}-*"
@@ -138,7 +147,7 @@ class OpenSearchIndex:
                     "is_qa": {"type": "boolean"}, "embedding_model": {"type": "keyword"},
                     "embedding": {"type": "knn_vector", "dimension": dimensions, "method": {
                         "name": "hnsw", "engine": self.engine, "space_type": "innerproduct",
-                        "parameters": {"ef_construction": 128, "m": 16}}},
+                        "parameters": self._hnsw_parameters()}},
                 }},
             })
         except RequestError as error:  # another writer created it meanwhile
@@ -146,6 +155,11 @@ class OpenSearchIndex:
                 raise
         self._ready.add(index)
         return index
+
+    def _hnsw_parameters(self) -> dict:
+        parameters = {"ef_construction": 128, "m": 16}
+        encoder = ENCODINGS[self.engine][self.encoding]
+        return {**parameters, "encoder": encoder} if encoder else parameters
 
     def upsert(self, chunks: list[ChunkRecord]) -> None:
         if not chunks:
