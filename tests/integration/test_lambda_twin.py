@@ -142,6 +142,7 @@ class World:
         }
         if opensearch and opensearch.engine != "faiss":  # the template's default engine; the local node has no faiss
             self.overrides["BOTPLOT_KNN_ENGINE"] = opensearch.engine
+            self.overrides["BOTPLOT_KNN_ENCODING"] = "fp32"  # the template's fp16 is a faiss encoder
         self.authoriser = iam.Authoriser(self.stack, {secret_name: self.secret_arn},
                                          self.stack.get_att("SearchDomain", "Arn"))
         self.artifacts, self.workdir = artifacts, workdir

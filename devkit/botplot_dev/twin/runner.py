@@ -12,8 +12,8 @@ and one process per function, started from the template:
 Each function's environment is the template's (Globals + the function's, resolved for the twin's
 stack), the variables the Lambda runtime itself sets, and ``AWS_ENDPOINT_URL`` pointing at moto.
 A few more are replaced, and only when the test says so: ``OPENSEARCH_URL`` (the template's domain
-endpoint → a local OpenSearch node), ``BOTPLOT_KNN_ENGINE`` (``lucene`` when that node cannot run
-the default ``faiss``) and ``PORT`` (run.sh's 8000 → a free port, as other stacks run on this
+endpoint → a local OpenSearch node), ``BOTPLOT_KNN_ENGINE`` and ``BOTPLOT_KNN_ENCODING`` (``lucene``
+and ``fp32`` when that node cannot run the default ``faiss`` and its ``fp16``) and ``PORT`` (run.sh's 8000 → a free port, as other stacks run on this
 machine); the X-Ray daemon address points at a socket of the test's. Logs (stdout/stderr) and recorded AWS calls are kept per invocation.
 """
 
