@@ -124,9 +124,12 @@ def encodings(url: str, engine: str, project_id: str, site, items, vectors, mode
 
 def run(names: list[str]) -> None:
     from bench.corpus import CORPORA, SiteServer, questions, unpack
-    from botplot_dev.opensearch_node import KNN_ENGINE, OpenSearchNode
+    from botplot_dev.opensearch_node import HOW_TO_GET_IT, KNN_ENGINE, OpenSearchNode, missing
 
     url, node = os.environ.get("OPENSEARCH_URL"), None
+    if not url and missing():
+        print(f"skipped: no OpenSearch node ({missing()}): {HOW_TO_GET_IT}")
+        return
     engine = os.environ.get("BOTPLOT_KNN_ENGINE", "faiss") if url else KNN_ENGINE
     if not url:
         node = OpenSearchNode().start()
