@@ -52,6 +52,22 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def per_thread_log_keys() -> None:
+    """Keep the logger's "global" keys per thread (and per request) in this process.
+
+    In Lambda each function has its own process, and Powertools keeps the keys it adds from the
+    Lambda context (function name, request id) and those appended by handlers process-wide. Here
+    every function shares one process: a worker's invocation would rename every other thread's
+    lines. Routing those keys to Powertools' context-local store keeps each line's own.
+    """
+    from botplot.observability import logger
+
+    formatter = logger.registered_formatter
+    formatter.append_keys = formatter.thread_safe_append_keys
+    formatter.remove_keys = formatter.thread_safe_remove_keys
+    formatter.clear_state = formatter.thread_safe_clear_keys
+
+
 def name_logs(function: str, request_id: str | None = None) -> None:
     """Name the function in this thread's (or request's) log lines.
 

@@ -157,8 +157,10 @@ def main() -> int:
     _serve_logos(os.environ["BOTPLOT_ASSETS_BUCKET"], region)
 
     from botplot.config import reload_settings
+    from botplot_dev.lambda_runtime import per_thread_log_keys
 
     reload_settings()
+    per_thread_log_keys()
     # load the embedding model now, beside the rest of the start, rather than during the first chat
     from botplot.knowledge.embeddings import default_embedder
 
