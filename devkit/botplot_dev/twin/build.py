@@ -24,9 +24,10 @@ from botplot_dev import template as tpl
 
 CACHE = ROOT / ".aws-sam" / "twin"
 WHEEL_ARCH = {"x86_64": "x86_64", "arm64": "aarch64"}
-#: boto3 and botocore as the python3.12 Lambda runtime ships them (the layers leave them out): AWS's
-#: "Runtime-included SDK versions" table (Lambda developer guide, Python page). The runtime updates
-#: them now and then; a function that needs a newer one must ship its own.
+#: boto3 and botocore as the python3.12 Lambda runtime ships them (the layers leave them out), as we
+#: read AWS's "Runtime-included SDK versions" table (Lambda developer guide, Python page); it could
+#: not be re-read from the machine this was written on, so check it. The runtime updates them now
+#: and then; a function that needs a newer one must ship its own.
 RUNTIME_SDK = ("boto3==1.40.4", "botocore==1.40.4")
 
 
