@@ -161,13 +161,12 @@ def _serve_handler(reply_fd: int) -> None:
                                           f"Parent={uuid.uuid4().hex[:16]};Sampled=1")
         print(f"START RequestId: {request_id} Version: $LATEST", flush=True)
         try:
-            result = handler(request["event"], Context(request_id))
-            answer({"result": result})
+            outcome = {"result": handler(request["event"], Context(request_id))}
         except BaseException:
-            answer({"error": traceback.format_exc()})
-        finally:
-            sys.stdout.flush()
-            print(f"END RequestId: {request_id}", flush=True)
+            outcome = {"error": traceback.format_exc()}
+        print(f"END RequestId: {request_id}", flush=True)  # every log line is written before the answer
+        sys.stderr.flush()
+        answer(outcome)
 
 
 def main() -> None:

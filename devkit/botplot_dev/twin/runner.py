@@ -210,14 +210,24 @@ class TwinFunction:
             reply = json.loads(self.replies.readline() or '{"error": "the function process died"}')
             invocation.result, invocation.error = reply.get("result"), reply.get("error")
         invocation.seconds = time.perf_counter() - started
-        time.sleep(0.02)  # let the function's last log lines reach the file
+        invocation.log = self._log_since(log_at, until_request_recorded=self.is_web_adapter and invocation.result is not None)
         with open(self.calls_file) as calls:
             calls.seek(calls_at)
             invocation.calls = [json.loads(line) for line in calls if line.strip()]
-        with open(self.log_file, errors="replace") as log:
-            log.seek(log_at)
-            invocation.log = log.read()
         return invocation
+
+    def _log_since(self, offset: int, until_request_recorded: bool) -> str:
+        """The log written since ``offset``. Behind the Web Adapter the answer can reach the client
+        before the app's last line (its ``Requests`` metric, written when the request is done): wait
+        for that line, at most 5 s."""
+        deadline = time.monotonic() + 5
+        while True:
+            with open(self.log_file, errors="replace") as log:
+                log.seek(offset)
+                text = log.read()
+            if not until_request_recorded or '"Requests":' in text or time.monotonic() > deadline:
+                return text
+            time.sleep(0.01)
 
     def _http(self, event: dict, invocation: Invocation) -> None:
         """The request the Lambda Web Adapter makes of an API Gateway (REST) event, and its answer."""
