@@ -15,10 +15,12 @@ from botplot_dev import template as tpl
 from botplot_dev.lambda_runtime import load_module, name_logs
 
 
-async def _json(send: Send, status: int, body: dict) -> None:
+async def _json(send: Send, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
     data = json.dumps(body).encode()
+    extra = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+                            *extra]})
     await send({"type": "http.response.body", "body": data})
 
 
@@ -47,7 +49,9 @@ class TemplateRouter:
             return
         chosen = next((r for r in matches if r.method in (scope["method"], "ANY")), None)
         if chosen is None:
-            await _json(send, 405, {"error": "Method not allowed on this route", "code": "METHOD_NOT_ALLOWED"})
+            allowed = ", ".join(sorted({r.method for r in matches}))
+            await _json(send, 405, {"error": "Method not allowed on this route", "code": "METHOD_NOT_ALLOWED"},
+                        {"Allow": allowed})
             return
         name_logs(chosen.function)  # this request's context only
         await self.apps[chosen.function](scope, receive, send)

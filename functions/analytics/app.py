@@ -10,10 +10,11 @@ from botplot.services import analytics
 from botplot.services.auth import Principal
 from botplot.web import schemas
 from botplot.web.app import API_PREFIX, create_app
-from botplot.web.deps import secret_key
+from botplot.web.deps import AuthFirstRoute, secret_key
 from botplot.web.handlers import mangum_handler
 
-router = APIRouter(prefix=API_PREFIX, tags=["analytics"], responses=schemas.COMMON_ERRORS)
+router = APIRouter(prefix=API_PREFIX, tags=["analytics"], responses=schemas.COMMON_ERRORS,
+                   route_class=AuthFirstRoute)
 Caller = Annotated[Principal, Depends(secret_key)]
 Period = Annotated[Literal["7d", "30d", "90d"], Query(description='"7d", "30d", or "90d" (default "30d")')]
 

@@ -22,19 +22,25 @@ from botplot.services.answering import TurnAnswer
 from botplot.services.auth import Principal
 from botplot.web import schemas, sse
 from botplot.web.app import API_PREFIX, create_app
-from botplot.web.deps import public_key
+from botplot.web.deps import AuthFirstRoute, public_key
 
-router = APIRouter(prefix=API_PREFIX, tags=["chat"], responses=schemas.COMMON_ERRORS)
+#: what the validators below enforce, said in the OpenAPI document too (a JSON Schema pattern
+#: matches anywhere in the string: "contains a non-space character")
+NOT_BLANK = r"\S"
+router = APIRouter(prefix=API_PREFIX, tags=["chat"], responses=schemas.COMMON_ERRORS,
+                   route_class=AuthFirstRoute)
 Caller = Annotated[Principal, Depends(public_key)]
 
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    message: StrictStr = Field(min_length=1, max_length=4000, description="The user message to send",
-                               examples=["What is your return policy?"])
+    message: StrictStr = Field(min_length=1, max_length=4000, description="The user message to send (not blank)",
+                               examples=["What is your return policy?"],
+                               json_schema_extra=schemas.documented(pattern=NOT_BLANK))
     conversationId: StrictStr | None = Field(None, description="Continue an existing conversation")
-    visitorId: StrictStr | None = Field(None, max_length=200, description="Unique visitor identifier")
+    visitorId: StrictStr | None = Field(None, max_length=200, description="Unique visitor identifier (not blank)",
+                                       json_schema_extra=schemas.documented(pattern=NOT_BLANK))
 
     @field_validator("message")
     @classmethod
@@ -115,9 +121,12 @@ async def stream_message(body: ChatRequest, caller: Caller):
     return sse.response(events())
 
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
-                    r"[A-Za-z0-9])?)+$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{5,24}$")
+#: the HTML5 rule for email inputs (ASCII only, so that Python and the document's ECMA-262 regex agree)
+EMAIL = (r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+         r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+#: 7 to 15 digits, an optional leading +, at most two of space ( ) . - between digits
+PHONE = r"^\+?[0-9](?:[ ().-]{0,2}[0-9]){6,14}$"
+_EMAIL, _PHONE = re.compile(EMAIL), re.compile(PHONE)
 
 
 class RatingRequest(BaseModel):
@@ -136,13 +145,16 @@ class RatingRequest(BaseModel):
 
 
 class LeadRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"anyOf": [
+        {"required": ["email"], "properties": {"email": {"type": "string"}}},
+        {"required": ["phone"], "properties": {"phone": {"type": "string"}}},
+    ]})
 
     conversationId: StrictStr | None = None
     visitorId: StrictStr | None = Field(None, max_length=200)
     name: StrictStr | None = Field(None, max_length=200)
-    email: StrictStr | None = Field(None, max_length=254)
-    phone: StrictStr | None = Field(None, max_length=32)
+    email: StrictStr | None = Field(None, max_length=254, json_schema_extra=schemas.documented(pattern=EMAIL))
+    phone: StrictStr | None = Field(None, max_length=32, json_schema_extra=schemas.documented(pattern=PHONE))
 
     @field_validator("name", "email", "phone", "visitorId")
     @classmethod
@@ -159,14 +171,14 @@ class LeadRequest(BaseModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        if value is not None and (not _PHONE.match(value) or not 7 <= sum(c.isdigit() for c in value) <= 15):
+        if value is not None and not _PHONE.match(value):
             raise ValueError("is not a valid phone number (7 to 15 digits, optional +, spaces, dashes, brackets)")
         return value
 
     @model_validator(mode="after")
     def _contact(self) -> "LeadRequest":
         if not self.email and not self.phone:
-            raise ValueError("an email or a phone number is required")
+            raise ValueError("An email or a phone number is required")
         return self
 
 

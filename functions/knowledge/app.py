@@ -9,21 +9,27 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from botplot.errors import ApiError
+from botplot.net import urls
 from botplot.services import knowledge
 from botplot.services.auth import Principal
 from botplot.web import schemas
 from botplot.web.app import API_PREFIX, create_app
-from botplot.web.deps import count_call, secret_key, secret_key_uncounted
+from botplot.web.deps import AuthFirstRoute, count_call, secret_key, secret_key_uncounted
 from botplot.web.handlers import mangum_handler
 
-router = APIRouter(prefix=API_PREFIX, tags=["knowledge"], responses=schemas.COMMON_ERRORS)
+router = APIRouter(prefix=API_PREFIX, tags=["knowledge"], responses=schemas.COMMON_ERRORS,
+                   route_class=AuthFirstRoute)
 Caller = Annotated[Principal, Depends(secret_key)]
+#: as for every other list; beyond OpenSearch's 10,000-hit window the index pages with search_after
+MAX_CHUNK_OFFSET = 100_000
 
 
 class AddUrl(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    url: StrictStr = Field(description="The URL to crawl and index", examples=["https://example.com/docs"])
+    url: StrictStr = Field(description="The URL to crawl and index", examples=["https://example.com/docs"],
+                           json_schema_extra=schemas.documented(pattern=urls.HTTP_URL,
+                                                                   maxLength=knowledge.MAX_URL_LENGTH))
     syncFrequency: Literal["manual", "daily", "weekly"] = Field("manual", description='"manual", "daily", or "weekly"')
 
     @field_validator("url")
@@ -35,8 +41,10 @@ class AddUrl(BaseModel):
 class AddQa(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    question: StrictStr = Field(min_length=1, max_length=1000, description="The question")
-    answer: StrictStr = Field(min_length=1, max_length=10000, description="The answer")
+    question: StrictStr = Field(min_length=1, max_length=1000, description="The question (not blank)",
+                                json_schema_extra=schemas.documented(pattern=r"\S"))
+    answer: StrictStr = Field(min_length=1, max_length=10000, description="The answer (not blank)",
+                              json_schema_extra=schemas.documented(pattern=r"\S"))
 
     @field_validator("question", "answer")
     @classmethod
@@ -69,7 +77,8 @@ def add_qa(body: AddQa, caller: Caller) -> dict:
 @router.get("/knowledge/{sourceId}", response_model=schemas.SourceResponse, response_model_exclude_unset=True)
 def get_source(sourceId: str, request: Request, caller: Annotated[Principal, Depends(secret_key_uncounted)],
                limit: Annotated[int, Query(ge=1, le=1000, description="Chunks to return (default 500)")] = 500,
-               offset: Annotated[int, Query(ge=0, description="Chunks to skip")] = 0) -> dict:
+               offset: Annotated[int, Query(ge=0, le=MAX_CHUNK_OFFSET, description="Chunks to skip (max 100000)")] = 0,
+               ) -> dict:
     """Get full details of a knowledge source including its chunks and its last crawl's change report.
     While the source is processing, reading it does not count against the monthly quota (poll its
     `progress` freely); once it is ready or failed, it counts like any call."""
@@ -90,7 +99,7 @@ def get_source(sourceId: str, request: Request, caller: Annotated[Principal, Dep
 
 @router.post("/knowledge/{sourceId}/recrawl", response_model=schemas.RecrawlResponse)
 def recrawl(sourceId: str, caller: Caller) -> dict:
-    """Re-crawl a URL source to update its content."""
+    """Re-crawl a URL source to update its content. A Q&A source cannot be re-crawled: 400 NOT_A_URL_SOURCE."""
     source = knowledge.recrawl(caller.project_id, sourceId)
     return {"success": True, "status": source.status}
 

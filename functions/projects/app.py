@@ -8,15 +8,18 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from botplot.errors import bad_request
+from botplot.events import EVENT_TYPES
+from botplot.net import urls
 from botplot.services import settings as project_settings
 from botplot.services import webhooks
 from botplot.services.auth import Principal
 from botplot.web import schemas
 from botplot.web.app import API_PREFIX, create_app
-from botplot.web.deps import secret_key
+from botplot.web.deps import AuthFirstRoute, secret_key
 from botplot.web.handlers import mangum_handler
 
-router = APIRouter(prefix=API_PREFIX, tags=["projects"], responses=schemas.COMMON_ERRORS)
+router = APIRouter(prefix=API_PREFIX, tags=["projects"], responses=schemas.COMMON_ERRORS,
+                   route_class=AuthFirstRoute)
 
 
 def own_project(projectId: str, caller: Annotated[Principal, Depends(secret_key)]) -> Principal:
@@ -28,19 +31,25 @@ def own_project(projectId: str, caller: Annotated[Principal, Depends(secret_key)
 Caller = Annotated[Principal, Depends(own_project)]
 
 
+#: what webhooks.validate_url checks first; the host must also resolve to a public address
+HTTPS_URL = schemas.documented(pattern=urls.HTTPS_URL, maxLength=2048)
+EVENT_LIST = schemas.documented(items={"type": "string", "enum": list(EVENT_TYPES)}, minItems=1)
+
+
 class CreateWebhook(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    url: StrictStr = Field(description="HTTPS endpoint URL")
-    events: list[StrictStr] = Field(description="Event types to subscribe to", max_length=6)
+    url: StrictStr = Field(description="HTTPS endpoint URL (a public host)", json_schema_extra=HTTPS_URL)
+    events: list[StrictStr] = Field(description="Event types to subscribe to", max_length=6,
+                                    json_schema_extra=EVENT_LIST)
     description: StrictStr | None = Field(None, max_length=500, description="Friendly description")
 
 
 class UpdateWebhook(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    url: StrictStr | None = None
-    events: list[StrictStr] | None = Field(None, max_length=6)
+    url: StrictStr | None = Field(None, description="HTTPS endpoint URL (a public host)", json_schema_extra=HTTPS_URL)
+    events: list[StrictStr] | None = Field(None, max_length=6, json_schema_extra=EVENT_LIST)
     description: StrictStr | None = Field(None, max_length=500)
     is_active: StrictBool | None = Field(None, description="true re-enables a deactivated webhook")
 
@@ -88,16 +97,26 @@ def list_deliveries(webhookId: str, caller: Caller,
 
 
 @router.post("/projects/{projectId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
-             response_model=schemas.RedeliveryResponse)
+             response_model=schemas.RedeliveryResponse, responses=schemas.errors(409))
 def redeliver(webhookId: str, deliveryId: str, caller: Caller) -> dict:
-    """Queue one more attempt of a delivery (same delivery id, same bytes)."""
+    """Queue one more attempt of a delivery (same delivery id, same bytes). 409 WEBHOOK_INACTIVE while the webhook
+    is deactivated."""
     return {"delivery": webhooks.redeliver(caller.project_id, webhookId, deliveryId)}
 
 
-class Branding(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+def _boolean_only(schema: dict) -> None:
+    """``white_label`` may be left out but not sent as null (the route refuses it)."""
+    schema.pop("anyOf", None)
+    schema.pop("default", None)
+    schema["type"] = "boolean"
 
-    white_label: StrictBool | None = Field(None, description="Enable/disable white-label (removes BotPlot branding)")
+
+class Branding(BaseModel):
+    model_config = ConfigDict(extra="ignore", json_schema_extra={
+        "minProperties": 1, "description": "Send at least one of white_label, custom_logo, custom_domain"})
+
+    white_label: StrictBool | None = Field(None, description="Enable/disable white-label (removes BotPlot branding)",
+                                           json_schema_extra=_boolean_only)
     custom_logo: StrictStr | None = Field(None, description="Base64 data URL of logo (PNG/JPG/SVG, max 100KB). "
                                                             "Set to null to remove.")
     custom_domain: StrictStr | None = Field(None, description="Custom domain (e.g. chat.example.com). "
@@ -107,28 +126,35 @@ class Branding(BaseModel):
 class SubdomainRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    subdomain: StrictStr = Field(description="Desired subdomain (e.g. my-client-site)")
+    subdomain: StrictStr = Field(description="Desired subdomain (e.g. my-client-site)",
+                                 json_schema_extra=schemas.documented(
+                                     pattern=project_settings.SUBDOMAIN_PATTERN,
+                                     **{"not": {"enum": sorted(project_settings.RESERVED_SUBDOMAINS)}}))
 
 
 @router.patch("/projects/{projectId}/branding", response_model=schemas.BrandingResponse, response_model_exclude_unset=True)
 def update_branding(body: Branding, caller: Caller) -> dict:
-    """Update white-label, custom logo and custom domain settings. Requires Enterprise plan."""
+    """Update white-label, custom logo and custom domain settings (at least one). Requires Enterprise plan."""
     given = {name: getattr(body, name) for name in body.model_fields_set}
     if given.get("white_label", False) is None:
         raise bad_request("'white_label' must be true or false")
     return project_settings.update_branding(caller.project_id, **given)
 
 
-@router.patch("/projects/{projectId}/subdomain", response_model=schemas.SubdomainResponse)
+@router.patch("/projects/{projectId}/subdomain", response_model=schemas.SubdomainResponse,
+              responses=schemas.errors(409))
 def set_subdomain(body: SubdomainRequest, caller: Caller) -> dict:
     """Configure a custom subdomain. Requires Enterprise plan. Unique, 3-30 chars, lowercase alphanumeric and
     hyphens."""
     return {"subdomain": project_settings.claim_subdomain(caller.project_id, body.subdomain)}
 
 
-@router.post("/projects/{projectId}/verify-domain", response_model=schemas.VerifyDomainResponse, response_model_exclude_unset=True)
+@router.post("/projects/{projectId}/verify-domain", response_model=schemas.VerifyDomainResponse,
+             response_model_exclude_unset=True, responses=schemas.errors(409, 503))
 def verify_domain(caller: Caller) -> dict:
-    """Verify DNS configuration for a custom domain: its CNAME must point at the configured target."""
+    """Verify DNS configuration for a custom domain: its CNAME must point at the configured target.
+
+    400 NO_CUSTOM_DOMAIN when the project has no custom_domain (set one with PATCH …/branding first)."""
     return project_settings.verify_domain(caller.project_id)
 
 

@@ -24,6 +24,7 @@ from botplot.config import settings
 from botplot.observability import logger, tracer
 from botplot.webhooks import delivery
 
+settings()  # read at cold start: a refused setting (a local-only one in Lambda) fails the init, not a job
 # A failed item is reported in batchItemFailures, never raised: with one message per invocation a
 # retry would otherwise count as a failed invocation (and trip the Errors alarm).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -276,3 +276,20 @@ def test_the_vector_encoding_parameter_reaches_the_functions_and_the_engine_supp
     assert variables["BOTPLOT_KNN_ENGINE"] == "faiss"
     assert variables["BOTPLOT_KNN_ENCODING"] == {"Ref": "VectorEncoding"}
     assert set(parameter["AllowedValues"]) <= set(ENCODINGS["faiss"]) and parameter["Default"] in ENCODINGS["faiss"]
+
+
+def test_the_crawl_worker_knows_its_last_attempt():
+    """The worker fails a source on the receive the queue's redrive policy makes the last one."""
+    from botplot_dev.lambda_runtime import load_module
+
+    queue = tpl.resources("AWS::SQS::Queue")["CrawlQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == load_module("CrawlWorkerFunction").MAX_RECEIVES
+
+
+def test_the_crawl_deadline_outlasts_every_attempt():
+    """A source is swept only once no attempt can still be running: receives x visibility timeout."""
+    from botplot.config import _load
+
+    queue = tpl.resources("AWS::SQS::Queue")["CrawlQueue"]["Properties"]
+    attempts = queue["RedrivePolicy"]["maxReceiveCount"] * queue["VisibilityTimeout"]
+    assert _load().crawl_deadline_seconds > attempts

@@ -1,7 +1,8 @@
-"""A small website the tests serve on 127.0.0.1 and change between crawls."""
+"""A small website the tests serve on 127.0.0.1 (or ::1) and change between crawls."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,7 +17,7 @@ def page(title: str, body: str, links: list[str] = ()) -> str:
 class Site:
     """``pages`` maps a path to (content type, body); edit it between crawls to change the site."""
 
-    def __init__(self, pages: dict[str, tuple[str, str | bytes]] | None = None):
+    def __init__(self, pages: dict[str, tuple[str, str | bytes]] | None = None, ipv6: bool = False):
         self.pages: dict[str, tuple[str, str | bytes]] = dict(pages or {})
         self.requests: list[tuple[str, str]] = []  # (path, user agent)
         site = self
@@ -47,9 +48,13 @@ class Site:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ipv6 else socket.AF_INET
+
+        self.server = Server(("::1" if ipv6 else "127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        host = "[::1]" if ipv6 else "127.0.0.1"
+        self.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
 
     def __enter__(self) -> "Site":

@@ -65,3 +65,76 @@ def test_a_name_without_an_address_reads_as_unresolved_not_refused(monkeypatch):
     with pytest.raises(FetchError) as failure:
         Fetcher("test").request("GET", "https://docs.example-typo.com/start")
     assert str(failure.value) == "could not resolve host 'docs.example-typo.com'"
+
+
+@pytest.fixture
+def local_flag(monkeypatch):
+    """BOTPLOT_ALLOW_PRIVATE_TARGETS=1 as the local stack sets it."""
+    from botplot.config import reload_settings
+
+    monkeypatch.setenv("BOTPLOT_ALLOW_PRIVATE_TARGETS", "1")
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    reload_settings()
+    yield
+    monkeypatch.undo()
+    reload_settings()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "::ffff:127.0.0.1", "2130706433"])
+def test_the_local_flag_opens_loopback(local_flag, host):
+    assert checked_address(host, 80).is_loopback or checked_address(host, 80).ipv4_mapped.is_loopback
+
+
+@pytest.mark.parametrize("host", ["169.254.169.254", "10.0.0.1", "172.16.5.4", "192.168.1.1", "100.64.0.1",
+                                  "0.0.0.0", "fd00:ec2::254", "fe80::1", "fc00::1", "::ffff:169.254.169.254",
+                                  "::ffff:10.0.0.1", "224.0.0.1"])
+def test_the_local_flag_opens_nothing_but_loopback(local_flag, host):
+    with pytest.raises(BlockedTarget):
+        checked_address(host, 80)
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/hook",
+                                 "https://10.0.0.1/hook", "http://[fd00:ec2::254]/"])
+def test_local_webhooks_reach_loopback_only(local_flag, url):
+    from botplot.errors import ApiError
+    from botplot.services.webhooks import validate_url
+
+    with pytest.raises(ApiError) as refused:
+        validate_url(url)
+    assert refused.value.code == "INVALID_WEBHOOK_URL"
+    assert validate_url("http://127.0.0.1:8080/hook") == "http://127.0.0.1:8080/hook"
+
+
+def cold_start(function: str) -> None:
+    """Import a function's app.py afresh, as a new Lambda instance does."""
+    import importlib.util
+    import sys
+
+    from botplot_dev import template as tpl
+
+    name = f"cold_start_{function}"
+    spec = importlib.util.spec_from_file_location(name, tpl.code_dir(function) / "app.py")
+    sys.modules[name] = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(sys.modules[name])
+    finally:
+        del sys.modules[name]
+
+
+def test_the_local_flag_refuses_to_start_in_lambda(monkeypatch):
+    from botplot.config import reload_settings
+
+    monkeypatch.setenv("BOTPLOT_ALLOW_PRIVATE_TARGETS", "1")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "botplot-WebhookWorkerFunction")
+    try:
+        with pytest.raises(RuntimeError, match="BOTPLOT_ALLOW_PRIVATE_TARGETS is for the local stack only"):
+            reload_settings()
+        for function in ("ProjectsFunction", "WebhookWorkerFunction", "CrawlWorkerFunction"):
+            with pytest.raises(RuntimeError, match="local stack only"):  # the cold start fails, not a request
+                cold_start(function)
+        monkeypatch.delenv("BOTPLOT_ALLOW_PRIVATE_TARGETS")
+        assert not reload_settings().allow_private_targets  # the same function starts without the flag
+        cold_start("ProjectsFunction")
+    finally:
+        monkeypatch.undo()
+        reload_settings()

@@ -302,7 +302,7 @@ export interface paths {
         put?: never;
         /**
          * Recrawl
-         * @description Re-crawl a URL source to update its content.
+         * @description Re-crawl a URL source to update its content. A Q&A source cannot be re-crawled: 400 NOT_A_URL_SOURCE.
          */
         post: operations["recrawl_api_v1_knowledge__sourceId__recrawl_post"];
         delete?: never;
@@ -366,7 +366,7 @@ export interface paths {
         head?: never;
         /**
          * Update Branding
-         * @description Update white-label, custom logo and custom domain settings. Requires Enterprise plan.
+         * @description Update white-label, custom logo and custom domain settings (at least one). Requires Enterprise plan.
          */
         patch: operations["update_branding_api_v1_projects__projectId__branding_patch"];
         trace?: never;
@@ -404,6 +404,8 @@ export interface paths {
         /**
          * Verify Domain
          * @description Verify DNS configuration for a custom domain: its CNAME must point at the configured target.
+         *
+         *     400 NO_CUSTOM_DOMAIN when the project has no custom_domain (set one with PATCH …/branding first).
          */
         post: operations["verify_domain_api_v1_projects__projectId__verify_domain_post"];
         delete?: never;
@@ -491,7 +493,8 @@ export interface paths {
         put?: never;
         /**
          * Redeliver
-         * @description Queue one more attempt of a delivery (same delivery id, same bytes).
+         * @description Queue one more attempt of a delivery (same delivery id, same bytes). 409 WEBHOOK_INACTIVE while the webhook
+         *     is deactivated.
          */
         post: operations["redeliver_api_v1_projects__projectId__webhooks__webhookId__deliveries__deliveryId__redeliver_post"];
         delete?: never;
@@ -781,12 +784,12 @@ export interface components {
         AddQa: {
             /**
              * Question
-             * @description The question
+             * @description The question (not blank)
              */
             question: string;
             /**
              * Answer
-             * @description The answer
+             * @description The answer (not blank)
              */
             answer: string;
         };
@@ -814,13 +817,16 @@ export interface components {
             /** Topquestions */
             topQuestions: components["schemas"]["TopQuestion"][];
         };
-        /** Branding */
+        /**
+         * Branding
+         * @description Send at least one of white_label, custom_logo, custom_domain
+         */
         Branding: {
             /**
              * White Label
              * @description Enable/disable white-label (removes BotPlot branding)
              */
-            white_label?: boolean | null;
+            white_label?: boolean;
             /**
              * Custom Logo
              * @description Base64 data URL of logo (PNG/JPG/SVG, max 100KB). Set to null to remove.
@@ -847,7 +853,7 @@ export interface components {
         ChatRequest: {
             /**
              * Message
-             * @description The user message to send
+             * @description The user message to send (not blank)
              * @example What is your return policy?
              */
             message: string;
@@ -858,7 +864,7 @@ export interface components {
             conversationId?: string | null;
             /**
              * Visitorid
-             * @description Unique visitor identifier
+             * @description Unique visitor identifier (not blank)
              */
             visitorId?: string | null;
         };
@@ -968,14 +974,14 @@ export interface components {
         CreateWebhook: {
             /**
              * Url
-             * @description HTTPS endpoint URL
+             * @description HTTPS endpoint URL (a public host)
              */
             url: string;
             /**
              * Events
              * @description Event types to subscribe to
              */
-            events: string[];
+            events: ("conversation.started" | "conversation.ended" | "message.created" | "lead.captured" | "handoff.requested" | "rating.received")[];
             /**
              * Description
              * @description Friendly description
@@ -1071,6 +1077,10 @@ export interface components {
             email?: string | null;
             /** Phone */
             phone?: string | null;
+        } | {
+            email: string;
+        } | {
+            phone: string;
         };
         /** LeadResponse */
         LeadResponse: {
@@ -1327,10 +1337,13 @@ export interface components {
         };
         /** UpdateWebhook */
         UpdateWebhook: {
-            /** Url */
+            /**
+             * Url
+             * @description HTTPS endpoint URL (a public host)
+             */
             url?: string | null;
             /** Events */
-            events?: string[] | null;
+            events?: ("conversation.started" | "conversation.ended" | "message.created" | "lead.captured" | "handoff.requested" | "rating.received")[] | null;
             /** Description */
             description?: string | null;
             /**
@@ -2857,7 +2870,7 @@ export interface operations {
             query?: {
                 /** @description Chunks to return (default 500) */
                 limit?: number;
-                /** @description Chunks to skip */
+                /** @description Chunks to skip (max 100000) */
                 offset?: number;
             };
             header?: never;
@@ -3544,6 +3557,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Monthly API limit exceeded */
             429: {
                 headers: {
@@ -3644,6 +3666,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Monthly API limit exceeded */
             429: {
                 headers: {
@@ -3661,6 +3692,15 @@ export interface operations {
             };
             /** @description Something went wrong on our end */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (DNS) did not answer in time; try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4254,6 +4294,15 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired
+from typing import Any, Literal, NotRequired, TypeAlias
 
 from typing_extensions import TypedDict
 
@@ -18,7 +18,7 @@ class AddUrl(TypedDict):
 
 
 class Branding(TypedDict):
-    white_label: NotRequired[bool | None]
+    white_label: NotRequired[bool]
     custom_logo: NotRequired[str | None]
     custom_domain: NotRequired[str | None]
 
@@ -67,7 +67,7 @@ class ConversationSummary(TypedDict, closed=True):
 
 class CreateWebhook(TypedDict):
     url: str
-    events: list[str]
+    events: list[Literal['conversation.started', 'conversation.ended', 'message.created', 'lead.captured', 'handoff.requested', 'rating.received']]
     description: NotRequired[str | None]
 
 
@@ -108,12 +108,23 @@ class HandoffResponse(TypedDict, closed=True):
     status: str
 
 
-class LeadRequest(TypedDict):
+class LeadRequest1(TypedDict):
+    conversationId: NotRequired[str | None]
+    visitorId: NotRequired[str | None]
+    name: NotRequired[str | None]
+    email: str | None
+    phone: NotRequired[str | None]
+
+
+class LeadRequest2(TypedDict):
     conversationId: NotRequired[str | None]
     visitorId: NotRequired[str | None]
     name: NotRequired[str | None]
     email: NotRequired[str | None]
-    phone: NotRequired[str | None]
+    phone: str | None
+
+
+LeadRequest: TypeAlias = LeadRequest1 | LeadRequest2
 
 
 class LeadResponse(TypedDict, closed=True):
@@ -266,7 +277,7 @@ class TopQuestion(TypedDict, closed=True):
 
 class UpdateWebhook(TypedDict):
     url: NotRequired[str | None]
-    events: NotRequired[list[str] | None]
+    events: NotRequired[list[Literal['conversation.started', 'conversation.ended', 'message.created', 'lead.captured', 'handoff.requested', 'rating.received']] | None]
     description: NotRequired[str | None]
     is_active: NotRequired[bool | None]
 

@@ -77,6 +77,16 @@ class Settings:
     webhook_backoff_seconds: tuple[int, ...]
     webhook_disable_after: int
     webhook_disable_window_seconds: float
+    webhook_grace_seconds: float
+    crawl_deadline_seconds: float
+
+
+def _local_only_flag(name: str) -> bool:
+    """A flag that opens what production must keep shut: refused where the code runs in Lambda."""
+    on = _flag(name)
+    if on and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise RuntimeError(f"{name} is for the local stack only and must not be set on a Lambda function")
+    return on
 
 
 def _load() -> Settings:
@@ -96,7 +106,7 @@ def _load() -> Settings:
         webhook_dlq_url=os.environ.get("BOTPLOT_WEBHOOK_DLQ_URL", ""),
         assets_bucket=os.environ.get("BOTPLOT_ASSETS_BUCKET", ""),
         assets_base_url=os.environ.get("BOTPLOT_ASSETS_BASE_URL", ""),
-        allow_private_targets=_flag("BOTPLOT_ALLOW_PRIVATE_TARGETS"),
+        allow_private_targets=_local_only_flag("BOTPLOT_ALLOW_PRIVATE_TARGETS"),
         dns_nameservers=tuple(
             s for s in os.environ.get("BOTPLOT_DNS_NAMESERVERS", "").split(",") if s.strip()
         ),
@@ -119,6 +129,10 @@ def _load() -> Settings:
         webhook_backoff_seconds=tuple(int(x) for x in backoff.split(",") if x.strip()),
         webhook_disable_after=int(os.environ.get("BOTPLOT_WEBHOOK_DISABLE_AFTER", "50")),
         webhook_disable_window_seconds=float(os.environ.get("BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS", "86400")),
+        # an attempt due at t that has not happened by t + grace never will (its message died)
+        webhook_grace_seconds=float(os.environ.get("BOTPLOT_WEBHOOK_GRACE_SECONDS", "3600")),
+        # a crawl queued at t is over by t + this: 3 receives x the queue's 960 s visibility, and a margin
+        crawl_deadline_seconds=float(os.environ.get("BOTPLOT_CRAWL_DEADLINE_SECONDS", "3600")),
     )
 
 

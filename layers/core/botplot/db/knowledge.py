@@ -20,6 +20,17 @@ class BySchedule(GlobalSecondaryIndex):
     source_id = UnicodeAttribute(range_key=True, attr_name="sourceId")
 
 
+class ByCrawlDeadline(GlobalSecondaryIndex):
+    """Sparse: only sources waiting for a crawl carry ``crawlDeadline`` (the sweeper's worklist)."""
+
+    class Meta:
+        index_name = "byCrawlDeadline"
+        projection = KeysOnlyProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    crawl_deadline = UnicodeAttribute(range_key=True, attr_name="crawlDeadline")
+
+
 class Source(Model):
     Meta = table_meta("SOURCES")
 
@@ -42,7 +53,10 @@ class Source(Model):
     crawl_job_id = UnicodeAttribute(attr_name="crawlJobId", null=True)
     crawl_report = UnicodeAttribute(attr_name="crawlReport", null=True)  # JSON of the last crawl
     progress = UnicodeAttribute(null=True)  # JSON of the running crawl's progress, removed when it ends
+    #: while processing: when the crawl must have finished, retries included, or it never will
+    crawl_deadline = UnicodeAttribute(attr_name="crawlDeadline", null=True)
     by_schedule = BySchedule()
+    by_crawl_deadline = ByCrawlDeadline()
 
 
 class Page(Model):

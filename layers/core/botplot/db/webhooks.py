@@ -9,6 +9,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from botplot.db.base import table_meta
@@ -28,6 +29,17 @@ class Webhook(Model):
     failing_since = UnicodeAttribute(attr_name="failingSince", null=True)
     disabled_reason = UnicodeAttribute(attr_name="disabledReason", null=True)
     created_at = UnicodeAttribute(attr_name="createdAt")
+
+
+class ByGiveUpAt(GlobalSecondaryIndex):
+    """Sparse: only deliveries still to be attempted carry ``giveUpAt`` (the sweeper's worklist)."""
+
+    class Meta:
+        index_name = "byGiveUpAt"
+        projection = KeysOnlyProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    give_up_at = UnicodeAttribute(range_key=True, attr_name="giveUpAt")
 
 
 class Delivery(Model):
@@ -50,3 +62,6 @@ class Delivery(Model):
     updated_at = UnicodeAttribute(attr_name="updatedAt", null=True)
     next_attempt_at = UnicodeAttribute(attr_name="nextAttemptAt", null=True)
     expires_at = TTLAttribute(attr_name="expiresAt", null=True)
+    #: while pending or retrying: when an attempt must have happened, or its message was lost
+    give_up_at = UnicodeAttribute(attr_name="giveUpAt", null=True)
+    by_give_up_at = ByGiveUpAt()

@@ -32,19 +32,37 @@ MAX_SITEMAPS = 10
 
 
 def normalize_url(url: str) -> str:
-    """One spelling per page: no fragment, lower-case scheme and host, no default port."""
+    """One spelling per page: no fragment, lower-case scheme and host, no default port.
+
+    Raises ``ValueError`` for a URL that cannot be read (an invalid port or IPv6 address)."""
     url = urldefrag(url)[0]
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets, or the port would be read from the address
+        host = f"[{host}]"
     default = (parts.scheme == "http" and parts.port in (None, 80)) or (parts.scheme == "https" and parts.port in (None, 443))
     netloc = host if default else f"{host}:{parts.port}"
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
 
 
+def readable(urls) -> list[str]:
+    """The normalized spellings of the URLs that can be read; a malformed link is skipped, not fatal."""
+    found = []
+    for url in urls:
+        try:
+            found.append(normalize_url(url))
+        except ValueError:
+            continue
+    return found
+
+
 def same_site(url: str, root: str) -> bool:
-    a, b = urlsplit(url), urlsplit(root)
-    return a.scheme in ("http", "https") and (a.hostname or "").lower() == (b.hostname or "").lower() \
-        and (a.port or {"http": 80, "https": 443}[a.scheme]) == (b.port or {"http": 80, "https": 443}[b.scheme])
+    try:
+        a, b = urlsplit(url), urlsplit(root)
+        return a.scheme in ("http", "https") and (a.hostname or "").lower() == (b.hostname or "").lower() \
+            and (a.port or {"http": 80, "https": 443}[a.scheme]) == (b.port or {"http": 80, "https": 443}[b.scheme])
+    except ValueError:  # an unreadable port or address is no page of this site
+        return False
 
 
 @dataclass
@@ -147,8 +165,12 @@ class Crawler:
         """Crawl from ``start_url``; ``on_progress(fetched, queued)`` is called after every batch."""
         started = time.monotonic()
         fetched = 0
-        root = normalize_url(start_url)
         result = CrawlResult()
+        try:
+            root = normalize_url(start_url)
+        except ValueError as error:
+            result.start_error = f"the URL cannot be read ({error})"
+            return result
         robots, delay, sitemaps = self._robots(root)
         if not robots.can_fetch(USER_AGENT, root):
             result.start_error = "robots.txt does not allow BotPlot-Crawler to fetch this URL"
@@ -157,8 +179,7 @@ class Crawler:
         sitemaps.append(urlunsplit((parts.scheme, parts.netloc, "/sitemap.xml", "", "")))
         # the sitemap adds pages under the start URL's directory (the whole site when it is the root)
         scope = root.rsplit("/", 1)[0] + "/"
-        frontier = [root] + [u for u in (normalize_url(u) for u in self._sitemap_urls(sitemaps, root))
-                             if u.startswith(scope)]
+        frontier = [root] + [u for u in readable(self._sitemap_urls(sitemaps, root)) if u.startswith(scope)]
         seen: set[str] = set()
         hashes: dict[str, str] = {}
         lock = threading.Lock()
@@ -221,8 +242,7 @@ class Crawler:
                                     result.truncated = f"page limit of {self.page_limit} reached"
                                     return result
                         if not page.nofollow:
-                            frontier.extend(normalize_url(u) for u in page.links
-                                            if same_site(u, root) and normalize_url(u) not in seen)
+                            frontier.extend(u for u in readable(page.links) if same_site(u, root) and u not in seen)
                 if on_progress:
                     on_progress(fetched, len(set(frontier) - seen))
         return result

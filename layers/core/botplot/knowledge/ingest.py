@@ -203,6 +203,21 @@ def crawl_source(project_id: str, source_id: str, job_id: str, time_budget: floa
     return {"status": "ready", "pages": len(result.pages), "embeddingCalls": report.embedding_calls}
 
 
+def fail_job(project_id: str, source_id: str, job_id: str, error: str) -> bool:
+    """Leave a source whose crawl job cannot finish ``failed`` with ``error``; False when the job is
+    no longer the source's (deleted, superseded) or its outcome is already recorded."""
+    try:
+        Source(project_id, source_id).update(actions=[
+            Source.status.set("failed"), Source.error.set(error), Source.crawl_deadline.remove(), Source.progress.remove(),
+            Source.updated_at.set(clock.iso_ms(clock.now())),
+        ], condition=(Source.status == "processing") & (Source.crawl_job_id == job_id))
+    except UpdateError as failure:
+        if not condition_failed(failure):
+            raise
+        return False
+    return True
+
+
 def _finish(source: Source, report: Report, error: str | None) -> None:
     logger.info("crawl failed" if error else "crawl finished",
                 extra={"url": source.url, "job_id": report.job_id, "error": error, "added": len(report.added),
@@ -213,6 +228,7 @@ def _finish(source: Source, report: Report, error: str | None) -> None:
         source.update(actions=[
             Source.status.set("failed" if error else "ready"),
             Source.error.set(error) if error else Source.error.remove(),
+            Source.crawl_deadline.remove(),
             Source.chunk_count.set(sum(len(p.chunk_ids or []) for p in pages)),
             Source.word_count.set(sum(p.word_count for p in pages)),
             Source.last_crawled_at.set(clock.iso_ms(clock.now())),

@@ -48,14 +48,18 @@ class Response:
 
 
 def _split(url: str) -> tuple[str, str, int, str]:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:  # an invalid port or IPv6 address
+        raise FetchError(f"the URL cannot be read ({error})") from None
     if parts.scheme not in ("http", "https"):
         raise FetchError(f"only http and https URLs can be fetched, not '{parts.scheme}:'")
     if not parts.hostname:
         raise FetchError("the URL has no host")
     if parts.username or parts.password:
         raise FetchError("URLs with credentials are not allowed")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = port or (443 if parts.scheme == "https" else 80)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query

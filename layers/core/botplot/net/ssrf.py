@@ -5,8 +5,9 @@ link-local — 169.254.169.254 included —, multicast, reserved, unspecified, s
 documentation ranges, nor IPv6 forms that embed such an IPv4 address); the connection is then made
 to the address that was checked, so a DNS answer that changes between check and connect cannot
 redirect it. Numeric host spellings (``2130706433``, ``0177.0.0.1``, ``0x7f.1``) are read the way
-``inet_aton`` reads them before the check. ``BOTPLOT_ALLOW_PRIVATE_TARGETS=1`` (local stack only)
-lets a developer crawl and deliver to 127.0.0.1.
+``inet_aton`` reads them before the check. ``BOTPLOT_ALLOW_PRIVATE_TARGETS=1`` (local stack only:
+the settings refuse it inside Lambda) lets a developer crawl and deliver to this machine: loopback
+addresses only (127.0.0.0/8, ::1), never the metadata service or the private networks.
 """
 
 from __future__ import annotations
@@ -111,10 +112,17 @@ def checked_address(host: str, port: int) -> IP:
     """The address to connect to for ``host``, or ``BlockedTarget`` saying why not."""
     literal = literal_ip(host)
     addresses = [literal] if literal else _resolve(host, port)
-    if not settings().allow_private_targets:
-        for address in addresses:
-            if not is_public(address):
-                if literal:
-                    raise BlockedTarget(f"'{host}' is not a public address")
-                raise BlockedTarget(f"'{host}' resolves to {address}, which is not a public address")
+    allow_loopback = settings().allow_private_targets
+    for address in addresses:
+        if not is_public(address) and not (allow_loopback and _is_loopback(address)):
+            if literal:
+                raise BlockedTarget(f"'{host}' is not a public address")
+            raise BlockedTarget(f"'{host}' resolves to {address}, which is not a public address")
     return addresses[0]
+
+
+def _is_loopback(ip: IP) -> bool:
+    """127.0.0.0/8 and ::1, also as an IPv4-mapped IPv6 address; nothing else."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback

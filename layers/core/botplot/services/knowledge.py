@@ -7,7 +7,7 @@ indexed before the call returns, so it is searchable at once.
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
+from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -19,6 +19,7 @@ from botplot.errors import bad_request, not_found
 from botplot.knowledge import indexing
 from botplot.knowledge.embeddings import EmbeddingError
 from botplot.knowledge.index import default_index
+from botplot.net import urls
 from botplot.observability import logger
 
 SYNC_FREQUENCIES = ("manual", "daily", "weekly")
@@ -30,19 +31,19 @@ def _schedule(frequency: str) -> str | None:
 
 
 def validate_url(url: str) -> str:
-    url = url.strip()
+    """The URL as given (without surrounding spaces), when it has the published shape (urls.HTTP_URL)."""
+    url = url.strip(urls.SPACE)
     if len(url) > MAX_URL_LENGTH:
         raise bad_request(f"'url' must be at most {MAX_URL_LENGTH} characters")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise bad_request("'url' must be an http:// or https:// URL")
-    if not parts.hostname or parts.username or parts.password:
-        raise bad_request("'url' must name a host (and no credentials)")
-    try:
-        parts.port  # noqa: B018 - reading it validates the port (ValueError when out of range)
-    except ValueError:
-        raise bad_request("'url' has an invalid port") from None
+    if not urls.is_http_url(url):
+        raise bad_request("'url' must be an http:// or https:// URL with a host, no credentials, a port up to "
+                          "65535 and no spaces")
     return url
+
+
+def crawl_deadline() -> str:
+    """When a crawl queued now is over, retries included: past it the sweeper fails the source."""
+    return clock.iso_ms(clock.now() + timedelta(seconds=settings().crawl_deadline_seconds))
 
 
 def enqueue_crawl(source: Source, job_id: str) -> None:
@@ -55,7 +56,7 @@ def add_url(project_id: str, url: str, sync_frequency: str) -> Source:
     job_id = ids.uuid7()
     source = Source(project_id, ids.uuid7(), type="url", name=url, url=url, status="processing",
                     sync_frequency=sync_frequency, sync_schedule=_schedule(sync_frequency), created_at=now,
-                    updated_at=now, crawl_job_id=job_id)
+                    updated_at=now, crawl_job_id=job_id, crawl_deadline=crawl_deadline())
     source.save()
     enqueue_crawl(source, job_id)
     return source
@@ -102,7 +103,8 @@ def recrawl(project_id: str, source_id: str) -> Source:
         raise bad_request("Only URL sources can be re-crawled", "NOT_A_URL_SOURCE")
     job_id = ids.uuid7()
     source.update(actions=[Source.status.set("processing"), Source.crawl_job_id.set(job_id),
-                           Source.progress.remove(), Source.updated_at.set(clock.iso_ms(clock.now()))])
+                           Source.progress.remove(), Source.crawl_deadline.set(crawl_deadline()),
+                           Source.updated_at.set(clock.iso_ms(clock.now()))])
     enqueue_crawl(source, job_id)
     return source
 

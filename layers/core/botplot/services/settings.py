@@ -35,7 +35,8 @@ RESERVED_SUBDOMAINS = frozenset("""
     root system sys webhook webhooks widget widgets chat secure security m mobile portal console internal
     intranet localhost api-docs developer developers partners news forum community shop store
 """.split())
-_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,28})[a-z0-9]$")
+SUBDOMAIN_PATTERN = r"^[a-z0-9][a-z0-9-]{1,28}[a-z0-9]$"
+_SUBDOMAIN = re.compile(SUBDOMAIN_PATTERN)
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 

@@ -1,7 +1,7 @@
 """Webhook subscriptions and deliveries: create, list, delete, test, re-enable, inspect, redeliver.
 
 A subscription's URL must be HTTPS and public (the SSRF guard; ``BOTPLOT_ALLOW_PRIVATE_TARGETS=1``
-lets the local stack use http://127.0.0.1); at most ``MAX_WEBHOOKS`` per project, enforced with a
+lets the local stack use loopback, over http too); at most ``MAX_WEBHOOKS`` per project, enforced with a
 conditional counter so two concurrent creations cannot exceed it. The signing secret is returned
 once, at creation, and never again.
 """
@@ -23,6 +23,7 @@ from botplot.db.stats import TOTALS_DAY, DailyStats
 from botplot.db.webhooks import Delivery, Webhook
 from botplot.errors import ApiError, bad_request, not_found
 from botplot.events import EVENT_TYPES, Event
+from botplot.net import urls
 from botplot.net.ssrf import BlockedTarget, UnresolvedHost, checked_address
 from botplot.webhooks import delivery as sender
 
@@ -37,21 +38,24 @@ def check_project(principal_project_id: str, project_id: str) -> None:
 
 
 def validate_url(url: str) -> str:
-    url = url.strip()
+    """An https:// URL (urls.HTTPS_URL) whose host is public; locally, http:// to loopback too."""
+    url = url.strip(urls.SPACE)
     if len(url) > 2048:
         raise bad_request("'url' must be at most 2048 characters")
+    local_http = settings().allow_private_targets and urls.is_http_url(url)
+    if not urls.is_https_url(url) and not local_http:
+        raise bad_request("'url' must be an https:// URL with a host, no credentials, a port up to 65535 and "
+                          "no spaces", "INVALID_WEBHOOK_URL")
     parts = urlsplit(url)
-    allow_http = settings().allow_private_targets
-    if parts.scheme != "https" and not (allow_http and parts.scheme == "http"):
-        raise bad_request("'url' must be an https:// URL", "INVALID_WEBHOOK_URL")
-    if not parts.hostname or parts.username or parts.password:
-        raise bad_request("'url' must name a host (and no credentials)", "INVALID_WEBHOOK_URL")
     try:
-        checked_address(parts.hostname, parts.port or 443)
+        address = checked_address(parts.hostname, parts.port or 443)
     except UnresolvedHost as failure:
         raise bad_request(f"'url': {failure}", "INVALID_WEBHOOK_URL") from None
-    except (BlockedTarget, ValueError) as blocked:
+    except BlockedTarget as blocked:
         raise bad_request(f"'url' is not a public address: {blocked}", "INVALID_WEBHOOK_URL") from None
+    if parts.scheme.lower() == "http" and not address.is_loopback:
+        raise bad_request("'url' must be an https:// URL (plain http only reaches this machine, locally)",
+                          "INVALID_WEBHOOK_URL")
     return url
 
 
@@ -137,7 +141,7 @@ def ping(project_id: str, webhook_id: str) -> dict:
     record.save()
     result = sender.attempt(webhook, record)
     if not result.success:
-        record.update(actions=[Delivery.status.set("failed")])
+        record.update(actions=[Delivery.status.set("failed"), Delivery.give_up_at.remove()])
     return {"deliveryId": record.delivery_id, "statusCode": result.status_code, "responseBody": result.body,
             "success": result.success, "durationMs": result.duration_ms, "error": result.error}
 
@@ -176,7 +180,8 @@ def redeliver(project_id: str, webhook_id: str, delivery_id: str) -> dict:
         raise not_found("Delivery", "DELIVERY_NOT_FOUND") from None
     if not webhook.is_active:
         raise ApiError(409, "WEBHOOK_INACTIVE", "Re-enable the webhook (PATCH is_active: true) before redelivering")
-    record.update(actions=[Delivery.status.set("pending"), Delivery.next_attempt_at.remove()])
+    record.update(actions=[Delivery.status.set("pending"), Delivery.next_attempt_at.remove(),
+                           Delivery.give_up_at.set(sender.give_up_at(clock.now()))])
     client("sqs").send_message(QueueUrl=settings().webhook_queue_url, MessageBody=json.dumps(
         sender.delivery_message(record, manual=True)))
     return {"deliveryId": delivery_id, "status": "pending"}

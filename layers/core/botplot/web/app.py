@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from botplot.config import settings
 from botplot.web import errors
 from botplot.web.middleware import RequestMiddleware
 
@@ -18,9 +19,10 @@ def create_app(router: APIRouter, service: str, title: str, browser_cors: bool =
     ``browser_cors`` is for the public chat routes an embedded widget calls from any origin; the
     secret-key routes are server-side only and send no CORS headers.
     """
+    settings()  # read now: a setting refused here (say, a local-only one in Lambda) fails the cold start
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(router)
-    errors.install(app)
+    errors.install(app, router)
     app.add_middleware(RequestMiddleware, service=service)
     if browser_cors:
         app.add_middleware(

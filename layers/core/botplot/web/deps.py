@@ -1,23 +1,44 @@
-"""FastAPI dependencies: authenticate the key, count the call against the quota.
+"""FastAPI dependencies and the route class that runs them first: authenticate the key, count
+the call against the quota, then read the body.
 
-They are async so that the project id they add to the log context reaches the endpoint (which
-FastAPI runs in a worker thread with a copy of this context); the blocking lookups run in the
-thread pool.
+FastAPI reads and parses a route's body before it solves the route's dependencies, so a request
+without a key but with a broken body would be told about its body (400) instead of its key (401),
+and an unparsable body would go uncounted where an invalid one counts. :class:`AuthFirstRoute`
+authenticates before anything else and parses the JSON body itself, so that every body that does
+not parse — broken syntax, nesting too deep to decode, integers past Python's 4,300-digit limit,
+invalid UTF-8 — is the same ``400 INVALID_JSON``.
+
+The dependencies are async so that the project id they add to the log context reaches the
+endpoint (which FastAPI runs in a worker thread with a copy of this context); the blocking lookups
+run in the thread pool.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
+import email.message
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from botplot.errors import ApiError, bad_request
 from botplot.observability import logger
 from botplot.services import auth, quota
 from botplot.services.auth import Principal
 
+INVALID_JSON = ApiError(400, "INVALID_JSON", "Request body is not valid JSON")
+
 
 def _authorize(request: Request, require_secret: bool) -> Principal:
-    principal = auth.authenticate(request.headers.get("authorization"), require_secret)
-    request.state.rate_limit = quota.consume(principal.project_id, principal.plan)
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = auth.authenticate(request.headers.get("authorization"), require_secret)
+        request.state.rate_limit = quota.consume(principal.project_id, principal.plan)
+        request.state.principal = principal
     return principal
 
 
@@ -37,7 +58,10 @@ async def secret_key(request: Request) -> Principal:
 
 async def secret_key_uncounted(request: Request) -> Principal:
     """A management route that decides itself whether the call counts (see :func:`count_call`)."""
-    principal = await run_in_threadpool(auth.authenticate, request.headers.get("authorization"), True)
+    principal = getattr(request.state, "authenticated", None)
+    if principal is None:
+        principal = await run_in_threadpool(auth.authenticate, request.headers.get("authorization"), True)
+        request.state.authenticated = principal
     logger.thread_safe_append_keys(project_id=principal.project_id)
     return principal
 
@@ -46,3 +70,67 @@ def count_call(request: Request, principal: Principal, counted: bool = True) -> 
     """Count the call (or only report the standing in the rate-limit headers)."""
     consume = quota.consume if counted else quota.peek
     request.state.rate_limit = consume(principal.project_id, principal.plan)
+
+
+def _key_dependency(dependant: Dependant) -> Callable | None:
+    """The key dependency a route needs, wherever it sits among its dependencies."""
+    for sub in dependant.dependencies:
+        if sub.call in (public_key, secret_key, secret_key_uncounted):
+            return sub.call
+        found = _key_dependency(sub)
+        if found is not None:
+            return found
+    return None
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False  # FastAPI's strict content type: such a body is not read as JSON
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+async def _parse_json(request: Request) -> None:
+    """Parse the body once, here; FastAPI then uses the parsed value Starlette keeps on the request."""
+    body = await request.body()
+    if not body or not _is_json(request.headers.get("content-type")):
+        return
+    try:
+        request._json = json.loads(body)  # the attribute Request.json() caches its result in
+    except (ValueError, RecursionError):  # syntax, bad UTF-8, >4,300-digit integers; deep nesting
+        raise INVALID_JSON from None
+
+
+def _single_query_values(request: Request) -> None:
+    """Every query parameter is a single value; a repeated one is refused, not silently the last."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise bad_request(f"'{repeated[0]}' must be given once")
+
+
+class AuthFirstRoute(APIRoute):
+    """A route that authenticates (and counts the call) before it reads the query and the body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        key = _key_dependency(self.dependant)
+        has_body = self.body_field is not None
+
+        async def authenticated_first(request: Request) -> Response:
+            if key is not None:
+                await key(request)
+            try:
+                _single_query_values(request)
+                if has_body:
+                    await _parse_json(request)
+                return await handler(request)
+            except Exception:
+                if key is secret_key_uncounted and getattr(request.state, "rate_limit", None) is None:
+                    # refused before the route could decide: it counts, like any refused call with a key
+                    await run_in_threadpool(count_call, request, request.state.authenticated)
+                raise
+
+        return authenticated_first

@@ -6,10 +6,11 @@ unexpected a 500 that says nothing about the internals (the traceback goes to th
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from botplot.errors import INTERNAL, ApiError
 from botplot.observability import logger
@@ -39,7 +40,16 @@ def _describe(errors: list[dict]) -> ApiError:
     return ApiError(400, "VALIDATION_ERROR", f"'{field}': {message}" if loc else message)
 
 
-def install(app: FastAPI) -> None:
+def _allowed(routes: list, request: Request) -> str:
+    """Every method the path answers: Starlette names only those of the first route matching it."""
+    methods: set[str] = set()
+    for route in routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
+def install(app: FastAPI, router: APIRouter) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
         return error_response(error)
@@ -49,13 +59,14 @@ def install(app: FastAPI) -> None:
         return error_response(_describe(list(error.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 404:
             return error_response(ApiError(404, "NOT_FOUND", "Route not found"))
         if error.status_code == 405:
-            return error_response(ApiError(405, "METHOD_NOT_ALLOWED", "Method not allowed on this route"))
+            return error_response(ApiError(405, "METHOD_NOT_ALLOWED", "Method not allowed on this route",
+                                           headers={"Allow": _allowed(router.routes, request)}))
         code = "BAD_REQUEST" if error.status_code < 500 else "INTERNAL_ERROR"
-        return error_response(ApiError(error.status_code, code, str(error.detail)))
+        return error_response(ApiError(error.status_code, code, str(error.detail), headers=error.headers))
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:

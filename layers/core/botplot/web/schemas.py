@@ -20,12 +20,26 @@ class ErrorResponse(Model):
 def errors(*statuses: int) -> dict:
     text = {400: "Invalid request parameters or body", 401: "Missing or invalid API key",
             403: "API access requires a paid plan, or action not allowed", 404: "Resource not found",
-            409: "Conflict", 413: "Request body over 1 MB", 429: "Monthly API limit exceeded",
-            500: "Something went wrong on our end"}
+            409: "Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which)",
+            413: "Request body over 1 MB", 429: "Monthly API limit exceeded",
+            500: "Something went wrong on our end", 503: "A dependency (DNS) did not answer in time; try again"}
     return {s: {"model": ErrorResponse, "description": text[s]} for s in statuses}
 
 
 COMMON_ERRORS = errors(400, 401, 403, 404, 429, 500)
+
+
+def documented(**keywords):
+    """A field's ``json_schema_extra`` that publishes a rule its validator enforces (a pattern, a
+    bound) in the OpenAPI document, on the value's own schema: on an optional field, the non-null
+    branch, so the rule reads "a string matching …, or null"."""
+
+    def apply(schema: dict) -> None:
+        branches = [b for b in schema.get("anyOf", [schema]) if b.get("type") != "null"]
+        for branch in branches:
+            branch.update(keywords)
+
+    return apply
 
 
 # ---------------------------------------------------------------- chat and widget

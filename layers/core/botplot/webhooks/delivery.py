@@ -10,6 +10,9 @@ attempt the delivery is marked failed and the message moved to the dead-letter q
 that has failed ``BOTPLOT_WEBHOOK_DISABLE_AFTER`` times in a row (50) over at least
 ``BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS`` (a day) is deactivated (``is_active`` false) until the
 customer re-enables it: a receiver down for an hour during a burst of events is not switched off.
+While a delivery waits for an attempt it carries ``giveUpAt`` (the attempt's due time plus
+``BOTPLOT_WEBHOOK_GRACE_SECONDS``): if its message dies without a word (a worker crashing or timing
+out on every receive, then the dead-letter queue), the sweeper marks it failed then.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -56,9 +59,16 @@ def delivery_id(event_id: str, webhook_id: str) -> str:
     return str(uuid.UUID(int=event_bits | (0b10 << 62) | hashed))
 
 
+def give_up_at(attempt_due: datetime) -> str:
+    """When a delivery whose next attempt is due then is failed by the sweeper if no attempt came."""
+    return clock.iso_ms(attempt_due + timedelta(seconds=settings().webhook_grace_seconds))
+
+
 def new_delivery(webhook: Webhook, payload: str, event: str, delivery: str) -> Delivery:
+    now = clock.now()
     return Delivery(webhook.webhook_id, delivery, project_id=webhook.project_id, event=event, payload=payload,
-                    status="pending", attempts=0, created_at=clock.iso_ms(clock.now()), expires_at=RETENTION)
+                    status="pending", attempts=0, created_at=clock.iso_ms(now), expires_at=RETENTION,
+                    give_up_at=give_up_at(now))
 
 
 def delivery_message(record: Delivery, manual: bool = False) -> dict:
@@ -130,6 +140,7 @@ def _record(webhook: Webhook, record: Delivery, result: Attempt) -> None:
         Delivery.error.set(result.error) if result.error else Delivery.error.remove(),
         Delivery.response_body.set(result.body) if result.body else Delivery.response_body.remove(),
         Delivery.updated_at.set(now),
+        *([Delivery.give_up_at.remove()] if result.success else []),
     ])
     try:
         if result.success:
@@ -172,7 +183,7 @@ def deliver(message: dict) -> str:
         return "already delivered"
     if not webhook.is_active:
         record.update(actions=[Delivery.status.set("failed"), Delivery.error.set("webhook is inactive"),
-                               Delivery.next_attempt_at.remove()])
+                               Delivery.next_attempt_at.remove(), Delivery.give_up_at.remove()])
         return "dropped: webhook inactive"
     result = attempt(webhook, record)
     if result.success:
@@ -181,12 +192,14 @@ def deliver(message: dict) -> str:
     backoff = settings().webhook_backoff_seconds
     attempts = int(record.attempts)
     if message.get("manual") or attempts > len(backoff) or not webhook.is_active:
-        record.update(actions=[Delivery.status.set("failed"), Delivery.next_attempt_at.remove()])
+        record.update(actions=[Delivery.status.set("failed"), Delivery.next_attempt_at.remove(),
+                               Delivery.give_up_at.remove()])
         if not message.get("manual"):
             client("sqs").send_message(QueueUrl=settings().webhook_dlq_url, MessageBody=json.dumps(
                 {**message, "reason": f"failed after {attempts} attempts: {result.error}"}))
             count("WebhookDeliveriesFailed", 1, service="webhooks")
         return "failed"
     delay = backoff[attempts - 1]
-    record.update(actions=[Delivery.next_attempt_at.set(clock.iso_ms(clock.now() + timedelta(seconds=delay)))])
+    due = clock.now() + timedelta(seconds=delay)
+    record.update(actions=[Delivery.next_attempt_at.set(clock.iso_ms(due)), Delivery.give_up_at.set(give_up_at(due))])
     raise RetryLater(delay)
