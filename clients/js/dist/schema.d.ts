@@ -277,6 +277,8 @@ export interface paths {
         /**
          * Get Source
          * @description Get full details of a knowledge source including its chunks and its last crawl's change report.
+         *     While the source is processing, reading it does not count against the monthly quota (poll its
+         *     `progress` freely); once it is ready or failed, it counts like any call.
          */
         get: operations["get_source_api_v1_knowledge__sourceId__get"];
         put?: never;
@@ -471,7 +473,7 @@ export interface paths {
         };
         /**
          * List Deliveries
-         * @description Recent delivery attempts, newest first: status code, duration, error.
+         * @description Recent delivery attempts, newest first: status code, duration, error. Paged with `cursor`.
          */
         get: operations["list_deliveries_api_v1_projects__projectId__webhooks__webhookId__deliveries_get"];
         put?: never;
@@ -970,6 +972,48 @@ export interface components {
             /** Lastmessageat */
             lastMessageAt: string;
         };
+        /**
+         * CrawlProgress
+         * @description How far a running crawl is (an addition): present only while the source is processing.
+         */
+        CrawlProgress: {
+            /**
+             * Phase
+             * @description "queued", "crawling", "embedding" or "indexing"
+             */
+            phase: string;
+            /**
+             * Pagesfetched
+             * @description Pages fetched so far
+             * @default 0
+             */
+            pagesFetched?: number;
+            /**
+             * Pagesqueued
+             * @description Pages found and waiting to be fetched
+             * @default 0
+             */
+            pagesQueued?: number;
+            /**
+             * Pagesembedded
+             * @description Changed pages embedded and indexed so far
+             * @default 0
+             */
+            pagesEmbedded?: number;
+            /**
+             * Pagestoembed
+             * @description Changed pages to embed in all (known once crawling ends)
+             * @default 0
+             */
+            pagesToEmbed?: number;
+            /**
+             * Startedat
+             * @description When the crawl worker started this crawl
+             */
+            startedAt?: string | null;
+            /** Updatedat */
+            updatedAt?: string | null;
+        };
         /** CreateWebhook */
         CreateWebhook: {
             /**
@@ -1001,6 +1045,11 @@ export interface components {
         DeliveryList: {
             /** Deliveries */
             deliveries: components["schemas"]["DeliveryView"][];
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next (older) page; null on the last
+             */
+            nextCursor?: string | null;
         };
         /** DeliveryView */
         DeliveryView: {
@@ -1243,6 +1292,7 @@ export interface components {
             error?: string | null;
             /** Lastcrawledat */
             lastCrawledAt?: string | null;
+            progress?: components["schemas"]["CrawlProgress"] | null;
             /** Url */
             url?: string | null;
             /** Question */
@@ -1290,6 +1340,7 @@ export interface components {
             error?: string | null;
             /** Lastcrawledat */
             lastCrawledAt?: string | null;
+            progress?: components["schemas"]["CrawlProgress"] | null;
         };
         /** SubdomainRequest */
         SubdomainRequest: {
@@ -4125,6 +4176,8 @@ export interface operations {
             query?: {
                 /** @description Max results (default 20) */
                 limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string | null;
             };
             header?: never;
             path: {

@@ -65,6 +65,16 @@ class ConversationSummary(TypedDict, closed=True):
     lastMessageAt: str
 
 
+class CrawlProgress(TypedDict, closed=True):
+    phase: str
+    pagesFetched: NotRequired[int]
+    pagesQueued: NotRequired[int]
+    pagesEmbedded: NotRequired[int]
+    pagesToEmbed: NotRequired[int]
+    startedAt: NotRequired[str | None]
+    updatedAt: NotRequired[str | None]
+
+
 class CreateWebhook(TypedDict):
     url: str
     events: list[Literal['conversation.started', 'conversation.ended', 'message.created', 'lead.captured', 'handoff.requested', 'rating.received']]
@@ -221,6 +231,7 @@ class SourceDetail(TypedDict, closed=True):
     createdAt: str
     error: NotRequired[str | None]
     lastCrawledAt: NotRequired[str | None]
+    progress: NotRequired[CrawlProgress | None]
     url: NotRequired[str | None]
     question: NotRequired[str | None]
     answer: NotRequired[str | None]
@@ -243,6 +254,7 @@ class SourceSummary(TypedDict, closed=True):
     createdAt: str
     error: NotRequired[str | None]
     lastCrawledAt: NotRequired[str | None]
+    progress: NotRequired[CrawlProgress | None]
 
 
 class SubdomainRequest(TypedDict):
@@ -362,6 +374,7 @@ class ConversationResponse(TypedDict, closed=True):
 
 class DeliveryList(TypedDict, closed=True):
     deliveries: list[DeliveryView]
+    nextCursor: NotRequired[str | None]
 
 
 class LeadList(TypedDict, closed=True):
