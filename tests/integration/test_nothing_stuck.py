@@ -15,7 +15,7 @@ from botplot_dev.lambda_runtime import LambdaContext, load_module, sqs_event
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.receivers import PythonReceiver
 from tests.support.site import Site, store_site
-from tests.support.workers import receive_all
+from tests.support.workers import delete, receive_all
 
 
 @pytest.fixture
@@ -35,14 +35,23 @@ def local_world(monkeypatch, moto_endpoint, tmp_path):
         default_index.cache_clear()
 
     reset()
-    receive_all(os.environ["BOTPLOT_CRAWL_QUEUE_URL"], wait=0)  # what earlier tests left queued
+    _drain("BOTPLOT_CRAWL_QUEUE_URL")  # what earlier tests left queued
     yield reset
+    for queue in ("BOTPLOT_CRAWL_QUEUE_URL", "BOTPLOT_WEBHOOK_QUEUE_URL"):  # leave no message to later tests
+        _drain(queue)
     monkeypatch.undo()
     reset()
 
 
+def _drain(queue_env: str, wait: float = 0) -> list[dict]:
+    """Take the queue's messages off it for good (received but undeleted ones would come back)."""
+    messages = receive_all(os.environ[queue_env], wait=wait)
+    delete(queue_env, messages)
+    return messages
+
+
 def _crawl_event(receive_count: int | None = None) -> dict:
-    messages = receive_all(os.environ["BOTPLOT_CRAWL_QUEUE_URL"])
+    messages = _drain("BOTPLOT_CRAWL_QUEUE_URL", wait=1)
     if receive_count is not None:
         for m in messages:
             m["Attributes"]["ApproximateReceiveCount"] = str(receive_count)
@@ -111,7 +120,7 @@ def test_a_crawl_whose_worker_never_reports_is_failed_by_the_sweeper(local_world
     monkeypatch.setenv("BOTPLOT_CRAWL_DEADLINE_SECONDS", "3600")
     local_world()
     waiting = knowledge.add_url(project.project_id, "https://example.com/waiting", "manual")
-    receive_all(os.environ["BOTPLOT_CRAWL_QUEUE_URL"], wait=0)  # the messages die: no worker ever reports
+    _drain("BOTPLOT_CRAWL_QUEUE_URL")  # the messages die: no worker ever reports
 
     assert _sweep()["crawlsFailed"] >= 1
     swept = knowledge.get(project.project_id, lost.source_id)
@@ -136,7 +145,7 @@ def test_a_delivery_whose_message_died_is_failed_not_pending(local_world, monkey
     try:
         hook = webhooks.create(project.project_id, receiver.url, ["lead.captured"], None)
         queue = os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"]
-        receive_all(queue, wait=0)
+        _drain("BOTPLOT_WEBHOOK_QUEUE_URL")
         monkeypatch.setenv("BOTPLOT_WEBHOOK_GRACE_SECONDS", "-1")  # an attempt not made at once never will be
         local_world()
         message = {"messageId": "m-1", "receiptHandle": "r-1", "attributes": {"ApproximateReceiveCount": "1"},
@@ -149,20 +158,20 @@ def test_a_delivery_whose_message_died_is_failed_not_pending(local_world, monkey
         assert worker(event, LambdaContext("webhooks", 30)) == {"batchItemFailures": []}  # fanned out
         [pending] = list(Delivery.query(hook.webhook_id))
         assert pending.status == "pending" and pending.give_up_at
-        receive_all(queue, wait=0)  # its delivery message dies: the worker stopped on every receive
+        _drain("BOTPLOT_WEBHOOK_QUEUE_URL")  # its delivery message dies: the worker stopped on every receive
 
         assert _sweep()["deliveriesFailed"] >= 1
         failed = Delivery.get(hook.webhook_id, pending.delivery_id)
         assert (failed.status, failed.error, failed.give_up_at) == ("failed", DELIVERY_LOST, None)
         assert receiver.events() == []
-        listed = webhooks.deliveries(project.project_id, hook.webhook_id, 20)
+        listed, _ = webhooks.deliveries(project.project_id, hook.webhook_id, 20)
         assert [(d["deliveryId"], d["status"]) for d in listed] == [(pending.delivery_id, "failed")]
 
         # redelivering it opens it again: the manual attempt succeeds and closes it for good
         monkeypatch.setenv("BOTPLOT_WEBHOOK_GRACE_SECONDS", "3600")
         local_world()
         webhooks.redeliver(project.project_id, hook.webhook_id, pending.delivery_id)
-        worker(sqs_event(receive_all(queue), arn["Attributes"]["QueueArn"], "us-east-1"),
+        worker(sqs_event(_drain("BOTPLOT_WEBHOOK_QUEUE_URL", wait=1), arn["Attributes"]["QueueArn"], "us-east-1"),
                LambdaContext("webhooks", 30))
         delivered = Delivery.get(hook.webhook_id, pending.delivery_id)
         assert (delivered.status, delivered.give_up_at) == ("succeeded", None)
