@@ -34,8 +34,10 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """Module-scoped on purpose: Playwright's sync API keeps an event loop running in the main thread
+    until it stops, and later tests (asyncio.run, Mangum) need none running."""
     problem = _missing()
     if problem:
         if os.environ.get("CI") == "true":
@@ -49,7 +51,7 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def llm():
     fake = FakeOpenAI()
     yield fake
@@ -69,7 +71,7 @@ def hostile_site_pages() -> dict[str, tuple[str, str]]:
     return pages
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def widget_stack(tmp_path_factory, llm, chromium):
     s = LocalStack(tmp_path_factory.mktemp("widget-stack") / ".botplot", {
         "OPENAI_API_KEY": "sk-test-not-a-real-key", "OPENAI_BASE_URL": llm.base_url,
@@ -78,7 +80,7 @@ def widget_stack(tmp_path_factory, llm, chromium):
     s.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site():
     with Site(hostile_site_pages()) as s:
         kind, body = s.pages["/sitemap.xml"]
@@ -86,7 +88,7 @@ def site():
         yield s
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def demo(widget_stack, site):
     """The stack's demo project (the one /demo shows), trained on the site by crawling it."""
     info = widget_stack.info
@@ -99,7 +101,7 @@ def demo(widget_stack, site):
     return info
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lead_receiver(widget_stack, demo):
     receiver = PythonReceiver().start()
     with widget_stack.client(demo["secretKey"]) as c:
