@@ -32,7 +32,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "quota": (["services/quota.py"],
               ["tests/integration/test_quota_rules.py", "tests/integration/test_quota_concurrency.py"]),
     "auth": (["services/auth.py", "services/ttl_cache.py"], ["tests/integration/test_quota_rules.py"]),
-    "ssrf-guard": (["net/ssrf.py"], ["tests/unit/test_ssrf.py"]),
+    "ssrf-guard": (["net/ssrf.py"], ["tests/unit/test_ssrf.py", "tests/unit/test_ssrf_resolution.py"]),
     "fetch": (["net/fetch.py"], ["tests/integration/test_crawl_pipeline.py"]),
     "webhook-delivery": (["webhooks/delivery.py"], ["tests/integration/test_faults.py"]),
     "ingest-resync": (["knowledge/ingest.py"], ["tests/integration/test_crawl_pipeline.py"]),
