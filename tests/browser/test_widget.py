@@ -1,12 +1,15 @@
 """The chat widget as visitors use it, in headless Chromium against the local stack.
 
-Screenshots of what the tests saw are written to docs/ (the README shows one).
+Screenshots of what the tests saw go to a temporary folder, or to docs/ (the README shows one) with
+BOTPLOT_UPDATE_SCREENSHOTS=1, so that a test run leaves the working tree as it found it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,7 +18,9 @@ import pytest
 from tests.browser.conftest import PAYLOADS
 from tests.support.site import page as site_page
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = (Path(__file__).resolve().parents[2] / "docs" if os.environ.get("BOTPLOT_UPDATE_SCREENSHOTS")
+        else Path(tempfile.gettempdir()) / "botplot-widget-screenshots")
+DOCS.mkdir(parents=True, exist_ok=True)
 QUESTION = "What is your return policy?"
 ANSWER_TOKENS = ["You", " can", " return", " any", " item", " within", " 30", " days", " for", " a", " full",
                  " refund", "."]
@@ -95,7 +100,6 @@ def test_demo_page_chat_streams_cites_rates_takes_a_lead_and_survives_reload(
     href = source_link.get_attribute("href")
     assert href.startswith(site.url + "/help/returns#:~:text=")
     assert source_link.get_attribute("target") == "_blank" and "noopener" in source_link.get_attribute("rel")
-    DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "widget-desktop.png"))
     with context.expect_page() as opened:
         source_link.click()
