@@ -18,9 +18,9 @@ import pytest
 from tests.browser.conftest import PAYLOADS
 from tests.support.site import page as site_page
 
-DOCS = (Path(__file__).resolve().parents[2] / "docs" if os.environ.get("BOTPLOT_UPDATE_SCREENSHOTS")
+SHOTS = (Path(__file__).resolve().parents[2] / "docs" if os.environ.get("BOTPLOT_UPDATE_SCREENSHOTS")
         else Path(tempfile.gettempdir()) / "botplot-widget-screenshots")
-DOCS.mkdir(parents=True, exist_ok=True)
+SHOTS.mkdir(parents=True, exist_ok=True)
 QUESTION = "What is your return policy?"
 ANSWER_TOKENS = ["You", " can", " return", " any", " item", " within", " 30", " days", " for", " a", " full",
                  " refund", "."]
@@ -100,7 +100,7 @@ def test_demo_page_chat_streams_cites_rates_takes_a_lead_and_survives_reload(
     href = source_link.get_attribute("href")
     assert href.startswith(site.url + "/help/returns#:~:text=")
     assert source_link.get_attribute("target") == "_blank" and "noopener" in source_link.get_attribute("rel")
-    page.screenshot(path=str(DOCS / "widget-desktop.png"))
+    page.screenshot(path=str(SHOTS / "widget-desktop.png"))
     with context.expect_page() as opened:
         source_link.click()
     cited = opened.value
@@ -187,7 +187,7 @@ def test_phone_viewport_fills_the_screen(chromium, widget_stack, demo, llm):
         wait_answered(w)
         textarea = w.locator("textarea").bounding_box()
         assert textarea["y"] + textarea["height"] <= 844 and textarea["width"] > 200
-        page.screenshot(path=str(DOCS / "widget-phone.png"))
+        page.screenshot(path=str(SHOTS / "widget-phone.png"))
     finally:
         context.close()
 
@@ -202,7 +202,7 @@ def test_dark_mode(chromium, widget_stack, demo):
         background = w.locator(".panel").evaluate("e => getComputedStyle(e).backgroundColor")
         channels = [int(v) for v in re.findall(r"\d+", background)[:3]]
         assert max(channels) < 60, background
-        page.screenshot(path=str(DOCS / "widget-dark.png"))
+        page.screenshot(path=str(SHOTS / "widget-dark.png"))
     finally:
         context.close()
 
@@ -244,8 +244,8 @@ def test_a_hostile_stylesheet_does_not_change_the_widget(context, widget_stack, 
     hostile, hostile_inside = panel_shots(context, site, "/hostile-css.html",
                                           f"<!doctype html><html><head><style>{HOSTILE_CSS}</style></head>"
                                           f"<body><div>Hostile page</div>{tag}</body></html>")
-    (DOCS / "widget-plain-page.png").write_bytes(plain)
-    (DOCS / "widget-hostile-css.png").write_bytes(hostile)
+    (SHOTS / "widget-plain-page.png").write_bytes(plain)
+    (SHOTS / "widget-hostile-css.png").write_bytes(hostile)
     assert hostile_inside == plain_inside  # pixel for pixel
 
 
