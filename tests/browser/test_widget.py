@@ -76,7 +76,9 @@ def test_demo_page_chat_streams_cites_rates_takes_a_lead_and_survives_reload(
     assert w.locator(".launcher").get_attribute("aria-expanded") == "true"
     assert w.locator("textarea").evaluate("e => e.getRootNode().activeElement === e")  # focus moved in
     w.locator(".greeting").wait_for()
-    assert "Demo project" in w.locator("h2").inner_text()
+    with widget_stack.client(demo["publicKey"]) as c:  # the project's own name, as the config route gives it
+        name = c.get("/api/v1/chat/config").json()["name"]
+    assert w.locator("h2").inner_text() == name
     assert w.get_by_text("Powered by BotPlot").is_visible()
 
     # tokens arrive one by one: the answer is seen growing while the stream is open
