@@ -7,7 +7,12 @@ one of them shows as a loss on another:
 - ``flask``: Flask 2.2.2, a large narrative guide with tutorials and patterns (77 pages);
 - ``requests``: Requests 2.28.1, few long tutorial pages, an API page, FAQ and release history;
 - ``werkzeug``: Werkzeug 2.2.x, mostly API reference (classes, functions, parameters);
-- ``coverage``: coverage.py 6.5.0, a CLI/config reference, FAQ, changelog and troubleshooting.
+- ``coverage``: coverage.py 6.5.0, a CLI/config reference, FAQ, changelog and troubleshooting;
+- ``mypy``: mypy 1.0.1, a CLI tool's docs: command-line and config-file reference, error-code lists,
+  FAQ and "common issues" troubleshooting, type-system guide (38 pages). Held out: nobody tunes on it.
+
+Every corpus also has held-out questions (``data/heldout/``), written from the page text by someone
+who never saw the ranking code or any retrieval output; ``questions(..., heldout=True)`` loads them.
 """
 
 from __future__ import annotations
@@ -31,10 +36,16 @@ class Corpus:
     tarball: str  # in bench/corpus/
     directory: str  # the tarball's top directory
     shape: str
+    held_out: bool = False  # a corpus kept aside: it has only held-out questions, nobody tunes on it
 
     @property
     def questions_path(self) -> Path:
-        return HERE / "data" / f"{self.name}_questions.json"
+        """The corpus's questions; for a held-out corpus these are its held-out ones (it has no others)."""
+        return self.heldout_questions_path if self.held_out else HERE / "data" / f"{self.name}_questions.json"
+
+    @property
+    def heldout_questions_path(self) -> Path:
+        return HERE / "data" / "heldout" / f"{self.name}_questions.json"
 
     @property
     def off_topic_path(self) -> Path:
@@ -46,6 +57,7 @@ CORPORA = [
     Corpus("requests", "requests-docs.tar.gz", "requests-docs", "tutorial + API + FAQ"),
     Corpus("werkzeug", "werkzeug-docs.tar.gz", "werkzeug-docs", "API reference"),
     Corpus("coverage", "coverage-docs.tar.gz", "coverage-docs", "CLI/config + FAQ + changelog"),
+    Corpus("mypy", "mypy-docs.tar.gz", "mypy-docs", "CLI tool: flags, config, error codes, FAQ", held_out=True),
 ]
 
 
@@ -79,11 +91,12 @@ class SiteServer:
         self.server.server_close()
 
 
-def questions(corpus: Corpus, root: Path) -> list[dict]:
-    """The questions, after checking each fact really is on its page."""
+def questions(corpus: Corpus, root: Path, heldout: bool = False) -> list[dict]:
+    """The questions (``heldout=True``: the held-out ones), after checking each fact really is on its page."""
     from botplot.knowledge.extract import extract_html
 
-    items = json.loads(corpus.questions_path.read_text())
+    path = corpus.heldout_questions_path if heldout else corpus.questions_path
+    items = json.loads(path.read_text())
     texts: dict[str, str] = {}
     for item in items:
         if item["page"] not in texts:
