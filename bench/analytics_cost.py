@@ -41,14 +41,6 @@ def _history(messages: int, seed: int):
 
 def run() -> dict:
     start_moto()
-    # Nothing consumes the webhook queue here, and moto's SQS slows down as it fills: the events the
-    # history would announce are not what this measures.
-    import os
-
-    from botplot.config import reload_settings
-
-    os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"] = ""
-    reload_settings()
     from starlette.testclient import TestClient
 
     from botplot_dev.router import TemplateRouter

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 
+import boto3
+
 from bench.support import DynamoCounter, start_moto
 
 
@@ -79,21 +81,21 @@ def run() -> dict:
     measure("DELETE /conversations/:id", "DELETE", f"/api/v1/conversations/{cid}", secret)
     measure("DELETE /leads/:id", "DELETE", f"/api/v1/leads/{lead['leadId']}", secret)
 
-    # one event fanned out to the webhook, then its delivery
-    from botplot.events import Event, queue_message
+    # the lead's event, as the outbox stream hands it over, fanned out to the webhook; then its delivery
+    from botplot_dev.lambda_runtime import stream_event
+    from tests.support.workers import outbox_records, receive_all
 
     worker_module = load_module("WebhookWorkerFunction")
     worker = worker_module.handler
-    arn = f"arn:aws:sqs:us-east-1:000000000000:{os.environ['BOTPLOT_WEBHOOK_QUEUE_URL'].rsplit('/', 1)[-1]}"
-    message = {"MessageId": "m1", "ReceiptHandle": "r1", "Attributes": {"ApproximateReceiveCount": "1"},
-               "Body": queue_message(Event(pid, "lead.captured", {"lead_id": "x"}))}
+    stream = boto3.client("dynamodb").describe_table(TableName=os.environ["BOTPLOT_TABLE_OUTBOX"])["Table"]
+    (record,) = [r for r in outbox_records(pid) if r["dynamodb"]["NewImage"]["event"]["S"] == "lead.captured"]
     counter.attach(worker_module.persistence.client)  # Powertools Idempotency's own DynamoDB client
     with counter.recording():
-        assert worker(sqs_event([message], arn, "us-east-1"), LambdaContext("webhooks")) == {"batchItemFailures": []}
+        assert worker(stream_event([record], stream["LatestStreamArn"]), LambdaContext("webhooks")) == {
+            "batchItemFailures": []}
     figures["webhook fan-out (1 webhook)"] = (counter.total, dict(counter.calls), counter.estimated_read_units,
                                              counter.read_units, counter.write_units)
-    from tests.support.workers import receive_all
-
+    arn = f"arn:aws:sqs:us-east-1:000000000000:{os.environ['BOTPLOT_WEBHOOK_QUEUE_URL'].rsplit('/', 1)[-1]}"
     deliveries = [m for m in receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"], wait=0)
                   if json.loads(m["Body"]).get("kind") == "delivery"]
     counter.attach()

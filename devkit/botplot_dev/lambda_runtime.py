@@ -2,7 +2,9 @@
 
 Handlers are loaded from the template's ``CodeUri``; SQS workers receive batches shaped like the
 SQS event source's, and failed items (``batchItemFailures``) stay on the queue for another try;
-schedules call their functions with the template's ``Input`` at a faster, configurable cadence.
+DynamoDB stream consumers receive the stream's records as the stream event source hands them over
+(filtered, in order, retried from the first failed record); schedules call their functions with the
+template's ``Input`` at a faster, configurable cadence.
 """
 
 from __future__ import annotations
@@ -140,6 +142,109 @@ class SqsPoller(threading.Thread):
             return []
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         return [m for m in messages if m["MessageId"] not in failed]
+
+
+def stream_event(records: list[dict], stream_arn: str) -> dict:
+    """Records of ``dynamodbstreams.get_records`` as the DynamoDB stream event source delivers them
+    (with the stream's ARN, and the creation time in epoch seconds, not boto3's datetime)."""
+    out = []
+    for record in records:
+        dynamodb = dict(record["dynamodb"])
+        created = dynamodb.get("ApproximateCreationDateTime")
+        if hasattr(created, "timestamp"):
+            dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
+        out.append({**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn})
+    return {"Records": out}
+
+
+def matches(pattern: dict, record: dict) -> bool:
+    """An event filter pattern's exact-value matching (``{"eventName": ["INSERT"]}``), nested by key."""
+    for key, wanted in pattern.items():
+        value = record.get(key)
+        if isinstance(wanted, dict):
+            if not isinstance(value, dict) or not matches(wanted, value):
+                return False
+        elif value not in wanted:
+            return False
+    return True
+
+
+class StreamPoller(threading.Thread):
+    """Reads one DynamoDB stream and invokes one function, like a stream event source mapping.
+
+    Records are read in order from where the stream was when the poller started (moto keeps one
+    shard per stream), filtered by the mapping's ``FilterCriteria`` and handed over in batches of
+    ``BatchSize``. A batch whose invocation raised, or that reports failed records
+    (``batchItemFailures``, by sequence number), is retried from its first failed record, up to
+    ``MaximumRetryAttempts`` times; then, as Lambda does, the failure is described on the on-failure
+    destination queue and the poller moves on.
+    """
+
+    def __init__(self, function: str, stream_arn: str, mapping: dict, region: str, stop: threading.Event,
+                 timeout_seconds: float, failure_queue_url: str | None):
+        super().__init__(name=f"stream-{function}", daemon=True)
+        self.function, self.stream_arn, self.region, self.stop = function, stream_arn, region, stop
+        self.batch_size = int(mapping.get("BatchSize", 100))
+        self.retries = int(mapping.get("MaximumRetryAttempts", -1))
+        self.filters = [json.loads(f["Pattern"]) for f in (mapping.get("FilterCriteria") or {}).get("Filters", [])]
+        self.timeout_seconds, self.failure_queue_url = timeout_seconds, failure_queue_url
+        self.streams = boto3.client("dynamodbstreams", region_name=region)
+        # where the stream is now: what is written from here on is handed over (read before the
+        # stack says it is ready, so no write of a test or a user can come before it)
+        shards = self.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        self.iterators = [self.streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"],
+                                                          ShardIteratorType="LATEST")["ShardIterator"]
+                          for shard in shards]
+
+    def run(self) -> None:
+        handler = load_module(self.function).handler
+        while not self.stop.is_set():
+            try:
+                found = False
+                for i, iterator in enumerate(self.iterators):
+                    page = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+                    self.iterators[i] = page["NextShardIterator"]
+                    records = [r for r in page["Records"] if not self.filters
+                               or any(matches(f, r) for f in self.filters)]
+                    found = found or bool(page["Records"])
+                    if records:
+                        self._hand_over(handler, records)
+                if not found:
+                    self.stop.wait(0.2)
+            except Exception as error:  # the emulator is gone (shutdown) or hiccupped: wait and go on
+                if self.stop.is_set():
+                    return
+                print(f"[{self.function}] stream poller: {type(error).__name__}: {error}", flush=True)
+                time.sleep(0.5)
+
+    def _hand_over(self, handler, records: list[dict]) -> None:
+        attempt = 0
+        while records and not self.stop.is_set():
+            context = LambdaContext(self.function, self.timeout_seconds)
+            name_logs(self.function, context.aws_request_id)
+            try:
+                result = handler(stream_event(records, self.stream_arn), context) or {}
+                failed = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
+            except Exception as error:  # the whole batch failed, as when a Lambda invocation errors
+                print(f"[{self.function}] invocation failed: {type(error).__name__}: {error}", flush=True)
+                failed = [records[0]["dynamodb"]["SequenceNumber"]]
+            if not failed:
+                return
+            records = records[next((i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in failed), 0):]
+            attempt += 1
+            if 0 <= self.retries < attempt:
+                self._give_up(records)
+                return
+
+    def _give_up(self, records: list[dict]) -> None:
+        """What Lambda sends the on-failure destination: where the records are, not the records."""
+        print(f"[{self.function}] {len(records)} stream records failed every retry", flush=True)
+        if self.failure_queue_url:
+            info = {"streamArn": self.stream_arn, "batchSize": len(records),
+                    "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                    "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"]}
+            boto3.client("sqs", region_name=self.region).send_message(
+                QueueUrl=self.failure_queue_url, MessageBody=json.dumps({"DDBStreamBatchInfo": info}))
 
 
 _RATE = re.compile(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)")

@@ -1,9 +1,9 @@
 """``make run``: the whole API on one machine, with AWS emulated by moto's server.
 
 Starts moto, provisions what ``template.yaml`` declares, serves every endpoint group on
-http://127.0.0.1:$PORT (3000 by default) at its real path, runs the SQS workers and schedules,
-creates a demo project on the enterprise plan (seeded by :mod:`botplot_dev.demo`) and writes its
-keys to ``.botplot/local.json``. Ctrl-C stops everything.
+http://127.0.0.1:$PORT (3000 by default) at its real path, runs the SQS workers, the DynamoDB stream
+consumers and the schedules, creates a demo project on the enterprise plan (seeded by
+:mod:`botplot_dev.demo`) and writes its keys to ``.botplot/local.json``. Ctrl-C stops everything.
 
 State stays across restarts: moto's DynamoDB and S3 are saved to ``.botplot/moto-state.pickle``
 (see :mod:`botplot_dev.moto_process`) and the chunk index is ``.botplot/index.sqlite``, so a
@@ -239,7 +239,7 @@ def _announce_when_started(server, info: dict, local_json: Path, start_workers) 
 
 def _start_workers(template: dict, provisioned, region: str, stop: threading.Event) -> None:
     from botplot_dev import template as tpl
-    from botplot_dev.lambda_runtime import Schedule, SqsPoller, schedule_payload
+    from botplot_dev.lambda_runtime import Schedule, SqsPoller, StreamPoller, schedule_payload
 
     speedup = float(os.environ.get("BOTPLOT_LOCAL_SCHEDULE_SPEEDUP", "60"))
     # Lambda runs many invocations at once; locally a few pollers per queue stand in for that
@@ -251,6 +251,11 @@ def _start_workers(template: dict, provisioned, region: str, stop: threading.Eve
             for _ in range(pollers):
                 SqsPoller(function, provisioned.queue_urls[queue], provisioned.queue_arns[queue], region,
                           int(event.get("BatchSize", 10)), stop, timeout).start()
+        for event in tpl.events_of(function, "DynamoDB", template):
+            table = event["Stream"]["Fn::GetAtt"][0]
+            failures = ((event.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            StreamPoller(function, provisioned.stream_arns[table], event, region, stop, timeout,
+                         provisioned.queue_urls[failures["Fn::GetAtt"][0]] if failures else None).start()
         for event in tpl.events_of(function, "ScheduleV2", template):
             Schedule(function, event["ScheduleExpression"], schedule_payload(event), speedup, stop).start()
 

@@ -1,4 +1,5 @@
-"""Create the template's tables, queues and buckets in moto, and the environment that names them.
+"""Create the template's tables (with their streams), queues and buckets in moto, and the environment
+that names them.
 
 Tables and buckets already there (restored with the local stack's saved state) are kept.
 
@@ -22,29 +23,35 @@ def _kebab(logical_id: str) -> str:
     return "botplot-" + env_suffix(logical_id).lower().replace("_", "-")
 
 
-def create_tables(template: dict, region: str) -> dict[str, str]:
+def create_tables(template: dict, region: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The tables' names and, for those with a stream, the stream's ARN (both by logical id)."""
     ddb = boto3.client("dynamodb", region_name=region)
-    names = {}
+    names, streams = {}, {}
     existing = set(ddb.get_paginator("list_tables").paginate().build_full_result().get("TableNames", []))
     for logical_id, resource in tpl.resources("AWS::DynamoDB::Table", template).items():
         props = resource["Properties"]
         name = table_name(env_suffix(logical_id))
         names[logical_id] = name
         if name in existing:  # restored with the saved state
-            continue
-        request = {
-            "TableName": name,
-            "KeySchema": props["KeySchema"],
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "BillingMode": "PAY_PER_REQUEST",
-        }
-        if props.get("GlobalSecondaryIndexes"):
-            request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        ddb.create_table(**request)
-        ttl = props.get("TimeToLiveSpecification")
-        if ttl:
-            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
-    return names
+            table = ddb.describe_table(TableName=name)["Table"]
+        else:
+            request = {
+                "TableName": name,
+                "KeySchema": props["KeySchema"],
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "BillingMode": "PAY_PER_REQUEST",
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            if props.get("StreamSpecification"):
+                request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+            table = ddb.create_table(**request)["TableDescription"]
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl:
+                ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        if table.get("LatestStreamArn"):
+            streams[logical_id] = table["LatestStreamArn"]
+    return names, streams
 
 
 def create_queues(template: dict, region: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -86,7 +93,7 @@ class Provisioned:
     def __init__(self, template: dict, region: str):
         self.template = template
         self.region = region
-        self.tables = create_tables(template, region)
+        self.tables, self.stream_arns = create_tables(template, region)
         self.queue_urls, self.queue_arns, self.queue_names = create_queues(template, region)
         self.buckets = create_buckets(template, region)
         self.parameters = tpl.parameter_defaults(template)
@@ -107,6 +114,8 @@ class Provisioned:
             resource, attribute = value["Fn::GetAtt"]
             if attribute == "Arn":
                 return self.queue_arns.get(resource)
+            if attribute == "StreamArn":
+                return self.stream_arns.get(resource)
             if attribute == "QueueName":
                 return self.queue_names.get(resource)
         return None

@@ -1,9 +1,9 @@
 """Writes ``events/``: a realistic event for every function, as ``sam local invoke -e`` takes them.
 
-API Gateway REST proxy events for each route, SQS batches for each worker and the schedules'
-inputs. Values in ``{{double braces}}`` (keys, project and record ids) are to be replaced with real
-ones (``botplot project create`` prints keys); ``tests/integration/test_sample_events.py`` does so
-and invokes every handler with every event.
+API Gateway REST proxy events for each route, SQS batches for each worker, the outbox stream's
+records for the webhook worker and the schedules' inputs. Values in ``{{double braces}}`` (keys,
+project and record ids) are to be replaced with real ones (``botplot project create`` prints keys);
+``tests/integration/test_sample_events.py`` does so and invokes every handler with every event.
 """
 
 from __future__ import annotations
@@ -62,6 +62,26 @@ def sqs_event(bodies: list[dict], queue: str) -> dict:
         "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
         "awsRegion": "us-east-1",
     } for i, body in enumerate(bodies)]}
+
+
+def stream_event(new_images: list[dict], table: str) -> dict:
+    """INSERT records of a table's stream (``NEW_IMAGE``) as the DynamoDB stream event source delivers them."""
+    return {"Records": [{
+        "eventID": f"7de3041dd2a5c7f2d5b0c1e2f3a4b5c{i}",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1771151400,
+            "Keys": {"eventId": image["eventId"]},
+            "NewImage": image,
+            "SequenceNumber": f"{4421584500000000017450439091 + i}",
+            "SizeBytes": 512,
+            "StreamViewType": "NEW_IMAGE",
+        },
+        "eventSourceARN": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/2026-02-15T10:30:00.000",
+    } for i, image in enumerate(new_images)]}
 
 
 P = "/api/v1/projects/{projectId}"
@@ -126,9 +146,9 @@ def events() -> dict[str, dict]:
         "projects/verify-domain.json": api_event("POST", f"{P}/verify-domain", "secretKey", PP),
         "crawl_worker/crawl.json": sqs_event([{"jobId": "{{jobId}}", "projectId": "{{projectId}}",
                                                "sourceId": "{{urlSourceId}}"}], "botplot-CrawlQueue"),
-        "webhook_worker/event.json": sqs_event([{"kind": "event", "eventId": "{{eventId}}", "projectId": "{{projectId}}",
-                                                 "event": "lead.captured", "payload": "{{payload}}"}],
-                                               "botplot-WebhookQueue"),
+        "webhook_worker/outbox-insert.json": stream_event([{
+            "eventId": {"S": "{{eventId}}"}, "projectId": {"S": "{{projectId}}"}, "event": {"S": "lead.captured"},
+            "payload": {"S": "{{payload}}"}, "expiresAt": {"N": "1771410600"}}], "botplot-outbox"),
         "webhook_worker/delivery.json": sqs_event([{"kind": "delivery", "deliveryId": "{{deliveryId}}",
                                                     "webhookId": "{{webhookId}}", "projectId": "{{projectId}}",
                                                     "manual": False}], "botplot-WebhookQueue"),

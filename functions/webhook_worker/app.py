@@ -1,8 +1,14 @@
-"""Webhook worker (SQS): fan events out to subscriptions, then deliver each one, signed.
+"""Webhook worker: fan events out to subscriptions (from the outbox table's stream), then deliver
+each one, signed (from the webhook queue).
 
-One message per invocation (BatchSize 1), so a slow or failing endpoint never holds up another's
-delivery. A failed attempt stays on the queue with its visibility timeout set to the next backoff.
-Powertools Idempotency keyed on the event id makes a duplicated event message fan out once.
+Two event sources, one per kind of work:
+- the outbox stream (DynamoDB Streams, INSERTs only): each new outbox item is one event, fanned out
+  into one delivery per subscribed webhook. Streams are at-least-once: Powertools Idempotency keyed
+  on the event id makes a record handed over twice fan out once, and the delivery ids derived from
+  (event, webhook) make even a second fan-out find the first one's deliveries.
+- the webhook queue (SQS), one message per invocation (BatchSize 1), so a slow or failing endpoint
+  never holds up another's delivery. A failed attempt stays on the queue with its visibility
+  timeout set to the next backoff.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import os
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -26,24 +33,32 @@ from botplot.webhooks import delivery
 
 settings()  # read at cold start: a refused setting (a local-only one in Lambda) fails the init, not a job
 # A failed item is reported in batchItemFailures, never raised: with one message per invocation a
-# retry would otherwise count as a failed invocation (and trip the Errors alarm).
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# retry would otherwise count as a failed invocation (and trip the Errors alarm). A failed stream
+# record is retried from its sequence number on (bisected, then the on-failure destination).
+queue_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 idempotency = IdempotencyConfig(event_key_jmespath="eventId", expires_after_seconds=24 * 3600)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ.get("BOTPLOT_TABLE_IDEMPOTENCY", "botplot-idempotency"))
 
 
-@idempotent_function(data_keyword_argument="message", config=idempotency, persistence_store=persistence)
-def fan_out_once(message: dict) -> int:
-    return delivery.fan_out(message)
+@idempotent_function(data_keyword_argument="event", config=idempotency, persistence_store=persistence)
+def fan_out_once(event: dict) -> int:
+    return delivery.fan_out(event)
 
 
-def record_handler(record: SQSRecord):
+def outbox_record_handler(record: DynamoDBRecord):
+    """One new outbox item (the event source's filter passes INSERTs only)."""
+    item = record.dynamodb.new_image
+    event = {name: item[name] for name in ("eventId", "projectId", "event", "payload")}
+    logger.append_keys(project_id=event["projectId"], event_id=event["eventId"])
+    if not delivery.subscribers(event):  # nothing to deliver: no idempotency record to write
+        return 0
+    return fan_out_once(event=event)
+
+
+def queue_record_handler(record: SQSRecord):
     message = json.loads(record.body)
     logger.append_keys(project_id=message.get("projectId"))
-    if message.get("kind") == "event":
-        if not delivery.subscribers(message):  # nothing to deliver: no idempotency record to write
-            return 0
-        return fan_out_once(message=message)
     if message.get("kind") == "delivery":
         logger.append_keys(delivery_id=message.get("deliveryId"))
         try:
@@ -61,5 +76,9 @@ def record_handler(record: SQSRecord):
 @tracer.capture_lambda_handler
 def handler(event: dict, context) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+    records = event.get("Records") or [{}]
+    if records[0].get("eventSource") == "aws:dynamodb":
+        return process_partial_response(event=event, record_handler=outbox_record_handler,
+                                        processor=stream_processor, context=context)
+    return process_partial_response(event=event, record_handler=queue_record_handler, processor=queue_processor,
                                     context=context)

@@ -1,5 +1,5 @@
-"""Faults: a crash mid-batch, duplicate SQS deliveries, DynamoDB throttling, a failing embedding
-service. Nothing is lost and nothing is duplicated."""
+"""Faults: a poison record mid-batch, duplicate stream and SQS deliveries, DynamoDB throttling, a failing
+embedding service. Nothing is lost and nothing is duplicated."""
 
 from __future__ import annotations
 
@@ -14,17 +14,12 @@ from botplot_dev.lambda_runtime import LambdaContext, load_module, sqs_event
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.receivers import PythonReceiver
 from tests.support.site import Site, store_site
-from tests.support.workers import receive_all
+from tests.support.workers import invoke_sqs, invoke_stream, outbox_records, receive_all
 
 
 def _queue_arn(env_name: str) -> str:
     return boto3.client("sqs").get_queue_attributes(QueueUrl=os.environ[env_name],
                                                     AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-
-
-def _sqs(body: str, n: int) -> dict:
-    return {"MessageId": f"m-{n}", "ReceiptHandle": f"r-{n}", "Body": body,
-            "Attributes": {"ApproximateReceiveCount": "1"}}
 
 
 @pytest.fixture
@@ -38,9 +33,18 @@ def private_targets(monkeypatch, moto_endpoint):
     reload_settings()
 
 
-def test_a_poison_message_mid_batch_fails_alone_and_a_replayed_batch_duplicates_nothing(private_targets):
+def _leads(project_id: str, *names: str) -> None:
+    from botplot.services import widget
+    from botplot.services.auth import Principal
+
+    caller = Principal(project_id, "enterprise", "public", "faults", None)
+    for name in names:
+        widget.capture_lead(caller, None, "visitor", name, f"{name.lower()}@example.com", None)
+
+
+def test_a_poison_record_mid_batch_fails_alone_and_a_replayed_batch_duplicates_nothing(private_targets):
+    from botplot import ids
     from botplot.db.webhooks import Delivery
-    from botplot.events import Event, queue_message
     from botplot.services import projects, webhooks
 
     project, _ = projects.create_project("faults", "enterprise")
@@ -48,18 +52,51 @@ def test_a_poison_message_mid_batch_fails_alone_and_a_replayed_batch_duplicates_
     try:
         hook = webhooks.create(project.project_id, receiver.url, ["lead.captured"], None)
         receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"], wait=0)
-        batch = [_sqs(queue_message(Event(project.project_id, "lead.captured", {"lead_id": "one"})), 1),
-                 _sqs("{this is not json", 2),
-                 _sqs(queue_message(Event(project.project_id, "lead.captured", {"lead_id": "two"})), 3)]
-        event = sqs_event(batch, _queue_arn("BOTPLOT_WEBHOOK_QUEUE_URL"), "us-east-1")
-        worker = load_module("WebhookWorkerFunction").handler
-        assert worker(event, LambdaContext("webhooks")) == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
-        # the function crashed before SQS deleted anything: the same batch comes again
-        assert worker(event, LambdaContext("webhooks")) == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
+        _leads(project.project_id, "One")
+        # an outbox item written by hand, without its payload, between two real ones
+        boto3.client("dynamodb").put_item(TableName=os.environ["BOTPLOT_TABLE_OUTBOX"], Item={
+            "eventId": {"S": ids.uuid7()}, "projectId": {"S": project.project_id}, "event": {"S": "lead.captured"}})
+        _leads(project.project_id, "Two")
+        records = outbox_records(project.project_id)
+        assert [("payload" in r["dynamodb"]["NewImage"]) for r in records] == [True, False, True]
+        poison = records[1]["dynamodb"]["SequenceNumber"]
+        failed = {"batchItemFailures": [{"itemIdentifier": poison}]}
+        assert invoke_stream("WebhookWorkerFunction", records) == failed
+        # Lambda retries from the failed record on: the records after it come again, and the function
+        # may have crashed before the first answer: the whole batch comes again
+        assert invoke_stream("WebhookWorkerFunction", records[1:]) == failed
+        assert invoke_stream("WebhookWorkerFunction", records) == failed
         queued = [json.loads(m["Body"]) for m in receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"], wait=0)]
         deliveries = list(Delivery.query(hook.webhook_id))
         assert len(deliveries) == 2 and len(queued) == 2
         assert {q["deliveryId"] for q in queued} == {d.delivery_id for d in deliveries}
+    finally:
+        receiver.stop()
+
+
+def test_a_stream_record_handed_over_twice_is_delivered_once(private_targets):
+    """DynamoDB Streams hand a record over at least once: the same record twice is one delivery."""
+    from botplot.db.webhooks import Delivery
+    from botplot.services import projects, webhooks
+
+    project, _ = projects.create_project("faults", "enterprise")
+    receiver = PythonReceiver().start()
+    try:
+        hook = webhooks.create(project.project_id, receiver.url, ["lead.captured"], None)
+        receiver.secret = hook.secret
+        receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"], wait=0)
+        _leads(project.project_id, "Twice")
+        (record,) = outbox_records(project.project_id)
+        for _ in range(2):
+            assert invoke_stream("WebhookWorkerFunction", [record]) == {"batchItemFailures": []}
+        messages = receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"], wait=0)
+        assert len(messages) == 1
+        assert invoke_sqs("WebhookWorkerFunction", messages, "BOTPLOT_WEBHOOK_QUEUE_URL") == {"batchItemFailures": []}
+        (delivery,) = Delivery.query(hook.webhook_id)
+        assert (delivery.status, delivery.attempts) == ("succeeded", 1)
+        (event,) = receiver.events()
+        assert event["event"] == "lead.captured" and event["data"]["email"] == "twice@example.com"
+        assert event["_delivery"] == delivery.delivery_id and receiver.received[0]["valid"]
     finally:
         receiver.stop()
 

@@ -11,7 +11,7 @@ import boto3
 import time_machine
 
 from botplot_dev.lambda_runtime import LambdaContext, load_module
-from tests.support.workers import receive_all
+from tests.support.workers import outbox_records
 
 
 def test_idle_conversations_close_once_and_fire_conversation_ended_once(moto_endpoint):
@@ -32,7 +32,6 @@ def test_idle_conversations_close_once_and_fire_conversation_ended_once(moto_end
     with time_machine.travel(now - timedelta(minutes=40), tick=False):
         widget.request_handoff(caller, handed_off, None)
     recent = chat.begin(caller, "still here", None, "v-idle").conversation.conversation_id
-    receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"], wait=0)  # drop the chat's own events
 
     handler = load_module("IdleCloserFunction").handler
     results = []
@@ -42,9 +41,9 @@ def test_idle_conversations_close_once_and_fire_conversation_ended_once(moto_end
     for run in runs:
         run.join()
 
-    ended = [json.loads(m["Body"]) for m in receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"])]
-    ended = [e for e in ended if e["event"] == "conversation.ended" and e["projectId"] == project.project_id]
-    assert sorted(json.loads(e["payload"])["data"]["conversation_id"] for e in ended) == sorted(idle)
+    ended = [r["dynamodb"]["NewImage"] for r in outbox_records(project.project_id)]
+    ended = [e for e in ended if e["event"]["S"] == "conversation.ended"]
+    assert sorted(json.loads(e["payload"]["S"])["data"]["conversation_id"] for e in ended) == sorted(idle)
     assert sum(r["closed"] for r in results) == len(idle)
     table = boto3.resource("dynamodb").Table(os.environ["BOTPLOT_TABLE_CONVERSATIONS"])
     status = {c: table.get_item(Key={"projectId": project.project_id, "conversationId": c})["Item"]["status"]

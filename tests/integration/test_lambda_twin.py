@@ -5,13 +5,15 @@ Each function runs in a fresh CPython 3.12 whose ``sys.path`` holds only its cod
 for this machine's x86_64) and the boto3/botocore the python3.12 runtime ships; its environment is
 the template's, resolved with the parameters' defaults (see botplot_dev/twin/runner.py for the
 few replaced values). Every sample event of events/ is sent to its function, in an order where each
-builds on the last (ids come from earlier answers and from the queues, as in AWS), against moto,
+builds on the last (ids come from earlier answers, from the queues and from the outbox table's
+stream, as in AWS), against moto,
 the local OpenAI fake (through the OpenAIBaseUrl parameter and the key in Secrets Manager) and
 the tests' OpenSearch node (tests/conftest.py ``opensearch``).
 
 It fails on an import error, an unhandled exception, an answer other than 200, a failed SQS item, an error log line,
-an answer given from a fallback because retrieval or the model failed, and on any AWS or OpenSearch
-call the function's IAM policies (SAM policy templates expanded by samtranslator) do not allow.
+an answer given from a fallback because retrieval or the model failed, on any AWS or OpenSearch
+call the function's IAM policies (SAM policy templates expanded by samtranslator) do not allow, and
+on an event source (queue, stream, on-failure destination) the function's role cannot serve.
 The table of every call and the statement allowing it is written to .aws-sam/twin/calls.md.
 
 Run it alone: `.venv/bin/python -m pytest tests/integration/test_lambda_twin.py -q -s`.
@@ -32,6 +34,7 @@ import boto3
 import pytest
 
 from botplot_dev import template as tpl
+from botplot_dev.lambda_runtime import stream_event
 from botplot_dev.provision import Provisioned
 from botplot_dev.twin import build, iam
 from botplot_dev.twin.cfn import Stack
@@ -63,7 +66,7 @@ SEQUENCE = [
     "conversations/list.json", "conversations/get.json", "leads/list.json",
     "analytics/overview.json", "analytics/ratings.json",
     "projects/list-webhooks.json", "projects/create-webhook.json", "projects/update-webhook.json",
-    "projects/test-webhook.json", "webhook_worker/event.json", "webhook_worker/delivery.json",
+    "projects/test-webhook.json", "webhook_worker/outbox-insert.json", "webhook_worker/delivery.json",
     "projects/list-deliveries.json", "projects/redeliver.json",
     "projects/branding.json", "projects/subdomain.json", "projects/verify-domain.json",
     "sync_scheduler/daily.json", "sync_scheduler/weekly.json", "idle_closer/scheduled.json",
@@ -130,6 +133,7 @@ class World:
         self.default_stack = Stack(provisioned)
         self.queues = provisioned.queue_urls
         self.queue_arns = provisioned.queue_arns
+        self.stream_arns = provisioned.stream_arns
         self.values = self._seed(provisioned)
         self.values["webhookUrl"] = CREATED_WEBHOOK_URL
         xray_host, xray_port = self.xray.getsockname()
@@ -160,6 +164,21 @@ class World:
         result = subprocess.run([sys.executable, "-m", "botplot_dev.twin.seed"], env=env, capture_output=True,
                                 text=True, timeout=120, check=True)
         return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def stream_records(self, table: str) -> list[dict]:
+        """Every record of the table's stream so far (what its event source mapping reads)."""
+        streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+        arn = self.stream_arns[table]
+        records = []
+        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            while page := streams.get_records(ShardIterator=iterator):
+                records += page["Records"]
+                if not page["Records"]:
+                    break
+                iterator = page["NextShardIterator"]
+        return records
 
     def receive(self, queue: str) -> list[dict]:
         messages = []
@@ -202,11 +221,13 @@ def _prepare(world: World, name: str) -> dict:
         jobs = [m for m in world.receive("CrawlQueue") if json.loads(m["Body"])["sourceId"] == values["urlSourceId"]]
         message = jobs[-1]
         values["jobId"] = json.loads(message["Body"])["jobId"]
-    elif name == "webhook_worker/event.json":
-        (message,) = [m for m in world.receive("WebhookQueue") if json.loads(m["Body"]).get("event") == "lead.captured"
-                      and json.loads(m["Body"]).get("kind") == "event"]
-        body = json.loads(message["Body"])
-        values.update(eventId=body["eventId"], payload=body["payload"])
+    elif name == "webhook_worker/outbox-insert.json":
+        # the outbox item the chat function wrote with the lead, as the stream hands it over
+        (record,) = [r for r in world.stream_records("OutboxTable")
+                     if r["dynamodb"]["NewImage"]["event"]["S"] == "lead.captured"]
+        event = json.loads((EVENTS / name).read_text())
+        event["Records"] = stream_event([record], world.stream_arns["OutboxTable"])["Records"]
+        return event
     elif name in ("webhook_worker/delivery.json", "projects/redeliver.json"):
         values["webhookId"] = values["unreachableWebhookId"]
         if name == "webhook_worker/delivery.json":
@@ -383,6 +404,32 @@ def test_every_call_is_allowed_by_the_function_policies(world, runs, function):
                     refused.append(f"{function} ({outcome.name}): {request.action} on {request.resource}"
                                    f" [{request.call}]")
     assert not refused, "calls outside the function's IAM policies:\n" + "\n".join(sorted(set(refused)))
+
+
+def _event_source_requests(stack: Stack, function: str) -> list[iam.Request]:
+    """What Lambda's event source mappings do with the function's role: read its queues and
+    streams, and describe what failed every retry on the on-failure destination."""
+    requests = []
+    for event in tpl.events_of(function, "SQS"):
+        queue = stack.resolve(event["Queue"])
+        requests += [iam.Request(f"sqs:{action}", queue, "SQS event source")
+                     for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")]
+    for event in tpl.events_of(function, "DynamoDB"):
+        stream = stack.resolve(event["Stream"])
+        requests += [iam.Request(f"dynamodb:{action}", stream, "DynamoDB stream event source")
+                     for action in ("DescribeStream", "GetShardIterator", "GetRecords")]
+        failures = ((event.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        if failures:
+            requests.append(iam.Request("sqs:SendMessage", stack.resolve(failures), "on-failure destination"))
+    return requests
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_event_source_works_with_the_function_role(world, function):
+    statements = iam.statements(world.stack, function)
+    refused = [f"{r.call}: {r.action} on {r.resource}" for r in _event_source_requests(world.stack, function)
+               if iam.check(statements, r) is None]
+    assert not refused, f"{function}'s role cannot serve its event sources:\n" + "\n".join(refused)
 
 
 @pytest.mark.parametrize("function", sorted(f for f in FUNCTIONS

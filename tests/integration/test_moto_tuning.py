@@ -1,5 +1,6 @@
 """botplot_dev.moto_tuning against stock moto: every transaction test runs on that patch, so it must
-give moto's own outcomes (same errors, same tables afterwards), and stay exact under concurrency.
+give moto's own outcomes (same errors, same tables and streams afterwards), and stay exact under
+concurrency.
 
 Both run on the tests' moto server: one region on moto's own transact_write_items, the other on
 the tuned one, fed the same requests (tables named afresh for each test)."""
@@ -36,11 +37,13 @@ def regions(moto_endpoint, monkeypatch):
                for region in (STOCK, TUNED)}
     for client in clients.values():
         for name in TABLES.values():
+            stream = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}} \
+                if name == TABLES["orders"] else {}
             client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                                            {"AttributeName": "sk", "KeyType": "RANGE"}],
                                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                      {"AttributeName": "sk", "AttributeType": "S"}])
+                                                      {"AttributeName": "sk", "AttributeType": "S"}], **stream)
         client.put_item(TableName=TABLES["orders"], Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1"}})
         client.put_item(TableName=TABLES["orders"], Item={"pk": {"S": "a"}, "sk": {"S": "2"}, "n": {"N": "2"}})
         client.put_item(TableName=TABLES["totals"], Item={"pk": {"S": "t"}, "sk": {"S": "all"}, "n": {"N": "3"}})
@@ -109,7 +112,20 @@ def outcome(client, items: list[dict]) -> tuple:
                  failure.response.get("CancellationReasons"))
     tables = {name: sorted((i["pk"]["S"], i["sk"]["S"], i.get("n", {}).get("N"))
                            for i in client.scan(TableName=table(name))["Items"]) for name in ("orders", "totals")}
-    return error, tables
+    return error, tables, stream_records(client)
+
+
+def stream_records(client) -> list[tuple]:
+    """What the orders table's stream holds: (event, key, new n), oldest first."""
+    arn = client.describe_table(TableName=table("orders"))["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams", region_name=client.meta.region_name,
+                           endpoint_url=client.meta.endpoint_url)
+    (shard,) = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    return [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"], r["dynamodb"]["Keys"]["sk"]["S"],
+             r["dynamodb"].get("NewImage", {}).get("n", {}).get("N"))
+            for r in streams.get_records(ShardIterator=iterator)["Records"]]
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
@@ -119,6 +135,7 @@ def test_the_tuned_transaction_gives_stock_motos_outcome(regions, scenario):
     assert tuned == stock
     if scenario != "all succeed":
         assert stock[0] is not None  # each failing scenario really failed (and rolled back alike)
+        assert len(tuned[2]) == 2  # only the setup's two puts were streamed: nothing of the cancelled transaction
 
 
 def test_failed_transactions_never_undo_concurrent_writes(regions):
@@ -157,3 +174,27 @@ def test_failed_transactions_never_undo_concurrent_writes(regions):
     final = int(client.get_item(TableName=table("totals"), Key=key("c", "1"))["Item"]["n"]["N"])
     assert done["committed"] == 90 and done["plain"] == 180
     assert final == done["plain"] + done["committed"]
+
+
+def test_polling_a_stream_keeps_no_iterator_it_has_read(regions):
+    """The local stack reads its streams several times a second: a consumed iterator is forgotten
+    (moto would keep each one), while the next one reads on from where it left off."""
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    client = regions[TUNED]
+    arn = client.describe_table(TableName=table("orders"))["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams", region_name=TUNED, endpoint_url=client.meta.endpoint_url)
+    (shard,) = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                          ShardIteratorType="LATEST")["ShardIterator"]
+    backend = next(b for regions_ in dynamodbstreams_backends.values() for r, b in regions_.items() if r == TUNED)
+    before = len(backend.shard_iterators)
+    seen = []
+    for i in range(50):
+        if i == 25:
+            client.put_item(TableName=table("orders"), Item={**key("z", "1"), "n": {"N": "9"}})
+        page = streams.get_records(ShardIterator=iterator)
+        seen += [r["dynamodb"]["Keys"]["pk"]["S"] for r in page["Records"]]
+        iterator = page["NextShardIterator"]
+    assert len(backend.shard_iterators) == before
+    assert seen == ["z"]

@@ -15,7 +15,7 @@ from botplot_dev.lambda_runtime import LambdaContext, load_module, sqs_event
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.receivers import PythonReceiver
 from tests.support.site import Site, store_site
-from tests.support.workers import delete, receive_all
+from tests.support.workers import delete, invoke_stream, outbox_records, receive_all
 
 
 @pytest.fixture
@@ -136,8 +136,8 @@ def test_a_crawl_whose_worker_never_reports_is_failed_by_the_sweeper(local_world
 
 def test_a_delivery_whose_message_died_is_failed_not_pending(local_world, monkeypatch):
     from botplot.db.webhooks import Delivery
-    from botplot.events import Event, queue_message
-    from botplot.services import projects, webhooks
+    from botplot.services import projects, webhooks, widget
+    from botplot.services.auth import Principal
     from botplot.services.sweeper import DELIVERY_LOST
 
     project, _ = projects.create_project("lost deliveries", "enterprise")
@@ -148,14 +148,12 @@ def test_a_delivery_whose_message_died_is_failed_not_pending(local_world, monkey
         _drain("BOTPLOT_WEBHOOK_QUEUE_URL")
         monkeypatch.setenv("BOTPLOT_WEBHOOK_GRACE_SECONDS", "-1")  # an attempt not made at once never will be
         local_world()
-        message = {"messageId": "m-1", "receiptHandle": "r-1", "attributes": {"ApproximateReceiveCount": "1"},
-                   "body": queue_message(Event(project.project_id, "lead.captured", {"lead_id": "l1"}))}
+        widget.capture_lead(Principal(project.project_id, "enterprise", "public", "lost", None), None, "v", "Lost",
+                            "lost@example.com", None)
         arn = boto3.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
-        event = sqs_event([{"MessageId": message["messageId"], "ReceiptHandle": message["receiptHandle"],
-                            "Body": message["body"], "Attributes": message["attributes"]}],
-                          arn["Attributes"]["QueueArn"], "us-east-1")
         worker = load_module("WebhookWorkerFunction").handler
-        assert worker(event, LambdaContext("webhooks", 30)) == {"batchItemFailures": []}  # fanned out
+        assert invoke_stream("WebhookWorkerFunction", outbox_records(project.project_id)) == {
+            "batchItemFailures": []}  # fanned out
         [pending] = list(Delivery.query(hook.webhook_id))
         assert pending.status == "pending" and pending.give_up_at
         _drain("BOTPLOT_WEBHOOK_QUEUE_URL")  # its delivery message dies: the worker stopped on every receive

@@ -1,7 +1,7 @@
 """Every handler invoked with every sample event of events/, against moto, as `sam local invoke -e`
 would: HTTP functions through their Lambda handler (Mangum), the chat function's app through the
-same conversion the Lambda Web Adapter makes, workers with their SQS batches, schedules with their
-input."""
+same conversion the Lambda Web Adapter makes, workers with their SQS batches and stream records,
+schedules with their input."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ SEQUENCE = [
     ("leads/list.json", 200), ("analytics/overview.json", 200), ("analytics/ratings.json", 200),
     ("projects/list-webhooks.json", 200), ("projects/create-webhook.json", 200),
     ("projects/update-webhook.json", 200), ("projects/test-webhook.json", 200),
-    ("webhook_worker/event.json", None), ("webhook_worker/delivery.json", None),
+    ("webhook_worker/outbox-insert.json", None), ("webhook_worker/delivery.json", None),
     ("projects/list-deliveries.json", 200), ("projects/redeliver.json", 200),
     ("projects/branding.json", 200), ("projects/subdomain.json", 200), ("projects/verify-domain.json", 200),
     ("sync_scheduler/daily.json", None), ("sync_scheduler/weekly.json", None), ("idle_closer/scheduled.json", None),

@@ -205,6 +205,31 @@ def test_a_resync_fan_out_runs_few_crawls_at_once(deployed):
     assert "ReservedConcurrentExecutions" not in worker
 
 
+def test_the_outbox_stream_is_read_at_least_once_retried_boundedly_and_its_failures_kept(deployed):
+    """Every event written to the outbox reaches the webhook worker; a record that keeps failing is
+    retried a bounded number of times, then reported to an alarmed queue instead of blocking its shard."""
+    table = deployed["OutboxTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    mapping, = [m["Properties"] for m in _of_type(deployed, "AWS::Lambda::EventSourceMapping").values()
+                if _ref(m["Properties"]["EventSourceArn"]) == "OutboxTable"]
+    assert _ref(mapping["FunctionName"]) == "WebhookWorkerFunction"
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"  # nothing written before the mapping runs is skipped
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True and 1 <= mapping["MaximumRetryAttempts"] <= 10
+    assert [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]] == [{"eventName": ["INSERT"]}]
+    dlq = _ref(mapping["DestinationConfig"]["OnFailure"]["Destination"])
+    alarms = _of_type(deployed, "AWS::CloudWatch::Alarm").values()
+    alarmed = {_ref(a["Properties"]["Dimensions"][0]["Value"]) for a in alarms
+               if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"}
+    assert deployed[dlq]["Type"] == "AWS::SQS::Queue" and dlq in alarmed
+    role = json.dumps(deployed["WebhookWorkerFunctionRole"]["Properties"])
+    assert "dynamodb:GetRecords" in role and "sqs:SendMessage" in role and dlq in role
+    worker = deployed["WebhookWorkerFunction"]["Properties"]
+    # a batch is fanned out well within the function's timeout (a few requests per record)
+    assert mapping["BatchSize"] * 2 <= worker["Timeout"]
+
+
 def test_streaming_routes_wait_as_long_as_their_function_may_run(deployed):
     api, = _of_type(deployed, "AWS::ApiGateway::RestApi").values()
     # only Regional (or private) REST APIs take integration timeouts over 29 s

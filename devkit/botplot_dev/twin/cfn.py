@@ -60,6 +60,8 @@ class Stack:
             return {"Arn": p.queue_arns[name], "QueueName": p.queue_names[name], "QueueUrl": p.queue_urls[name]}[attribute]
         if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
             return f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{p.tables[name]}"
+        if kind == "AWS::DynamoDB::Table" and attribute == "StreamArn":
+            return p.stream_arns[name]
         if kind == "AWS::S3::Bucket":
             bucket = p.buckets[name]
             return {"Arn": f"arn:aws:s3:::{bucket}", "RegionalDomainName": f"{bucket}.s3.{self.region}.amazonaws.com",
@@ -107,6 +109,9 @@ class Stack:
         if name == "Fn::Join":
             separator, items = arg
             return separator.join(str(i) for i in self.resolve(items))
+        if name == "Fn::Split":
+            separator, text = arg
+            return str(self.resolve(text)).split(separator)
         if name == "Fn::Select":
             index, items = arg
             return self.resolve(items)[int(self.resolve(index))]

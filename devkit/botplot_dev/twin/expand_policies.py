@@ -4,7 +4,8 @@ Reads the template (JSON, intrinsics in long form) on stdin, translates it with 
 ``sam deploy``'s transform does, and prints ``{function: [{"label", "statements"}]}``: each inline
 policy of the function's generated role (SAM policy templates expanded), labelled with the
 template's ``Policies`` item it came from, and the AWS managed policies SAM attaches (basic
-execution, X-Ray with ``Tracing: Active``, the SQS poller's), whose contents are AWS's published ones.
+execution, X-Ray with ``Tracing: Active``, the SQS and DynamoDB stream pollers'), whose contents are
+AWS's published ones.
 """
 
 import copy
@@ -23,6 +24,11 @@ MANAGED = {
     "AWSXrayWriteOnlyAccess": [
         {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
                                        "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"],
+         "Resource": "*"}],
+    "AWSLambdaDynamoDBExecutionRole": [
+        {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                                       "dynamodb:ListStreams", "logs:CreateLogGroup", "logs:CreateLogStream",
+                                       "logs:PutLogEvents"],
          "Resource": "*"}],
     "AWSLambdaSQSQueueExecutionRole": [
         {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",

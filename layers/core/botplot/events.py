@@ -1,20 +1,24 @@
-"""The one publisher of domain events: every source sends its event here, onto the webhook queue.
+"""Domain events, written to the outbox in the same DynamoDB transaction as the records they describe.
+
+A write that is an event adds its outbox item to its own transaction (``events.save(tx, event)``),
+so the event exists exactly when the record does: a function that crashes or times out right
+after the commit loses nothing, and a transaction that fails announces nothing. The outbox table's
+stream hands each new item to the webhook worker, which fans it out to the project's subscribed
+webhooks (see :mod:`botplot.webhooks.delivery`).
 
 The envelope is serialised once, here, in the exact form the webhook worker signs and sends
-(``{"event", "project_id", "timestamp", "data"}``; see :mod:`botplot.jsonenc`). The worker fans
-each event out to the project's subscribed webhooks.
+(``{"event", "project_id", "timestamp", "data"}``; see :mod:`botplot.jsonenc`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from pynamodb.transactions import TransactWrite
+
 from botplot import clock, ids, jsonenc
-from botplot.aws import client
-from botplot.config import settings
-from botplot.observability import logger
+from botplot.db.outbox import RETENTION, OutboxEvent
 
 EVENT_TYPES = (
     "conversation.started",
@@ -44,28 +48,18 @@ class Event:
         )
 
 
-def queue_message(event: Event) -> str:
-    """The webhook queue's message for one event (the worker's fan-out input)."""
-    return json.dumps(
-        {"kind": "event", "eventId": ids.uuid7(), "projectId": event.project_id, "event": event.event,
-         "payload": event.payload()}
-    )
+def outbox_item(event: Event) -> OutboxEvent:
+    """The event's outbox item, with a new event id and its payload serialised as it will be sent.
+
+    For a pynamodb ``TransactWrite``: ``tx.save(outbox_item(event))`` (or :func:`save`). For a
+    boto3 ``transact_write_items``: ``{"Put": {"TableName": OutboxEvent.Meta.table_name,
+    "Item": outbox_item(event).serialize()}}``.
+    """
+    return OutboxEvent(ids.uuid7(), project_id=event.project_id, event=event.event, payload=event.payload(),
+                       expires_at=RETENTION)
 
 
-def publish(*events: Event) -> None:
-    """Queue events for delivery. Sent after the records they describe are written."""
-    queue_url = settings().webhook_queue_url
-    if not events or not queue_url:
-        return
-    sqs = client("sqs")
-    for start in range(0, len(events), 10):
-        batch = events[start : start + 10]
-        entries = [{"Id": str(i), "MessageBody": queue_message(e)} for i, e in enumerate(batch)]
-        result = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        for failed in result.get("Failed", []):
-            # Retry the failed entries once, one by one; log what still fails (never the content).
-            event = batch[int(failed["Id"])]
-            try:
-                sqs.send_message(QueueUrl=queue_url, MessageBody=queue_message(event))
-            except Exception:
-                logger.exception("event not queued", extra={"event": event.event})
+def save(tx: TransactWrite, *events: Event) -> None:
+    """Put the events in the outbox as part of ``tx``: they are announced if, and only if, it commits."""
+    for event in events:
+        tx.save(outbox_item(event))

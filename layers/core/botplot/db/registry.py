@@ -9,6 +9,7 @@ from __future__ import annotations
 from botplot.db.conversations import Conversation, Message
 from botplot.db.knowledge import Page, Source
 from botplot.db.leads import Lead
+from botplot.db.outbox import OutboxEvent
 from botplot.db.projects import ApiKey, Project, Subdomain
 from botplot.db.stats import DailyStats, QuestionStat, Visitor
 from botplot.db.usage import Usage
@@ -29,6 +30,7 @@ MODELS_BY_LOGICAL_ID = {
     "PagesTable": Page,
     "WebhooksTable": Webhook,
     "DeliveriesTable": Delivery,
+    "OutboxTable": OutboxEvent,
 }
 
 

@@ -1,4 +1,5 @@
-"""A chat turn: persist the visitor's message, answer it, persist the answer, announce both.
+"""A chat turn: persist the visitor's message, answer it, persist the answer; each write announces
+itself (``conversation.started``, ``message.created``) in its own transaction, through the outbox.
 
 DynamoDB requests per turn (warm key cache): a new conversation costs quota, visitor and two
 transactions (4); a continued one costs quota, conversation, history and two transactions (5),
@@ -14,12 +15,12 @@ from dataclasses import dataclass, field
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from botplot import clock, ids
+from botplot import clock, events, ids
 from botplot.db.base import condition_failed, connection
 from botplot.db.conversations import Conversation, Message
 from botplot.db.stats import Visitor
 from botplot.errors import not_found
-from botplot.events import Event, publish
+from botplot.events import Event
 from botplot.services import conversation_store as store
 from botplot.services.auth import Principal
 from botplot.services.counters import StatsDelta
@@ -105,7 +106,7 @@ def _new_conversation(principal: Principal, message: str, visitor_id: str | None
 
 
 def begin(principal: Principal, message: str, conversation_id: str | None, visitor_id: str | None) -> Turn:
-    """Check the conversation, write the user's message with its counters, announce both."""
+    """Check the conversation, write the user's message with its counters and its events."""
     now = clock.now()
     now_iso, today = clock.iso_ms(now), clock.day(now)
     if conversation_id is not None:
@@ -128,6 +129,8 @@ def begin(principal: Principal, message: str, conversation_id: str | None, visit
         content=message,
         created_at=now_iso,
     )
+    announced = [conversation_started(conversation)] if is_new else []
+    announced.append(message_created(user_message))
     for attempt in (1, 2):
         delta = StatsDelta(principal.project_id).add(today, "messages").question(today, message)
         for day, n in visitor_moves:
@@ -142,6 +145,7 @@ def begin(principal: Principal, message: str, conversation_id: str | None, visit
                               condition=Conversation.status == conversation.status)
                 tx.save(user_message)
                 delta.apply(tx)
+                events.save(tx, *announced)
             break
         except TransactWriteError as error:
             if is_new or attempt == 2 or not condition_failed(error):
@@ -154,10 +158,6 @@ def begin(principal: Principal, message: str, conversation_id: str | None, visit
     if not is_new:
         conversation.message_count = int(conversation.message_count or 0) + 1
         conversation.last_message_at = now_iso
-    events = [message_created(user_message)]
-    if is_new:
-        events.insert(0, conversation_started(conversation))
-    publish(*events)
     return Turn(principal, conversation, is_new, user_message, history)
 
 
@@ -206,6 +206,7 @@ def finish(turn: Turn, answer: AnswerRecord) -> Message:
                 tx.update(conversation, actions=actions, condition=condition)
                 tx.save(assistant)
                 delta.apply(tx)
+                events.save(tx, message_created(assistant))
             break
         except TransactWriteError as error:
             if attempt == 2 or not condition_failed(error):
@@ -215,5 +216,4 @@ def finish(turn: Turn, answer: AnswerRecord) -> Message:
             except Conversation.DoesNotExist:
                 return assistant  # deleted while we answered: its messages go with it
             mark_unresolved = not answer.grounded and not conversation.unresolved
-    publish(message_created(assistant))
     return assistant

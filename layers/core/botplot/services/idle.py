@@ -12,23 +12,33 @@ from datetime import timedelta
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from botplot import clock
+from botplot import clock, events
 from botplot.config import settings
 from botplot.db.base import connection
 from botplot.db.conversations import IDLE_SHARDS, ByIdle, Conversation
-from botplot.events import Event, publish
+from botplot.events import Event
 from botplot.services import conversation_store as store
 from botplot.services.counters import StatsDelta
 
 
-def _close(project_id: str, conversation_id: str, cutoff: str) -> Event | None:
+def _close(project_id: str, conversation_id: str, cutoff: str) -> bool:
+    """Close one idle conversation with its counters and its ``conversation.ended``; False when it
+    is gone, no longer idle, or closed by another run."""
     try:
         conversation = Conversation.get(project_id, conversation_id, consistent_read=True)
     except DoesNotExist:
-        return None
+        return False
     if conversation.status != "active" or conversation.last_message_at >= cutoff:
-        return None
-    ended = clock.iso_ms(clock.now())
+        return False
+    ended = Event(project_id, "conversation.ended", {
+        "conversation_id": conversation_id,
+        "visitor_id": conversation.visitor_id,
+        "message_count": int(conversation.message_count or 0),
+        "started_at": clock.iso_ms(clock.parse(conversation.created_at)),
+        "last_message_at": clock.iso_ms(clock.parse(conversation.last_message_at)),
+        "ended_at": clock.iso_ms(clock.now()),
+        "reason": "idle",
+    })
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.update(conversation, actions=[
@@ -37,17 +47,10 @@ def _close(project_id: str, conversation_id: str, cutoff: str) -> Event | None:
                 Conversation.idle_shard.remove(),
             ], condition=(Conversation.status == "active") & (Conversation.last_message_at < cutoff))
             StatsDelta(project_id).status("active", "closed").apply(tx)
+            events.save(tx, ended)
     except TransactWriteError:
-        return None  # another run closed it, or a message just arrived
-    return Event(project_id, "conversation.ended", {
-        "conversation_id": conversation_id,
-        "visitor_id": conversation.visitor_id,
-        "message_count": int(conversation.message_count or 0),
-        "started_at": clock.iso_ms(clock.parse(conversation.created_at)),
-        "last_message_at": clock.iso_ms(clock.parse(conversation.last_message_at)),
-        "ended_at": ended,
-        "reason": "idle",
-    })
+        return False  # another run closed it, or a message just arrived
+    return True
 
 
 def close_idle(limit: int = 1000) -> int:
@@ -56,8 +59,6 @@ def close_idle(limit: int = 1000) -> int:
     for shard in range(IDLE_SHARDS):
         for entry in Conversation.by_idle.query(f"idle#{shard}", ByIdle.last_message_at < cutoff,
                                                 limit=limit):
-            event = _close(entry.project_id, entry.conversation_id, cutoff)
-            if event is not None:
-                publish(event)
+            if _close(entry.project_id, entry.conversation_id, cutoff):
                 closed += 1
     return closed

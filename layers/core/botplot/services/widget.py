@@ -1,8 +1,8 @@
 """What the embeddable widget reads and records besides chat: its configuration (branding), ratings,
 leads and handoff requests.
 
-Each writes its record and the analytics counters in one transaction and then fires its webhook
-event. Re-rating moves the counters (the old rating's day loses one, today gains one); a
+Each writes its record, the analytics counters and its webhook event (to the outbox) in one
+transaction. Re-rating moves the counters (the old rating's day loses one, today gains one); a
 conditional write on the previous value keeps them exact when two ratings race.
 """
 
@@ -11,14 +11,14 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from botplot import clock, ids
+from botplot import clock, events, ids
 from botplot.db.base import condition_failed, connection
 from botplot.db.conversations import Conversation, Message
 from botplot.db.leads import Lead
 from botplot.db.projects import Project
 from botplot.db.stats import TOTALS_DAY
 from botplot.errors import bad_request, not_found
-from botplot.events import Event, publish
+from botplot.events import Event
 from botplot.services import conversation_store as store
 from botplot.services.auth import Principal
 from botplot.services.counters import StatsDelta
@@ -61,22 +61,23 @@ def rate(principal: Principal, conversation_id: str, message_id: str | None, rat
             delta.add(clock.day(clock.parse(previous_at)), _rating_counter(int(previous)), -1)
         delta.add(clock.day(now), _rating_counter(rating))
         unchanged = field.does_not_exist() if previous is None else field == previous
+        received = Event(principal.project_id, "rating.received", {
+            "conversation_id": conversation.conversation_id,
+            "message_id": message_id,
+            "rating": rating,
+            "created_at": clock.iso_ms(now),
+        })
         try:
             with TransactWrite(connection=connection()) as tx:
                 tx.update(target, actions=[field.set(rating), type(target).rated_at.set(clock.iso_ms(now))],
                           condition=unchanged)
                 delta.apply(tx)
+                events.save(tx, received)
             break
         except TransactWriteError as error:
             if attempt == 2 or not condition_failed(error):
                 raise
             target.refresh()
-    publish(Event(principal.project_id, "rating.received", {
-        "conversation_id": conversation.conversation_id,
-        "message_id": message_id,
-        "rating": rating,
-        "created_at": clock.iso_ms(now),
-    }))
     result = {"success": True, "conversationId": conversation.conversation_id, "rating": rating}
     if message_id is not None:
         result["messageId"] = message_id
@@ -93,10 +94,7 @@ def capture_lead(principal: Principal, conversation_id: str | None, visitor_id: 
                 conversation_id=conversation_id, visitor_id=visitor_id,
                 search_text=" ".join(p for p in (name, email) if p).casefold(), created_at=clock.iso_ms(now))
     delta = StatsDelta(principal.project_id).add(clock.day(now), "leads").add(TOTALS_DAY, "leads")
-    with TransactWrite(connection=connection()) as tx:
-        tx.save(lead, condition=Lead.lead_id.does_not_exist())
-        delta.apply(tx)
-    publish(Event(principal.project_id, "lead.captured", {
+    captured = Event(principal.project_id, "lead.captured", {
         "lead_id": lead.lead_id,
         "conversation_id": conversation_id,
         "visitor_id": visitor_id,
@@ -104,7 +102,11 @@ def capture_lead(principal: Principal, conversation_id: str | None, visitor_id: 
         "email": email,
         "phone": phone,
         "created_at": lead.created_at,
-    }))
+    })
+    with TransactWrite(connection=connection()) as tx:
+        tx.save(lead, condition=Lead.lead_id.does_not_exist())
+        delta.apply(tx)
+        events.save(tx, captured)
     return lead
 
 
@@ -130,20 +132,21 @@ def request_handoff(principal: Principal, conversation_id: str, reason: str | No
             delta.add(clock.day(clock.parse(conversation.created_at)), "unresolved")
         condition = (Conversation.status == conversation.status) & (
             Conversation.unresolved.exists() if conversation.unresolved else Conversation.unresolved.does_not_exist())
+        requested = Event(principal.project_id, "handoff.requested", {
+            "conversation_id": conversation.conversation_id,
+            "visitor_id": conversation.visitor_id,
+            "reason": reason,
+            "requested_at": now,
+        })
         try:
             with TransactWrite(connection=connection()) as tx:
                 tx.update(conversation, actions=actions, condition=condition)
                 delta.apply(tx)
+                events.save(tx, requested)
             break
         except TransactWriteError as error:
             if attempt == 2 or not condition_failed(error):
                 raise
             conversation.refresh()
     conversation.refresh()
-    publish(Event(principal.project_id, "handoff.requested", {
-        "conversation_id": conversation.conversation_id,
-        "visitor_id": conversation.visitor_id,
-        "reason": reason,
-        "requested_at": now,
-    }))
     return conversation

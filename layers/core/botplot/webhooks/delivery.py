@@ -1,18 +1,19 @@
 """One event to one webhook: signed POSTs, retried with exponential backoff for about a day.
 
-The webhook queue carries two kinds of message. An ``event`` (from :mod:`botplot.events`) fans
-out into one ``delivery`` message per active subscribed webhook; delivery ids are derived from the
-event and webhook ids, so processing the same event twice cannot create a second delivery. A
-``delivery`` message makes one attempt. On failure its own visibility timeout is set to the next
-backoff (``BOTPLOT_WEBHOOK_BACKOFF``, 30 s … 12 h, about 22 hours in all) and it is reported failed,
-so SQS brings it back then; one failing endpoint never holds up another's messages. After the last
-attempt the delivery is marked failed and the message moved to the dead-letter queue. A webhook
-that has failed ``BOTPLOT_WEBHOOK_DISABLE_AFTER`` times in a row (50) over at least
-``BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS`` (a day) is deactivated (``is_active`` false) until the
-customer re-enables it: a receiver down for an hour during a burst of events is not switched off.
-While a delivery waits for an attempt it carries ``giveUpAt`` (the attempt's due time plus
-``BOTPLOT_WEBHOOK_GRACE_SECONDS``): if its message dies without a word (a worker crashing or timing
-out on every receive, then the dead-letter queue), the sweeper marks it failed then.
+An event (an outbox item from :mod:`botplot.events`, handed over by the outbox table's stream) fans
+out into one delivery record and one ``delivery`` message on the webhook queue per active subscribed
+webhook; delivery ids are derived from the event and webhook ids, so processing the same event twice
+cannot create a second delivery. A ``delivery`` message makes one attempt. On failure its own
+visibility timeout is set to the next backoff (``BOTPLOT_WEBHOOK_BACKOFF``, 30 s … 12 h, about 22
+hours in all) and it is reported failed, so SQS brings it back then; one failing endpoint never
+holds up another's messages. After the last attempt the delivery is marked failed and the message
+moved to the dead-letter queue. A webhook that has failed ``BOTPLOT_WEBHOOK_DISABLE_AFTER`` times in
+a row (50) over at least ``BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS`` (a day) is deactivated
+(``is_active`` false) until the customer re-enables it: a receiver down for an hour during a burst
+of events is not switched off. While a delivery waits for an attempt it carries ``giveUpAt`` (the
+attempt's due time plus ``BOTPLOT_WEBHOOK_GRACE_SECONDS``): if its message dies without a word (a
+worker crashing or timing out on every receive, then the dead-letter queue), the sweeper marks it
+failed then.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ class Attempt:
 
 
 def delivery_id(event_id: str, webhook_id: str) -> str:
-    """The same for every delivery of one event to one webhook (a redelivered event message finds
-    its record), and a UUIDv7 with the event's time in front, so a webhook's deliveries sort by
+    """The same for every delivery of one event to one webhook (a stream record handed over twice
+    finds its record), and a UUIDv7 with the event's time in front, so a webhook's deliveries sort by
     event time (the listing is newest first)."""
     event_bits = uuid.UUID(event_id).int >> 64 << 64  # milliseconds, version 7, counter
     hashed = uuid.uuid5(_NAMESPACE, f"{event_id}/{webhook_id}").int & ((1 << 62) - 1)
@@ -76,17 +77,18 @@ def delivery_message(record: Delivery, manual: bool = False) -> dict:
             "projectId": record.project_id, "manual": manual}
 
 
-def subscribers(message: dict) -> list[Webhook]:
+def subscribers(event: dict) -> list[Webhook]:
     """The project's active webhooks subscribed to this event (most projects have none)."""
-    return [w for w in Webhook.query(message["projectId"]) if w.is_active and message["event"] in w.events]
+    return [w for w in Webhook.query(event["projectId"]) if w.is_active and event["event"] in w.events]
 
 
-def fan_out(message: dict) -> int:
-    """Create one delivery per active webhook subscribed to the event; queue their first attempts."""
-    event = message["event"]
+def fan_out(event: dict) -> int:
+    """Create one delivery per active webhook subscribed to the event (an outbox item: ``eventId``,
+    ``projectId``, ``event``, ``payload``); queue their first attempts."""
     entries = []
-    for webhook in subscribers(message):
-        record = new_delivery(webhook, message["payload"], event, delivery_id(message["eventId"], webhook.webhook_id))
+    for webhook in subscribers(event):
+        record = new_delivery(webhook, event["payload"], event["event"],
+                              delivery_id(event["eventId"], webhook.webhook_id))
         try:
             record.save(condition=Delivery.delivery_id.does_not_exist())
         except Exception as error:
