@@ -90,9 +90,9 @@ class MiniLMEmbedder:
     - no padding: a group's texts are packed into one matrix of their real tokens, so the dense
       products (nine tenths of the work) never compute a padded row; attention runs per text, on
       its own length, so it needs no mask;
-    - the products after attention run on tiles of rows that fit in the core's cache, where the
-      GELU and layer norms (memory-bound passes) cost a fraction of what they cost over the
-      whole matrix;
+    - the products after attention run on tiles of rows, large enough for the products to run at
+      full speed, small enough that the GELU's and layer norms' passes (memory-bound) find their
+      rows in the cache;
     - constants are folded into the weights once: the attention scale into the query's weights,
       GELU's 1/2 into the output weights;
     - float32 throughout; identical texts are encoded once.
@@ -102,8 +102,8 @@ class MiniLMEmbedder:
     max_tokens = 256
     #: word pieces per group of texts encoded together (one task of the pool)
     group_tokens = 2048
-    #: rows per tile of the feed-forward part: its 1,536-wide activations stay in the L2 cache
-    tile_rows = 128
+    #: rows per tile of the part after attention (its 1,536-wide activations stay in the cache)
+    tile_rows = 512
     _heads, _head_size, _hidden = 12, 32, 384
 
     def __init__(self):

@@ -1,0 +1,137 @@
+"""A site's first crawl, stage by stage, today's pipeline against an earlier revision's.
+
+`python -m bench crawl` (or `python -m bench.crawl [corpus] [--repeat N]`; default flask, once).
+
+The corpus is served as a local website and crawled by the real worker code (``crawl_source``:
+crawler, extractor, chunker, offline MiniLM embedder, embedded SQLite index, page records in moto)
+for a new source of a new project: a first crawl, where every chunk is embedded. The same run
+crawls it with the code of ``BOTPLOT_BENCH_BASELINE`` (a git revision, by default the one before
+the crawl was made faster) and with the working tree, alternately, each in a fresh interpreter, and
+prints pages/s and the seconds of every stage for both, and their ratios. Stages are summed over
+the threads that ran them (four fetchers; embedding side by side with the crawl where the pipeline
+does that), so they can add up to more than the wall time.
+
+The machine's load average is printed with the figures: on a shared machine absolute times move
+with it, the ratios (measured minutes apart) much less.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: main before this round of ingestion work: the per-slice embedding with padded batches of 16
+BASELINE = os.environ.get("BOTPLOT_BENCH_BASELINE", "4d1c359")
+STAGES = ["fetch", "extract", "chunk", "embed", "index", "page records", "crawl (fetch + extract)"]
+
+
+def _targets():
+    """(owner, attribute, stage) of what is timed; each revision's code has them all."""
+    from pynamodb.models import BatchWrite
+
+    from botplot.knowledge import crawler, embeddings, ingest
+    from botplot.knowledge.index import default_index
+    from botplot.net.fetch import Fetcher
+
+    return [(Fetcher, "request", "fetch"), (crawler, "extract_html", "extract"), (ingest, "chunk_page", "chunk"),
+            (embeddings.MiniLMEmbedder, "embed", "embed"), (type(default_index()), "upsert", "index"),
+            (ingest.Page, "save", "page records"), (BatchWrite, "commit", "page records"),
+            (crawler.Crawler, "crawl", "crawl (fetch + extract)")]
+
+
+def one_crawl(corpus_name: str) -> dict:
+    """In this interpreter (whose ``botplot`` is the revision under test): one first crawl."""
+    os.environ.update({"BOTPLOT_INDEX": "sqlite", "BOTPLOT_EMBEDDER": "minilm", "BOTPLOT_ALLOW_PRIVATE_TARGETS": "1",
+                       "BOTPLOT_INDEX_PATH": os.path.join(tempfile.mkdtemp(), "index.sqlite")})
+    from bench.corpus import CORPORA, SiteServer, unpack
+    from bench.retrieval import StageTimer
+    from bench.support import start_moto
+
+    start_moto()
+    import botplot
+    from botplot.db.knowledge import Source
+    from botplot.knowledge import ingest
+    from botplot.knowledge.embeddings import default_embedder
+    from botplot.services import knowledge
+    from botplot.services.projects import create_project
+
+    corpus = next(c for c in CORPORA if c.name == corpus_name)
+    site = SiteServer(unpack(corpus))
+    default_embedder().embed(["the model is loaded before the clock starts"])
+    project, _ = create_project("crawl bench", "enterprise")
+    source = knowledge.add_url(project.project_id, site.url + "/index.html", "manual")
+    timer = StageTimer()
+    load = os.getloadavg()[0]
+    cpu, started = time.process_time(), time.perf_counter()
+    with timer.wrapping(_targets()):
+        ingest.crawl_source(project.project_id, source.source_id, Source.get(project.project_id, source.source_id)
+                            .crawl_job_id, time_budget=3600)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    site.close()
+    report = json.loads(Source.get(project.project_id, source.source_id).crawl_report)
+    return {"code": str(Path(botplot.__file__).parent), "pages": report["counts"]["added"],
+            "chunks": report["chunksEmbedded"], "seconds": seconds, "cpu": cpu,
+            "load": [load, os.getloadavg()[0]], "stages": dict(timer.seconds)}
+
+
+def _export(revision: str) -> Path:
+    """The revision's ``layers/core`` (the botplot package) in a temporary folder."""
+    target = Path(tempfile.mkdtemp(prefix="botplot-baseline-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", revision, "layers/core"],
+                             check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target / "layers" / "core"
+
+
+def _run(corpus: str, code: Path | None) -> dict:
+    env = dict(os.environ)
+    if code is not None:  # ahead of the editable install of the working tree
+        env["PYTHONPATH"] = os.pathsep.join([str(code), str(ROOT)])
+    out = subprocess.run([sys.executable, "-m", "bench.crawl", "--one", corpus], cwd=ROOT, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--one"]:
+        print(json.dumps(one_crawl(argv[1])))
+        return
+    repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 1
+    corpus = next((a for a in argv if not a.startswith("--") and not a.isdigit()), "flask")
+    baseline_code = _export(BASELINE)
+    runs: dict[str, list[dict]] = {"baseline": [], "today": []}
+    for n in range(repeat):
+        for label, code in (("baseline", baseline_code), ("today", None)):
+            result = _run(corpus, code)
+            runs[label].append(result)
+            print(f"  {label:8s} ({BASELINE if label == 'baseline' else 'working tree'}): {result['pages']} pages, "
+                  f"{result['chunks']} chunks in {result['seconds']:.1f} s = {result['pages'] / result['seconds']:.2f} "
+                  f"pages/s (process CPU {result['cpu']:.1f} s); load average {result['load'][0]:.1f} -> "
+                  f"{result['load'][1]:.1f}", flush=True)
+    median = {label: {"seconds": statistics.median(r["seconds"] for r in rs),
+                      "pages": rs[0]["pages"],
+                      "stages": {s: statistics.median(r["stages"].get(s, 0.0) for r in rs) for s in STAGES}}
+              for label, rs in runs.items()}
+    old, new = median["baseline"], median["today"]
+    print(f"\nfirst crawl of {corpus}, {old['pages']} pages (median of {repeat}); stage seconds summed over threads")
+    print(f"{'':26s}{'baseline':>10s}{'today':>10s}{'ratio':>8s}")
+    print(f"{'pages/s':26s}{old['pages'] / old['seconds']:10.2f}{new['pages'] / new['seconds']:10.2f}"
+          f"{(new['pages'] / new['seconds']) / (old['pages'] / old['seconds']):7.2f}x")
+    print(f"{'wall seconds':26s}{old['seconds']:10.1f}{new['seconds']:10.1f}{old['seconds'] / new['seconds']:7.2f}x")
+    for stage in STAGES:
+        a, b = old["stages"][stage], new["stages"][stage]
+        ratio = f"{a / b:7.2f}x" if b > 0 else ""
+        print(f"{stage:26s}{a:10.1f}{b:10.1f}{ratio}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
