@@ -22,6 +22,8 @@ DROP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "form",
              "img", "picture", "figcaption", "map"}
 CHROME_TAGS = {"header", "footer"}
 LEAF_BLOCKS = {"p", "li", "dt", "dd", "blockquote", "caption", "summary", "address"}
+#: what makes an element of LEAF_BLOCKS a container after all
+NESTED_BLOCKS = set(HEADINGS) | {"pre", "table", "p", "li"}
 CONTAINERS = {"div", "section", "article", "main", "ul", "ol", "dl", "details", "figure", "body", "center",
               "hgroup", "header", "footer", "fieldset"}
 BOILERPLATE_WORDS = {"cookie", "cookies", "consent", "gdpr", "cookiebanner", "nav", "navbar", "navigation", "menu",
@@ -30,6 +32,7 @@ BOILERPLATE_WORDS = {"cookie", "cookies", "consent", "gdpr", "cookiebanner", "na
                      "masthead", "pagination", "edit", "feedback", "related"}
 BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alert"}
 _SPACE = re.compile(r"\s+")
+_ROBOTS = re.compile("^robots$", re.I)
 #: permalink anchors docs generators put in headings ("¶" in Sphinx, "#" in many others)
 PERMALINK_TEXT = {"¶", "#", "§", "🔗", "link"}
 
@@ -49,10 +52,36 @@ def _is_boilerplate(tag: Tag) -> bool:
     return bool(words & BOILERPLATE_WORDS)
 
 
-def _main_root(soup: BeautifulSoup) -> Tag:
-    candidates = soup.find_all("main") + soup.find_all(attrs={"role": "main"})
+def _drop_chrome(root: Tag) -> None:
+    """Remove headers and footers outside an article or main element, and boilerplate, inside
+    ``root``. What is inside a removed element is never looked at: asking bs4 whether an element
+    was already removed (``.decomposed``) searches the element's whole subtree for a tag of that
+    name, which made this step quadratic in the page's size."""
+    pending = [child for child in root.children if isinstance(child, Tag)]
+    while pending:
+        tag = pending.pop()
+        if (tag.name in CHROME_TAGS and tag.find_parent(["article", "main"]) is None) or _is_boilerplate(tag):
+            tag.decompose()
+        else:
+            pending.extend(child for child in tag.children if isinstance(child, Tag))
+
+
+def _has_nested_blocks(tag: Tag) -> bool:
+    """Whether a leaf-looking block holds headings, code, tables, paragraphs or list items (a
+    plain walk over its descendants: bs4's ``find`` builds a filter per call, a crawl's hot spot)."""
+    return any(isinstance(d, Tag) and d.name in NESTED_BLOCKS for d in tag.descendants)
+
+
+def _tags(node: Tag) -> list[Tag]:
+    """Every element under ``node``, in document order. The extractor filters this list in Python:
+    bs4's ``find_all`` runs a generic filter object over every element, per call."""
+    return [t for t in node.descendants if isinstance(t, Tag)]
+
+
+def _main_root(soup: BeautifulSoup, tags: list[Tag]) -> Tag:
+    candidates = [t for t in tags if t.name == "main"] + [t for t in tags if t.get("role") == "main"]
     if not candidates:
-        candidates = soup.find_all("article")
+        candidates = [t for t in tags if t.name == "article"]
     if candidates:
         return max(candidates, key=lambda t: len(t.get_text(" ", strip=True)))
     return soup.body or soup
@@ -97,7 +126,7 @@ class _Walker:
                         self.blocks.append(Block("text", line))
             elif name == "br":
                 self.inline.append("\n")
-            elif name in LEAF_BLOCKS and not child.find(list(HEADINGS) + ["pre", "table", "p", "li"]):
+            elif name in LEAF_BLOCKS and not _has_nested_blocks(child):
                 self.flush()
                 text = _clean(child.get_text(" "))
                 if text:
@@ -112,35 +141,32 @@ class _Walker:
 
 def extract_html(html: str, base_url: str) -> Page:
     soup = BeautifulSoup(html, "html.parser")  # the standard library's parser: no native code to ship
-    robots = " ".join(m.get("content", "") for m in soup.find_all("meta", attrs={"name": re.compile("^robots$", re.I)}))
-    base = soup.find("base", href=True)
+    tags = _tags(soup)
+    robots = " ".join(m.get("content", "") for m in tags
+                      if m.name == "meta" and _ROBOTS.search(m.get("name") or ""))
+    base = next((t for t in tags if t.name == "base" and t.get("href") is not None), None)
     base_url = urljoin(base_url, base["href"]) if base else base_url
     links = []
-    for a in soup.find_all("a", href=True):
+    for a in (t for t in tags if t.name == "a" and t.get("href") is not None):
         if "nofollow" in (a.get("rel") or []):
             continue
         href = urldefrag(urljoin(base_url, a["href"].strip()))[0]
         if href.startswith(("http://", "https://")):
             links.append(href)
 
-    title_tag = soup.find("title")
+    title_tag = next((t for t in tags if t.name == "title"), None)
     title = _clean(title_tag.get_text()) if title_tag else ""
     if not title:
-        og = soup.find("meta", attrs={"property": "og:title"})
+        og = next((t for t in tags if t.name == "meta" and t.get("property") == "og:title"), None)
         title = _clean(og.get("content", "")) if og else ""
 
-    root = _main_root(soup)
-    for tag in root.find_all(DROP_TAGS):
+    root = _main_root(soup, tags)
+    for tag in [t for t in _tags(root) if t.name in DROP_TAGS]:
         tag.decompose()
-    for anchor in root.find_all("a"):
+    for anchor in [t for t in _tags(root) if t.name == "a"]:
         if anchor.get_text(strip=True) in PERMALINK_TEXT or "headerlink" in (anchor.get("class") or []):
             anchor.decompose()
-    for tag in root.find_all(True):
-        if tag.decomposed:
-            continue
-        if (tag.name in CHROME_TAGS and tag.find_parent(["article", "main"]) is None and tag is not root) \
-                or _is_boilerplate(tag):
-            tag.decompose()
+    _drop_chrome(root)
     walker = _Walker()
     walker.walk(root)
     walker.flush()
