@@ -161,8 +161,11 @@ class Crawler:
                 return final, None, f"unreadable PDF ({type(error).__name__})"
         return final, None, f"unsupported content type '{kind or 'unknown'}'"
 
-    def crawl(self, start_url: str, on_progress: Callable[[int, int], None] | None = None) -> CrawlResult:
-        """Crawl from ``start_url``; ``on_progress(fetched, queued)`` is called after every batch."""
+    def crawl(self, start_url: str, on_progress: Callable[[int, int], None] | None = None,
+              on_page: Callable[[CrawledPage], None] | None = None) -> CrawlResult:
+        """Crawl from ``start_url``; ``on_progress(fetched, queued)`` is called after every batch,
+        ``on_page(page)`` for every page kept, as soon as it is (so its processing can start while
+        the crawl goes on), in the order of ``result.pages``."""
         started = time.monotonic()
         fetched = 0
         result = CrawlResult()
@@ -238,6 +241,8 @@ class Crawler:
                             else:
                                 hashes[digest] = final
                                 result.pages.append(CrawledPage(final, page, digest))
+                                if on_page:
+                                    on_page(result.pages[-1])
                                 if len(result.pages) >= self.page_limit:
                                     result.truncated = f"page limit of {self.page_limit} reached"
                                     return result

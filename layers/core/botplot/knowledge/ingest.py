@@ -9,7 +9,9 @@ the same job twice leaves one copy of every chunk. Every crawl leaves a change r
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -30,7 +32,8 @@ from botplot.observability import count, logger
 REPORT_LIST_LIMIT = 100
 #: failures after which a page's old chunks are dropped; others (timeouts, 5xx) keep them
 GONE = ("HTTP 404", "HTTP 410")
-#: chunks embedded per call (OpenAI takes 96 inputs a request); progress is written between calls
+#: chunks embedded per call (OpenAI takes 96 inputs a request) and written to the index at once;
+#: progress moves between slices
 EMBED_SLICE = 96
 
 
@@ -71,7 +74,8 @@ class Progress:
 
     Each phase is logged at INFO and written at once; counts within a phase at most every
     ``interval`` seconds, so a big crawl does not spend a write per page. Writes are conditional
-    on the source still running this job: a newer crawl or a deleted source is left alone.
+    on the source still running this job: a newer crawl or a deleted source is left alone. The
+    crawl and its embedding (a thread of its own) both report here, one at a time.
     """
 
     interval = 2.0
@@ -81,17 +85,21 @@ class Progress:
         self.state = {"phase": "crawling", "pagesFetched": 0, "pagesQueued": 0, "pagesEmbedded": 0,
                       "pagesToEmbed": 0, "startedAt": started_at}
         self._written = 0.0
+        self._lock = threading.Lock()
 
     def phase(self, name: str, **counts: int) -> None:
-        self.state.update(phase=name, **counts)
-        logger.info(f"crawl {name}", extra={"url": self.source.url, "job_id": self.job_id,
-                                             **{k: v for k, v in self.state.items() if k != "phase"}})
-        self._write()
-
-    def update(self, **counts: int) -> None:
-        self.state.update(counts)
-        if time.monotonic() - self._written >= self.interval:
+        with self._lock:
+            self.state.update(phase=name, **counts)
+            logger.info(f"crawl {name}", extra={"url": self.source.url, "job_id": self.job_id,
+                                                 **{k: v for k, v in self.state.items() if k != "phase"}})
             self._write()
+
+    def update(self, write: bool = True, **counts: int) -> None:
+        """New counts, written when the last write is ``interval`` old (and ``write``)."""
+        with self._lock:
+            self.state.update(counts)
+            if write and time.monotonic() - self._written >= self.interval:
+                self._write()
 
     def _write(self) -> None:
         self._written = time.monotonic()
@@ -112,51 +120,95 @@ def _page_limit(project_id: str) -> int:
     return settings().page_limits.get(plan, 0)
 
 
-def _slices(changed: list, chunks_per_slice: int = EMBED_SLICE) -> list[list]:
-    """Pages in groups of about ``chunks_per_slice`` chunks: one embedding call each, and the
-    progress moves between them."""
-    parts, part, size = [], [], 0
-    for entry in changed:
-        if part and size + len(entry[2]) > chunks_per_slice:
-            parts.append(part)
-            part, size = [], 0
-        part.append(entry)
-        size += len(entry[2])
-    return parts + ([part] if part else [])
+class _Pipeline:
+    """A crawl's changed pages embedded and indexed while the crawl goes on.
 
+    The crawler hands over every page it keeps (:meth:`add`, in the crawl's thread): an unchanged
+    page is only reported; a changed one is chunked and joins the next slice of about
+    ``EMBED_SLICE`` chunks. Each slice is embedded (one embedder call) and written in bulk (one
+    index write, one delete of the chunks its pages no longer have, one batch of page records) by
+    a single background thread, slices in order, while the crawler fetches the next pages: the
+    crawl (network waits, and the extractor holding the GIL) and the embedder (numpy, which
+    releases it; or the model endpoint's round trips) overlap instead of following each other.
+    """
 
-def _apply(source: Source, result: CrawlResult, report: Report, progress: Progress) -> None:
-    index = default_index()
-    existing = {p.url: p for p in Page.query(source.source_id)}
-    now = clock.iso_ms(clock.now())
-    changed: list[tuple[CrawledPage, Page | None, list[ChunkRecord]]] = []
-    for crawled in result.pages:
-        old = existing.get(crawled.url)
+    def __init__(self, source: Source, report: Report, progress: Progress):
+        self.source, self.report, self.progress = source, report, progress
+        self.index = default_index()
+        self.existing = {p.url: p for p in Page.query(source.source_id)}
+        self.now = clock.iso_ms(clock.now())
+        self.to_embed = self.embedded = 0
+        self._pending: list[tuple[CrawledPage, Page | None, list[ChunkRecord]]] = []
+        self._pending_chunks = 0
+        self._slices: list[Future] = []
+        self._failed = False
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl-embedding")
+
+    def add(self, crawled: CrawledPage) -> None:
+        old = self.existing.get(crawled.url)
         if old is not None and old.content_hash == crawled.content_hash:
-            report.unchanged.append(crawled.url)
-            continue
-        (report.changed if old else report.added).append(crawled.url)
-        page_records = records(source.project_id, source.source_id, crawled.url, crawled.page.title,
+            self.report.unchanged.append(crawled.url)
+            return
+        (self.report.changed if old else self.report.added).append(crawled.url)
+        page_records = records(self.source.project_id, self.source.source_id, crawled.url, crawled.page.title,
                                chunk_page(crawled.page.title, crawled.page.blocks))
-        changed.append((crawled, old, page_records))
-    progress.phase("embedding", pagesToEmbed=len(changed))
-    done = 0
-    for part in _slices(changed):
-        to_embed = [r for _, _, page_records in part for r in page_records]
-        calls = embed(to_embed)
-        report.embedding_calls += calls
-        report.chunks_embedded += len(to_embed) if calls else 0
-        for crawled, old, page_records in part:
-            index.upsert(page_records)
-            new_ids = [r.chunk_id for r in page_records]
-            if old is not None and old.chunk_ids:
-                index.delete(source.project_id, [cid for cid in old.chunk_ids if cid not in set(new_ids)])
-            Page(source.source_id, crawled.url, project_id=source.project_id, title=crawled.page.title,
-                 content_hash=crawled.content_hash, chunk_ids=new_ids, word_count=crawled.word_count,
-                 crawled_at=now).save()
-        done += len(part)
-        progress.update(pagesEmbedded=done)
-    progress.phase("indexing", pagesEmbedded=done)
+        self._pending.append((crawled, old, page_records))
+        self._pending_chunks += len(page_records)
+        self.to_embed += 1
+        self.progress.update(pagesToEmbed=self.to_embed)
+        if self._pending_chunks >= EMBED_SLICE:
+            self._submit()
+
+    def _submit(self) -> None:
+        if self._pending:
+            part, self._pending, self._pending_chunks = self._pending, [], 0
+            self._slices.append(self._worker.submit(self._embed_and_index, part))
+
+    def _embed_and_index(self, part: list[tuple[CrawledPage, Page | None, list[ChunkRecord]]]) -> None:
+        if self._failed:  # a slice before failed: the crawl fails with its error, no more calls
+            return
+        try:
+            chunk_records = [r for _, _, page_records in part for r in page_records]
+            calls = embed(chunk_records)
+            self.report.embedding_calls += calls
+            self.report.chunks_embedded += len(chunk_records) if calls else 0
+            self.index.upsert(chunk_records)
+            stale = [cid for _, old, page_records in part if old is not None and old.chunk_ids
+                     for cid in set(old.chunk_ids) - {r.chunk_id for r in page_records}]
+            self.index.delete(self.source.project_id, stale)
+            with Page.batch_write() as batch:
+                for crawled, _, page_records in part:
+                    batch.save(Page(self.source.source_id, crawled.url, project_id=self.source.project_id,
+                                    title=crawled.page.title, content_hash=crawled.content_hash,
+                                    chunk_ids=[r.chunk_id for r in page_records], word_count=crawled.word_count,
+                                    crawled_at=self.now))
+        except BaseException:
+            self._failed = True
+            raise
+        self.embedded += len(part)
+        self.progress.update(pagesEmbedded=self.embedded)
+
+    def finish(self) -> None:
+        """After the crawl: the last slice, then every slice done; the first failure is raised."""
+        self._submit()
+        self.progress.phase("embedding", pagesToEmbed=self.to_embed)
+        try:
+            for done in self._slices:
+                done.result()
+        finally:
+            self._worker.shutdown(wait=True, cancel_futures=True)
+        self.progress.phase("indexing", pagesEmbedded=self.embedded)
+
+    def abandon(self) -> None:
+        """The crawl itself failed: let the slices under way finish, start no more."""
+        self._failed = True
+        self._worker.shutdown(wait=True, cancel_futures=True)
+
+
+def _remove_gone(source: Source, result: CrawlResult, existing: dict[str, Page], report: Report) -> None:
+    """Pages of the last crawl that this one did not find lose their chunks, unless they failed for
+    a passing reason or the crawl stopped before reaching them."""
+    index = default_index()
     crawled_urls = {p.url for p in result.pages}
     for url, old in existing.items():
         if url in crawled_urls:
@@ -183,17 +235,25 @@ def crawl_source(project_id: str, source_id: str, job_id: str, time_budget: floa
     report = Report(job_id=job_id, started_at=clock.iso(clock.now()))
     progress = Progress(source, job_id, report.started_at)
     progress.phase("crawling")
-    result = Crawler(page_limit=_page_limit(project_id), time_budget=time_budget).crawl(
-        source.url, lambda fetched, queued: progress.update(pagesFetched=fetched, pagesQueued=queued))
-    progress.state.update(pagesQueued=0)
+    pipeline = _Pipeline(source, report, progress)
+    try:
+        result = Crawler(page_limit=_page_limit(project_id), time_budget=time_budget).crawl(
+            source.url, lambda fetched, queued: progress.update(pagesFetched=fetched, pagesQueued=queued),
+            on_page=pipeline.add)
+    except BaseException:
+        pipeline.abandon()
+        raise
+    progress.update(write=False, pagesQueued=0)
     count("CrawlPages", len(result.pages), service="crawl")
     count("CrawlFailures", len(result.failed), service="crawl")
     if result.start_error and not result.pages:
+        pipeline.abandon()
         report.failed, report.skipped = result.failed, result.skipped
         _finish(source, report, error=f"Could not crawl {source.url}: {result.start_error}")
         return {"status": "failed", "error": result.start_error}
     try:
-        _apply(source, result, report, progress)
+        pipeline.finish()
+        _remove_gone(source, result, pipeline.existing, report)
     except EmbeddingError as failure:
         if not failure.permanent:
             raise  # the queue delivers the job again
