@@ -64,3 +64,36 @@ def test_a_function_killed_right_after_its_write_still_delivers_the_event_once(s
         assert len(receiver.received) == 1 and receiver.received[0]["valid"]
     finally:
         receiver.stop()
+
+
+def test_a_record_failing_every_retry_is_reported_and_holds_up_no_other_event(stack):
+    """An outbox item the worker cannot fan out (written by hand, without its payload) is retried as
+    the event source mapping says, then described on its on-failure queue; the events after it are
+    delivered all the same."""
+    owner = stack.new_project("enterprise", "Poisoned outbox")
+    receiver = PythonReceiver().start()
+    try:
+        with stack.client(owner["secretKey"]) as c:
+            created = c.post(f"/api/v1/projects/{owner['projectId']}/webhooks",
+                             json={"url": receiver.url, "events": ["lead.captured"]})
+        receiver.secret = created.json()["webhook"]["secret"]
+        outbox = stack.info["environment"]["BOTPLOT_TABLE_OUTBOX"]
+        stack.aws("dynamodb").put_item(TableName=outbox, Item={
+            "eventId": {"S": "0193a000-0000-7000-8000-000000000000"}, "projectId": {"S": owner["projectId"]},
+            "event": {"S": "lead.captured"}})
+        with stack.client(owner["publicKey"]) as c:
+            assert c.post("/api/v1/chat/lead", json={"email": "after@example.com"}).status_code == 200
+        receiver.wait_for(lambda r: r.events("lead.captured"), timeout=30)
+
+        sqs = stack.aws("sqs")
+        (dlq,) = [url for url in sqs.list_queues(QueueNamePrefix="botplot-outbox")["QueueUrls"]]
+        stream = stack.aws("dynamodb").describe_table(TableName=outbox)["Table"]["LatestStreamArn"]
+        deadline = time.monotonic() + 30
+        while not (reported := sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages")):
+            assert time.monotonic() < deadline, "the failed record was never reported"
+        info = json.loads(reported[0]["Body"])["DDBStreamBatchInfo"]
+        assert info["streamArn"] == stream and info["batchSize"] >= 1
+        (event,) = receiver.events()
+        assert event["data"]["email"] == "after@example.com" and receiver.received[0]["valid"]
+    finally:
+        receiver.stop()
