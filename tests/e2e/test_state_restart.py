@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.support.receivers import PythonReceiver
 from tests.support.site import Site, store_site
 from tests.support.stack import LocalStack
 
@@ -31,6 +32,7 @@ def wait_ready(client, source_id, timeout=120):
 
 def test_a_restart_keeps_projects_keys_sources_conversations_and_webhooks(tmp_path, site):
     stack = LocalStack(tmp_path / ".botplot")
+    receiver = PythonReceiver().start()
     try:
         stack.start()
         demo = dict(stack.info)
@@ -41,8 +43,11 @@ def test_a_restart_keeps_projects_keys_sources_conversations_and_webhooks(tmp_pa
                                                                   "answer": "Yes, within 14 days."}).json()["sourceId"]
             chunks_before = wait_ready(admin, url_source)["source"]["chunkCount"]
             hook = admin.post(f"/api/v1/projects/{p['projectId']}/webhooks",
-                              json={"url": "http://127.0.0.1:9/hook", "events": ["lead.captured"]}).json()["webhook"]
+                              json={"url": receiver.url, "events": ["lead.captured"]}).json()["webhook"]
+            receiver.secret = hook["secret"]
             conversation = visitor.post("/api/v1/chat", json={"message": "How long does shipping take?"}).json()
+            visitor.post("/api/v1/chat/lead", json={"email": "before@example.com"})
+            receiver.wait_for(lambda r: r.events("lead.captured"))
         assert stack.stop() == 0
 
         stack.start()
@@ -61,7 +66,12 @@ def test_a_restart_keeps_projects_keys_sources_conversations_and_webhooks(tmp_pa
             assert answer["citations"][0]["url"].startswith(site.url + "/help/shipping")  # the index was kept too
             price = visitor.post("/api/v1/chat", json={"message": "Do you price match?"}).json()
             assert "within 14 days" in price["response"]
+            # the restored outbox stream delivers what is written now, and nothing already delivered again
+            visitor.post("/api/v1/chat/lead", json={"email": "after@example.com"})
+            receiver.wait_for(lambda r: len(r.events("lead.captured")) == 2)
         assert stack.stop() == 0
+        assert [e["data"]["email"] for e in receiver.events()] == ["before@example.com", "after@example.com"]
+        assert all(r["valid"] for r in receiver.received)
 
         stack.env["FRESH"] = "1"
         stack.start()
@@ -70,3 +80,4 @@ def test_a_restart_keeps_projects_keys_sources_conversations_and_webhooks(tmp_pa
             assert admin.get("/api/v1/knowledge").status_code == 401
     finally:
         stack.stop()
+        receiver.stop()
