@@ -9,7 +9,8 @@ tests import. Each module runs only the fast in-process tests that exercise it (
 them again), never the end-to-end ones, whose stack would import the unmutated code.
 
 ``python -m botplot_dev.mutation [module ...]`` runs some; results are kept in
-``.mutation/results.json`` so the table covers every module run so far.
+``.mutation/results.json`` so the table covers every module run so far. ``MUTATION_CHILDREN=n``
+caps the mutants tested at once (default: one per CPU), for a machine shared with other work.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ RESULTS = STAGE / "results.json"
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "quota": (["services/quota.py"],
               ["tests/integration/test_quota_rules.py", "tests/integration/test_quota_concurrency.py"]),
-    "auth": (["services/auth.py", "services/ttl_cache.py"], ["tests/integration/test_quota_rules.py"]),
+    "auth": (["services/auth.py", "services/ttl_cache.py"],
+             ["tests/integration/test_auth.py", "tests/unit/test_ttl_cache.py", "tests/integration/test_quota_rules.py"]),
     "ssrf-guard": (["net/ssrf.py"], ["tests/unit/test_ssrf.py", "tests/unit/test_ssrf_resolution.py"]),
     "fetch": (["net/fetch.py"], ["tests/integration/test_crawl_pipeline.py"]),
+    "webhook-signing": (["webhooks/signing.py"], ["tests/unit/test_webhook_signing.py"]),
     "webhook-delivery": (["webhooks/delivery.py"], ["tests/integration/test_faults.py"]),
     "ingest-resync": (["knowledge/ingest.py"], ["tests/integration/test_crawl_pipeline.py"]),
     "idle-close": (["services/idle.py"], ["tests/integration/test_idle_closer.py"]),
@@ -77,7 +80,8 @@ def run_module(name: str) -> dict:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.monotonic()
     mutmut = [sys.executable, "-m", "mutmut"]
-    run = subprocess.run([*mutmut, "run", "--max-children", str(os.cpu_count() or 2)], cwd=stage, env=env,
+    children = os.environ.get("MUTATION_CHILDREN") or str(os.cpu_count() or 2)
+    run = subprocess.run([*mutmut, "run", "--max-children", children], cwd=stage, env=env,
                          capture_output=True, text=True)
     listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=stage, env=env, capture_output=True, text=True)
     statuses = {m.group(1): m.group(2).strip() for m in map(_STATUS.match, listed.stdout.splitlines()) if m}

@@ -107,3 +107,55 @@ def test_a_plan_without_api_access_counts_nothing(app):
     r = app.post("/api/v1/chat", json={"message": "Hello"}, headers={"Authorization": f"Bearer {keys.public_key}"})
     assert r.status_code == 403 and r.json()["code"] == "PLAN_REQUIRED"
     assert calls_counted(project.project_id) is None
+
+
+def _drop_crawl_message(source_id: str) -> None:
+    """Take this source's crawl job off the queue (no worker runs here); others stay visible."""
+    sqs = boto3.client("sqs")
+    queue = os.environ["BOTPLOT_CRAWL_QUEUE_URL"]
+    for _ in range(20):
+        for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                     VisibilityTimeout=30).get("Messages", []):
+            if json.loads(m["Body"])["sourceId"] == source_id:
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+                return
+            sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+    raise AssertionError(f"no crawl message for {source_id}")
+
+
+def test_waiting_on_a_crawl_is_free_and_shows_the_standing(app):
+    """README "Waiting without spending quota": reading a processing source does not count (its
+    X-RateLimit-* headers show the standing, even with the month used up); a finished one counts."""
+    from botplot.knowledge.ingest import fail_job
+    from botplot.services import knowledge
+    from botplot.services.projects import create_project
+
+    project, keys = create_project("quota polling", "pro")
+    secret = {"Authorization": f"Bearer {keys.secret_key}"}
+    pid = project.project_id
+    source = knowledge.add_url(pid, "https://docs.example.com/", "manual")
+    _drop_crawl_message(source.source_id)
+
+    def poll():
+        r = app.get(f"/api/v1/knowledge/{source.source_id}", headers=secret)
+        assert r.status_code == 200 and r.headers["X-RateLimit-Limit"] == "4"
+        assert r.headers["X-RateLimit-Reset"] == str(next_month())
+        return r
+
+    r = poll()
+    assert r.json()["source"]["status"] == "processing" and r.headers["X-RateLimit-Remaining"] == "4"
+    assert calls_counted(pid) is None  # nothing counted yet: not even an item
+    assert app.get("/api/v1/leads", headers=secret).status_code == 200 and calls_counted(pid) == 1
+    for _ in range(2):
+        assert poll().headers["X-RateLimit-Remaining"] == "3"
+    assert calls_counted(pid) == 1
+
+    for _ in range(3):
+        app.get("/api/v1/leads", headers=secret)
+    assert calls_counted(pid) == 4
+    assert poll().headers["X-RateLimit-Remaining"] == "0"  # the wait stays free with the month used up
+    assert calls_counted(pid) == 4
+
+    assert fail_job(pid, source.source_id, source.crawl_job_id, "gave up")
+    r = app.get(f"/api/v1/knowledge/{source.source_id}", headers=secret)
+    assert r.status_code == 429 and r.json()["code"] == "RATE_LIMIT_EXCEEDED"  # a finished source's read counts

@@ -1,0 +1,126 @@
+"""Who may call (README "Keys", "Plans and quotas"): the Authorization header's shape, which key reaches
+which route, revoked keys and plan changes taking effect within BOTPLOT_KEY_CACHE_SECONDS.
+
+The apps run in-process behind the template's router (as API Gateway routes them), on moto."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+CACHE_SECONDS = 0.5
+
+
+@pytest.fixture(scope="module")
+def app(moto_endpoint):
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("BOTPLOT_KEY_CACHE_SECONDS", str(CACHE_SECONDS))
+    from starlette.testclient import TestClient
+
+    from botplot.config import reload_settings
+    from botplot_dev.router import TemplateRouter
+
+    reload_settings()
+    yield TestClient(TemplateRouter())
+    monkeypatch.undo()
+    reload_settings()
+
+
+@pytest.fixture(scope="module")
+def keys(app):
+    from botplot.services.projects import create_project
+
+    return create_project("auth rules", "business")[1]
+
+
+def leads(app, authorization: str | None):
+    return app.get("/api/v1/leads", headers={} if authorization is None else {"Authorization": authorization})
+
+
+def chat(app, key: str):
+    return app.post("/api/v1/chat", json={"message": "Hello"}, headers={"Authorization": f"Bearer {key}"})
+
+
+@pytest.mark.parametrize("authorization", [None, "", "   "])
+def test_no_key_is_401_missing_api_key(app, authorization):
+    r = leads(app, authorization)
+    assert r.status_code == 401 and r.json() == {
+        "error": "Missing API key: send 'Authorization: Bearer <key>'", "code": "MISSING_API_KEY"}
+
+
+@pytest.mark.parametrize("shape", [
+    "Basic {key}", "Token {key}", "{key}", "Bearer", "Bearer ", "Bearer {key}x{bad}", "Bearer {short}",
+    "Bearer {long}", "Bearer xk_{body}", "Bearer {key} trailing", "Bearer pk{body}",
+])
+def test_a_malformed_header_is_401_invalid_api_key(app, keys, shape):
+    secret = keys.secret_key
+    r = leads(app, shape.format(key=secret, bad="!", short=secret[:3 + 31], long=secret + "a" * 200,
+                                body=secret[3:]))
+    assert r.status_code == 401 and r.json() == {
+        "error": "Malformed Authorization header: expected 'Bearer pk_…' or 'Bearer sk_…'", "code": "INVALID_API_KEY"}
+
+
+@pytest.mark.parametrize("shape", ["Bearer {key}", "bearer {key}", "BEARER {key}", "  Bearer   {key}  "])
+def test_the_scheme_is_case_insensitive_and_spaces_around_are_ignored(app, keys, shape):
+    assert leads(app, shape.format(key=keys.secret_key)).status_code == 200
+
+
+def test_key_lengths_from_32_to_200_characters_are_well_formed(app):
+    for body in ("a" * 32, "a" * 200):
+        r = leads(app, f"Bearer sk_{body}")
+        assert r.status_code == 401 and r.json() == {"error": "Invalid or revoked API key", "code": "INVALID_API_KEY"}
+
+
+def test_public_keys_reach_chat_only_secret_keys_reach_everything(app, keys):
+    r = leads(app, f"Bearer {keys.public_key}")
+    assert r.status_code == 403 and r.json() == {
+        "error": "This route needs your secret key (sk_…); public keys only reach chat routes",
+        "code": "SECRET_KEY_REQUIRED"}
+    assert chat(app, keys.public_key).status_code == 200
+    assert chat(app, keys.secret_key).status_code == 200  # a server may chat too
+
+
+def until(condition, timeout: float = 10):
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+
+
+def test_a_rotated_key_is_refused_once_the_cache_time_is_up(app):
+    from botplot.services.projects import create_project, rotate_keys
+
+    project, old = create_project("rotated", "pro")
+    assert chat(app, old.public_key).status_code == 200
+    assert leads(app, f"Bearer {old.secret_key}").status_code == 200
+    new = rotate_keys(project.project_id)
+    refused = until(lambda: (r := chat(app, old.public_key)).status_code == 401 and r)
+    assert refused and refused.json() == {"error": "Invalid or revoked API key", "code": "INVALID_API_KEY"}
+    assert leads(app, f"Bearer {old.secret_key}").status_code == 401
+    assert chat(app, new["public"]).status_code == 200 and leads(app, f"Bearer {new['secret']}").status_code == 200
+
+
+def test_a_plan_change_takes_effect_once_the_cache_time_is_up(app):
+    from botplot.services.projects import create_project, set_plan
+
+    project, keys = create_project("upgraded", "free")
+    r = chat(app, keys.public_key)
+    assert r.status_code == 403 and r.json() == {
+        "error": "API access requires a paid plan (pro, business or enterprise)", "code": "PLAN_REQUIRED"}
+    set_plan(project.project_id, "business")
+    upgraded = until(lambda: (r := chat(app, keys.public_key)).status_code == 200 and r)
+    assert upgraded and upgraded.headers["X-RateLimit-Limit"] == "5000"
+    set_plan(project.project_id, "free")
+    assert until(lambda: chat(app, keys.public_key).status_code == 403)
+
+
+def test_a_deleted_project_s_keys_are_refused(app):
+    from botplot.services.projects import create_project, delete_project
+
+    project, keys = create_project("deleted", "pro")
+    assert chat(app, keys.public_key).status_code == 200
+    delete_project(project.project_id)
+    refused = until(lambda: (r := chat(app, keys.public_key)).status_code == 401 and r)
+    assert refused and refused.json()["code"] == "INVALID_API_KEY"
