@@ -101,7 +101,7 @@ def run_module(name: str) -> dict:
 
 def table(results: dict) -> str:
     lines = [f"{'module':30} {'mutants':>7} {'killed':>7} {'survived':>8} {'timeout':>7} {'no tests':>8} "
-             f"{'killed %':>8}"]
+             f"{'killed %':>8} {'time':>7}"]
     for name in MODULES:
         result = results.get(name)
         if result is None:
@@ -114,7 +114,7 @@ def table(results: dict) -> str:
         total = sum(c.values())
         killed = c.get("killed", 0) + c.get("caught by type check", 0)
         lines.append(f"{name:30} {total:7} {killed:7} {c.get('survived', 0):8} {c.get('timeout', 0):7} "
-                     f"{c.get('no tests', 0):8} {100 * killed / total if total else 0:7.1f}%")
+                     f"{c.get('no tests', 0):8} {100 * killed / total if total else 0:7.1f}% {result['seconds']:6}s")
     return "\n".join(lines)
 
 
@@ -125,10 +125,12 @@ def main(argv: list[str]) -> int:
         print(f"unknown modules {unknown}; known: {list(MODULES)}", file=sys.stderr)
         return 2
     STAGE.mkdir(exist_ok=True)
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in names:
         print(f"mutating {name} ({', '.join(MODULES[name][0])}) ...", flush=True)
-        results[name] = run_module(name)
+        result = run_module(name)
+        # read again: another run (of other modules) may have written its results meanwhile
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results[name] = result
         RESULTS.write_text(json.dumps(results, indent=1))
     print()
     print(table(results))

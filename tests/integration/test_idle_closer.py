@@ -22,12 +22,13 @@ def test_idle_conversations_close_once_and_fire_conversation_ended_once(moto_end
     project, _ = projects.create_project("idle", "enterprise")
     caller = Principal(project.project_id, "enterprise", "public", "idle", None)
     now = datetime.now(timezone.utc)
-    idle, handed_off = [], None
+    idle, handed_off, written = [], None, {}
     for minutes_ago in (45, 50, 90, 31):
         with time_machine.travel(now - timedelta(minutes=minutes_ago), tick=False):
             turn = chat.begin(caller, "hello", None, "v-idle")
             chat.finish(turn, AnswerRecord("hi", grounded=True))
             idle.append(turn.conversation.conversation_id)
+            written[idle[-1]] = iso_ms(now - timedelta(minutes=minutes_ago))
     handed_off = idle.pop()  # idle too, but a human took it over: never closed
     with time_machine.travel(now - timedelta(minutes=40), tick=False):
         widget.request_handoff(caller, handed_off, None)
@@ -35,6 +36,7 @@ def test_idle_conversations_close_once_and_fire_conversation_ended_once(moto_end
 
     handler = load_module("IdleCloserFunction").handler
     results = []
+    before = datetime.now(timezone.utc) - timedelta(seconds=1)
     runs = [threading.Thread(target=lambda: results.append(handler({}, LambdaContext("idle")))) for _ in range(3)]
     for run in runs:
         run.start()
@@ -45,6 +47,14 @@ def test_idle_conversations_close_once_and_fire_conversation_ended_once(moto_end
     ended = [e for e in ended if e["event"]["S"] == "conversation.ended"]
     assert sorted(json.loads(e["payload"]["S"])["data"]["conversation_id"] for e in ended) == sorted(idle)
     assert sum(r["closed"] for r in results) == len(idle)
+    after = datetime.now(timezone.utc) + timedelta(seconds=1)
+    for e in ended:  # README "Idle conversations": the event's fields
+        data = json.loads(e["payload"]["S"])["data"]
+        ended_at = data.pop("ended_at")
+        assert data == {"conversation_id": data["conversation_id"], "visitor_id": "v-idle", "message_count": 2,
+                        "started_at": written[data["conversation_id"]],
+                        "last_message_at": written[data["conversation_id"]], "reason": "idle"}
+        assert ended_at.endswith("Z") and before <= datetime.fromisoformat(ended_at.replace("Z", "+00:00")) <= after
     table = boto3.resource("dynamodb").Table(os.environ["BOTPLOT_TABLE_CONVERSATIONS"])
     status = {c: table.get_item(Key={"projectId": project.project_id, "conversationId": c})["Item"]["status"]
               for c in [*idle, handed_off, recent]}
@@ -59,6 +69,11 @@ def test_idle_conversations_close_once_and_fire_conversation_ended_once(moto_end
     assert item["status"] == "active" and "idleShard" in item
 
 
+def iso_ms(moment: datetime) -> str:
+    """The API's timestamps: ISO 8601 in UTC with milliseconds and a Z."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def test_the_idle_threshold_is_thirty_minutes(moto_endpoint):
     """35 minutes without a message closes a conversation; 25 minutes does not (BOTPLOT_IDLE_MINUTES=30)."""
     from botplot.services import chat, projects
@@ -69,14 +84,14 @@ def test_the_idle_threshold_is_thirty_minutes(moto_endpoint):
     caller = Principal(project.project_id, "enterprise", "public", "idle", None)
     now = datetime.now(timezone.utc)
     started = {}
-    for minutes_ago in (35, 25):
+    for minutes_ago in (35, 25, 45):
         with time_machine.travel(now - timedelta(minutes=minutes_ago), tick=False):
             turn = chat.begin(caller, "hello", None, f"v-{minutes_ago}")
             chat.finish(turn, AnswerRecord("hi", grounded=True))
             started[minutes_ago] = turn.conversation.conversation_id
     result = load_module("IdleCloserFunction").handler({}, LambdaContext("idle"))
-    assert result["closed"] >= 1
+    assert result["closed"] == 2  # no other test leaves a conversation idle this long
     table = boto3.resource("dynamodb").Table(os.environ["BOTPLOT_TABLE_CONVERSATIONS"])
     status = {m: table.get_item(Key={"projectId": project.project_id, "conversationId": c},
                                 ConsistentRead=True)["Item"]["status"] for m, c in started.items()}
-    assert status == {35: "closed", 25: "active"}
+    assert status == {35: "closed", 25: "active", 45: "closed"}

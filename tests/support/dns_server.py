@@ -3,7 +3,7 @@ answers that change from one query to the next (for DNS-rebinding tests)."""
 
 from __future__ import annotations
 
-from dnslib import AAAA, CNAME, QTYPE, RR, A
+from dnslib import AAAA, CNAME, QTYPE, RCODE, RR, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from tests.support.ports import free_port
@@ -13,6 +13,7 @@ class TestDNS(BaseResolver):
     def __init__(self):
         self.records: dict[tuple[str, str], list[str]] = {}  # (name, type) → values; cycled per query
         self.queries: list[tuple[str, str]] = []
+        self.failing: set[str] = set()  # names answered SERVFAIL (a broken zone)
         self.port = free_port()
         self.server = DNSServer(self, address="127.0.0.1", port=self.port, logger=DNSLogger("-request,-reply,"
                                                                                            "-truncated,-error,-recv,"
@@ -26,6 +27,9 @@ class TestDNS(BaseResolver):
         name = str(request.q.qname).rstrip(".").lower()
         kind = QTYPE[request.q.qtype]
         self.queries.append((name, kind))
+        if name in self.failing:
+            reply.header.rcode = RCODE.SERVFAIL
+            return reply
         values = self.records.get((name, kind))
         if values:
             value = values[0]

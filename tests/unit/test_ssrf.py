@@ -12,7 +12,9 @@ REFUSED = [
     "255.255.255.255", "192.0.2.10", "198.18.0.1", "240.0.0.1",
     "::1", "[::1]", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1",
     "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:7f00:1", "64:ff9b::7f00:1", "2002:7f00:1::1",
-    "::127.0.0.1",
+    "::127.0.0.1", "0X7F.0.0.1", "0X7F000001",
+    # IPv6 forms embedding an IPv4 address lie in reserved ranges: refused whatever they embed
+    "::ffff:8.8.8.8", "::8.8.8.8", "64:ff9b::808:808", "2001:0:4136:e378:8000:63bf:3fff:fdd2",
 ]
 
 
@@ -22,13 +24,23 @@ def test_non_public_addresses_are_refused(host, monkeypatch):
     from botplot.config import reload_settings
 
     reload_settings()
-    with pytest.raises(BlockedTarget):
+    with pytest.raises(BlockedTarget) as refused:
         checked_address(host, 80)
+    assert str(refused.value) == f"'{host}' is not a public address"  # read as an address, never resolved
 
 
-@pytest.mark.parametrize("host", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "1.1.1.1"])
-def test_public_addresses_pass(host):
+@pytest.mark.parametrize("host, address", [
+    ("93.184.216.34", "93.184.216.34"), ("8.8.8.8", "8.8.8.8"), ("2606:4700:4700::1111", "2606:4700:4700::1111"),
+    ("[2606:4700:4700::1111]", "2606:4700:4700::1111"), ("1.1.1.1", "1.1.1.1"), ("0x08080808", "8.8.8.8"),
+    ("2002:808:808::1", "2002:808:808::1"),  # 6to4 of a public address
+])
+def test_public_addresses_pass(host, address, monkeypatch):
+    monkeypatch.delenv("BOTPLOT_ALLOW_PRIVATE_TARGETS", raising=False)
+    from botplot.config import reload_settings
+
+    reload_settings()
     assert is_public(literal_ip(host))
+    assert checked_address(host, 443) == ipaddress.ip_address(address)
 
 
 def test_numeric_spellings_are_read_like_inet_aton():
@@ -36,6 +48,33 @@ def test_numeric_spellings_are_read_like_inet_aton():
     assert literal_ip("0177.0.0.1") == ipaddress.IPv4Address("127.0.0.1")
     assert literal_ip("0x7f.1") == ipaddress.IPv4Address("127.0.0.1")
     assert literal_ip("example.com") is None
+    assert literal_ip("1.2.3.4.5") is None  # four parts at most: a name, not an address
+    assert literal_ip("0X7F.0X1") == ipaddress.IPv4Address("127.0.0.1")
+
+
+def test_every_address_of_a_name_is_checked_and_the_first_is_used(monkeypatch):
+    """Without configured nameservers the system resolver answers (getaddrinfo)."""
+    import socket
+
+    from botplot.config import reload_settings
+
+    answers = {
+        "public.example": ["93.184.216.34", "93.184.216.34", "2606:4700:4700::1111"],
+        "mixed.example": ["93.184.216.34", "fe80::1%eth0"],
+    }
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                for a in answers[host]]
+
+    monkeypatch.delenv("BOTPLOT_DNS_NAMESERVERS", raising=False)
+    monkeypatch.delenv("BOTPLOT_ALLOW_PRIVATE_TARGETS", raising=False)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    reload_settings()
+    assert checked_address("public.example", 443) == ipaddress.ip_address("93.184.216.34")
+    with pytest.raises(BlockedTarget) as refused:
+        checked_address("mixed.example", 443)
+    assert str(refused.value) == "'mixed.example' resolves to fe80::1, which is not a public address"
 
 
 def test_private_targets_are_allowed_only_when_configured(monkeypatch):

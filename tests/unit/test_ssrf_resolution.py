@@ -21,6 +21,9 @@ def names():
     server.set("v6local.test", "AAAA", "::1")
     server.set("mixed.test", "A", "93.184.216.34")
     server.set("mixed.test", "AAAA", "fd00::1")
+    server.set("mixed4.test", "A", "10.0.0.1")
+    server.set("mixed4.test", "AAAA", "2606:4700:4700::1111")
+    server.failing.add("broken.test")
     yield server
     server.stop()
 
@@ -43,7 +46,7 @@ def test_a_public_name_gives_the_address_that_was_checked(guard):
 
 
 @pytest.mark.parametrize("name, address", [("loopback.test", "127.0.0.1"), ("v6local.test", "::1"),
-                                           ("mixed.test", "fd00::1")])
+                                           ("mixed.test", "fd00::1"), ("mixed4.test", "10.0.0.1")])
 def test_a_name_with_any_private_address_is_refused_saying_which(guard, name, address):
     with pytest.raises(BlockedTarget) as refused:
         checked_address(name, 443)
@@ -54,6 +57,12 @@ def test_an_unknown_name_is_refused_as_unresolvable(guard):
     with pytest.raises(BlockedTarget) as refused:
         checked_address("nowhere.test", 443)
     assert str(refused.value) == "could not resolve host 'nowhere.test'"
+
+
+def test_a_failing_nameserver_reads_as_unresolved(guard):
+    with pytest.raises(BlockedTarget) as refused:
+        checked_address("broken.test", 443)
+    assert str(refused.value) == "could not resolve host 'broken.test'"
 
 
 def test_literals_are_refused_saying_so_and_never_resolved(guard, names):

@@ -33,7 +33,7 @@ def _close(project_id: str, conversation_id: str, cutoff: str) -> bool:
     ended = Event(project_id, "conversation.ended", {
         "conversation_id": conversation_id,
         "visitor_id": conversation.visitor_id,
-        "message_count": int(conversation.message_count or 0),
+        "message_count": int(conversation.message_count),
         "started_at": clock.iso_ms(clock.parse(conversation.created_at)),
         "last_message_at": clock.iso_ms(clock.parse(conversation.last_message_at)),
         "ended_at": clock.iso_ms(clock.now()),
