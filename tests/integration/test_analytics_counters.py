@@ -1,0 +1,112 @@
+"""The analytics figures (README "Back office": definitions; "Deletes keep the counters honest") on a
+small history written through the services with the clock travelled back, read through the API
+in-process (the template's router, on moto): every figure is counted by hand below."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+import time_machine
+
+
+@pytest.fixture(scope="module")
+def history(moto_endpoint):
+    from starlette.testclient import TestClient
+
+    from botplot.services import chat, widget
+    from botplot.services.auth import Principal
+    from botplot.services.chat import AnswerRecord
+    from botplot.services.projects import create_project
+    from botplot_dev.router import TemplateRouter
+
+    project, keys = create_project("analytics", "enterprise")
+    caller = Principal(project.project_id, "enterprise", "public", "analytics", None)
+    now = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+    if now > datetime.now(timezone.utc):
+        now -= timedelta(days=1)  # stay in the past: "today" is then yesterday's figures plus nothing
+    two_days_ago = now - timedelta(days=2)
+
+    def turn(moment, question, conversation_id, visitor, grounded=True):
+        with time_machine.travel(moment, tick=False):
+            t = chat.begin(caller, question, conversation_id, visitor)
+            answer = chat.finish(t, AnswerRecord(text="An answer.", grounded=grounded))
+        return t.conversation.conversation_id, answer.message_id
+
+    # two days ago: Ann asks twice (one answer is "I don't know": unresolved); Bob asks once, then wants a human
+    ann, _ = turn(two_days_ago, "What is your return policy?", None, "v-ann")
+    turn(two_days_ago + timedelta(minutes=2), "Where is my order?", ann, "v-ann", grounded=False)
+    bob, bob_answer = turn(two_days_ago + timedelta(hours=1), "  what is your RETURN policy!! ", None, "v-bob")
+    with time_machine.travel(two_days_ago + timedelta(hours=1, minutes=5), tick=False):
+        widget.rate(caller, bob, bob_answer, 1)
+        widget.request_handoff(caller, bob, "wants a human")
+    # the last day: Ann again, in a new conversation; she rates it and leaves her details
+    again, again_answer = turn(now, "How long does shipping take?", None, "v-ann")
+    with time_machine.travel(now + timedelta(minutes=1), tick=False):
+        widget.rate(caller, again, again_answer, 1)
+        widget.rate(caller, again, None, -1)
+        widget.capture_lead(caller, again, None, "Ann Lee", "ann@example.com", None)
+    with time_machine.travel(now + timedelta(minutes=2), tick=False):
+        widget.rate(caller, bob, bob_answer, -1)  # Bob changes his mind: his rating moves to this day
+    client = TestClient(TemplateRouter())
+    client.headers["Authorization"] = f"Bearer {keys.secret_key}"
+    return {"client": client, "project_id": project.project_id, "ann": ann, "bob": bob, "again": again,
+            "days": (two_days_ago.date().isoformat(), now.date().isoformat()), "last_write": now + timedelta(minutes=2)}
+
+
+def totals(project_id: str) -> dict:
+    return boto3.resource("dynamodb").Table(os.environ["BOTPLOT_TABLE_DAILY_STATS"]).get_item(
+        Key={"projectId": project_id, "day": "all"}, ConsistentRead=True)["Item"]
+
+
+def by_day(series: list[dict], *fields: str) -> dict:
+    return {entry["date"]: tuple(entry[f] for f in fields) for entry in series if any(entry[f] for f in fields)}
+
+
+def test_figures_count_what_was_written_and_deletes_take_it_back(history):
+    client, pid = history["client"], history["project_id"]
+    first, last = history["days"]
+
+    figures = client.get("/api/v1/analytics?period=7d").json()
+    assert figures["overview"] == {"totalConversations": 3, "totalMessages": 8, "uniqueVisitors": 2,
+                                   "avgMessagesPerConversation": 2.7, "leadsCollected": 1,
+                                   "resolutionRate": 33.3}  # Ann's first (an unknown answer) and Bob's (a human)
+    assert by_day(figures["messagesOverTime"], "messages", "conversations") == {first: (6, 2), last: (2, 1)}
+    assert figures["topQuestions"] == [  # case, punctuation and spacing do not split a question
+        {"question": "What is your return policy?", "count": 2}, {"question": "How long does shipping take?", "count": 1},
+        {"question": "Where is my order?", "count": 1}]
+    rated = client.get("/api/v1/analytics/ratings?period=7d").json()
+    assert rated["summary"] == {"totalRatings": 3, "positive": 1, "negative": 2, "satisfactionRate": 33.3}
+    assert by_day(rated["ratingsTrend"], "positive", "negative") == {last: (1, 2)}  # Bob's re-rating moved days
+    assert client.get("/api/v1/conversations?status=active").json()["total"] == 2
+    assert client.get("/api/v1/conversations?status=handed_off").json()["total"] == 1
+    stored = totals(pid)
+    assert (stored["statusActive"], stored["statusHandedOff"], stored["leads"]) == (2, 1, 1)
+    assert "expiresAt" not in stored  # the totals are kept as long as the project; day items expire
+    day_item = boto3.resource("dynamodb").Table(os.environ["BOTPLOT_TABLE_DAILY_STATS"]).get_item(
+        Key={"projectId": pid, "day": last}, ConsistentRead=True)["Item"]
+    last_write = history["last_write"].timestamp()
+    assert abs(float(day_item["expiresAt"]) - (last_write + 400 * 86400)) < 600  # 400 days after its last change
+
+    assert client.delete(f"/api/v1/conversations/{history['ann']}").json() == {"success": True}
+    assert client.delete(f"/api/v1/conversations/{history['bob']}").json() == {"success": True}
+    figures = client.get("/api/v1/analytics?period=7d").json()
+    assert figures["overview"] == {"totalConversations": 1, "totalMessages": 2, "uniqueVisitors": 1,
+                                   "avgMessagesPerConversation": 2.0, "leadsCollected": 1, "resolutionRate": 100.0}
+    assert by_day(figures["messagesOverTime"], "messages", "conversations") == {last: (2, 1)}
+    assert figures["topQuestions"] == [{"question": "How long does shipping take?", "count": 1}]
+    rated = client.get("/api/v1/analytics/ratings?period=7d").json()
+    assert rated["summary"] == {"totalRatings": 2, "positive": 1, "negative": 1, "satisfactionRate": 50.0}
+    stored = totals(pid)
+    assert (stored["statusActive"], stored["statusHandedOff"]) == (1, 0)
+
+
+def test_question_normalisation():
+    from botplot.services.counters import normalize_question, question_key
+
+    assert normalize_question("  What is your  RETURN\tpolicy?! ") == "what is your return policy"
+    assert normalize_question("Ｗｈａｔ’s the ＰＲＩＣＥ") == "what s the price"  # full-width forms fold (NFKC)
+    assert normalize_question("Straße?") == normalize_question("STRASSE")  # casefold, not lower
+    assert question_key("Where is my order?") == question_key("where is my order") != question_key("where is it")
