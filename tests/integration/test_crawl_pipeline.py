@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -314,3 +315,54 @@ def test_a_crawl_shows_its_progress_and_logs_each_phase(knowledge_env, site, inf
     assert done.status == "ready" and done.progress is None and "progress" not in knowledge.view(done)
     assert [m for m in info_logs if m.startswith("crawl ")] == ["crawl crawling", "crawl embedding", "crawl indexing",
                                                             "crawl finished"]
+
+
+class _GatedPages(dict):
+    """A site's pages where one page is served only after ``ready()`` holds (or ``wait`` seconds
+    pass, under the crawler's read timeout); ``seen`` records what the page's request found."""
+
+    def __init__(self, pages, gated: str, ready, wait: float = 12.0):
+        super().__init__(pages)
+        self.gated, self.ready, self.wait, self.seen = gated, ready, wait, None
+
+    def get(self, path, default=None):
+        if path == self.gated and self.seen is None:
+            deadline = time.monotonic() + self.wait
+            while not self.ready() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.seen = self.ready()
+        return super().get(path, default)
+
+
+def test_the_first_pages_are_searchable_while_the_crawl_still_fetches(knowledge_env, monkeypatch):
+    """Embedding and indexing start as pages arrive: a large site's first pages answer questions
+    before its last page is fetched, and the finished crawl holds every page once."""
+    from botplot.knowledge import ingest
+    from botplot.knowledge.index import default_index
+    from botplot.services import knowledge
+
+    monkeypatch.setattr(ingest, "EMBED_SLICE", 4)  # a slice every four one-chunk pages
+    topics = ["tents", "stoves", "lanterns", "backpacks", "boots", "maps", "ropes", "canoes"]
+    html = "text/html"
+    pages = {"/": (html, page("Outdoor guides", "<h1>Outdoor guides</h1><p>Guides to our gear.</p>",
+                              [f"/guide/{t}" for t in topics]))}
+    for n, topic in enumerate(topics):
+        links = ["/guide/last"] if n == len(topics) - 1 else []
+        pages[f"/guide/{topic}"] = (html, page(f"Guide to {topic}", f"<h1>Guide to {topic}</h1><p>How to choose "
+                                                                     f"and care for {topic} on a long trip.</p>", links))
+    pages["/guide/last"] = (html, page("Last guide", "<h1>Last guide</h1><p>Packing lists for every season.</p>"))
+    project_id = _project()
+    holder = {}
+    gated = _GatedPages(pages, "/guide/last",
+                        lambda: bool(default_index().list_source(project_id, holder["source"], 1, 0)))
+    with Site() as s:
+        s.pages = gated
+        source = knowledge.add_url(project_id, s.url + "/", "manual")
+        holder["source"] = source.source_id
+        assert _run(_messages_for(source.source_id)) == {"batchItemFailures": []}
+    assert gated.seen is True  # chunks were in the index while the last page's request waited
+    stored, report = _source(project_id, source.source_id)
+    assert stored.status == "ready" and report["counts"]["added"] == len(topics) + 2
+    chunks = _chunks(project_id, source.source_id)
+    assert sorted({c.url.removeprefix(s.url) for c in chunks}) == sorted(pages)
+    assert len({c.chunk_id for c in chunks}) == len(chunks)

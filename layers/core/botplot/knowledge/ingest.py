@@ -125,11 +125,12 @@ class _Pipeline:
 
     The crawler hands over every page it keeps (:meth:`add`, in the crawl's thread): an unchanged
     page is only reported; a changed one is chunked and joins the next slice of about
-    ``EMBED_SLICE`` chunks. Each slice is embedded (one embedder call) and written in bulk (one
-    index write, one delete of the chunks its pages no longer have, one batch of page records) by
-    a single background thread, slices in order, while the crawler fetches the next pages: the
-    crawl (network waits, and the extractor holding the GIL) and the embedder (numpy, which
-    releases it; or the model endpoint's round trips) overlap instead of following each other.
+    ``EMBED_SLICE`` chunks. Each slice is embedded (one embedder call) by one background thread,
+    then written in bulk (one index write, one delete of the chunks its pages no longer have, one
+    batch of page records) by another, slices in order. So the crawl (network waits, and the
+    extractor holding the GIL), the embedder (numpy, which releases it, or the model endpoint's
+    round trips) and the writes (OpenSearch waits for a refresh) overlap instead of following
+    each other.
     """
 
     def __init__(self, source: Source, report: Report, progress: Progress):
@@ -142,7 +143,8 @@ class _Pipeline:
         self._pending_chunks = 0
         self._slices: list[Future] = []
         self._failed = False
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl-embedding")
+        self._embedding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl-embedding")
+        self._writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl-writing")
 
     def add(self, crawled: CrawledPage) -> None:
         old = self.existing.get(crawled.url)
@@ -162,17 +164,29 @@ class _Pipeline:
     def _submit(self) -> None:
         if self._pending:
             part, self._pending, self._pending_chunks = self._pending, [], 0
-            self._slices.append(self._worker.submit(self._embed_and_index, part))
+            embedded = self._embedding.submit(self._embed, part)
+            self._slices.append(self._writing.submit(self._write, part, embedded))
 
-    def _embed_and_index(self, part: list[tuple[CrawledPage, Page | None, list[ChunkRecord]]]) -> None:
-        if self._failed:  # a slice before failed: the crawl fails with its error, no more calls
-            return
+    def _embed(self, part: list[tuple[CrawledPage, Page | None, list[ChunkRecord]]]) -> bool:
+        """Vectors for the slice's chunks (in place); False when an earlier slice failed (the crawl
+        fails with that slice's error: no more model calls)."""
+        if self._failed:
+            return False
         try:
             chunk_records = [r for _, _, page_records in part for r in page_records]
             calls = embed(chunk_records)
-            self.report.embedding_calls += calls
-            self.report.chunks_embedded += len(chunk_records) if calls else 0
-            self.index.upsert(chunk_records)
+        except BaseException:
+            self._failed = True
+            raise
+        self.report.embedding_calls += calls
+        self.report.chunks_embedded += len(chunk_records) if calls else 0
+        return True
+
+    def _write(self, part: list[tuple[CrawledPage, Page | None, list[ChunkRecord]]], embedded: Future) -> None:
+        if not embedded.result() or self._failed:  # result() raises the slice's embedding failure
+            return
+        try:
+            self.index.upsert([r for _, _, page_records in part for r in page_records])
             stale = [cid for _, old, page_records in part if old is not None and old.chunk_ids
                      for cid in set(old.chunk_ids) - {r.chunk_id for r in page_records}]
             self.index.delete(self.source.project_id, stale)
@@ -189,20 +203,24 @@ class _Pipeline:
         self.progress.update(pagesEmbedded=self.embedded)
 
     def finish(self) -> None:
-        """After the crawl: the last slice, then every slice done; the first failure is raised."""
+        """After the crawl: the last slice, then every slice written; the first failure is raised."""
         self._submit()
         self.progress.phase("embedding", pagesToEmbed=self.to_embed)
         try:
-            for done in self._slices:
-                done.result()
+            for written in self._slices:
+                written.result()
         finally:
-            self._worker.shutdown(wait=True, cancel_futures=True)
+            self._stop()
         self.progress.phase("indexing", pagesEmbedded=self.embedded)
 
     def abandon(self) -> None:
         """The crawl itself failed: let the slices under way finish, start no more."""
         self._failed = True
-        self._worker.shutdown(wait=True, cancel_futures=True)
+        self._stop()
+
+    def _stop(self) -> None:
+        self._embedding.shutdown(wait=True, cancel_futures=True)
+        self._writing.shutdown(wait=True, cancel_futures=True)
 
 
 def _remove_gone(source: Source, result: CrawlResult, existing: dict[str, Page], report: Report) -> None:
