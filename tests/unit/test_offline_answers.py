@@ -1,5 +1,6 @@
 """Offline answers read like the page: code and lists keep their lines, images say nothing, and
-the 80-word cut falls between sentences or blocks, never inside code."""
+the cut at the word budget falls between sentences or blocks, never inside code, and never right
+after a sentence announcing what follows."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ print(len(orders), "orders")
 <p>Orders older than seven years are archived and no longer listed. Archived orders can be requested from
 support. Support answers within two business days, and usually sooner when the order number is given. The
 archive keeps invoices as PDF files for the whole retention period required by law in each country.</p>
+<p>Items can be returned within thirty days of delivery, in their original packaging and with the receipt.
+Refunds go back to the card that paid for the order, usually within five business days of the parcel
+reaching our warehouse. Items bought in a sale are refunded at the price that was paid. Gift cards cannot be
+returned or exchanged, and neither can opened software or personalised items.</p>
 </main></body></html>"""
 
 
@@ -62,7 +67,41 @@ def test_list_items_keep_their_own_lines():
 def test_the_cut_falls_between_sentences_within_the_word_budget():
     answer = _answer("Where are archived orders and their invoices kept?")
     quoted = answer.split("”:", 1)[1].strip()
-    assert len(quoted.split()) <= ExtractiveResponder.budget_words
+    code = "".join(re.findall(r"```.*?```", quoted, re.S))
+    prose_words, code_words = len(quoted.split()) - len(code.split()), len(code.split())
+    assert prose_words + ExtractiveResponder.code_word_cost * code_words <= ExtractiveResponder.budget_words
+    assert not ("Business customers" in quoted and "thirty days" in quoted)  # longer than the budget: cut
     assert quoted.count("```") % 2 == 0  # never inside a code block
     assert re.search(r"[.!?:]$", quoted), quoted  # ends where a sentence or block ends
     assert "archive keeps invoices" in quoted
+
+
+def _compose(question: str, content: str) -> str:
+    passage = Passage("c0", "s1", "https://acme.example/cli", "Command line — Acme", "Exports", content, 1.0)
+    return ExtractiveResponder().compose(AnswerInput(question, "Acme", None, [passage]))
+
+
+EXPORT_INTRO = ("The exporter writes every order of the chosen period to a file. Exports run on our servers, so "
+                "a large export does not slow your own machine down. Each export is kept for thirty days and can "
+                "be downloaded again from the account page during that time. Exports of more than a million orders "
+                "are split into several files of at most one million orders each, numbered in order. "
+                "To export orders to CSV from the command line, run the exporter like this:")
+EXPORT_CODE = "\n".join(["```", "$ acme export orders --format csv --since 2024-01-01 --until 2024-12-31 \\",
+                         "    --columns id,status,total,currency,created,shipped,returned \\",
+                         "    --output orders-2024.csv --split 1000000 --compress gzip --quiet",
+                         "Exported 1,204,331 orders to orders-2024.csv.gz (2 files)", "```"])
+
+
+def test_a_how_to_answer_quotes_the_sentence_that_introduces_the_code_and_the_whole_code():
+    answer = _compose("How do I export orders to CSV from the command line?",
+                      f"{EXPORT_INTRO}\n{EXPORT_CODE}\nThe columns option takes any field of an order.")
+    assert "To export orders to CSV from the command line, run the exporter like this:\n" + EXPORT_CODE in answer
+
+
+def test_a_stretch_never_ends_on_a_sentence_that_announces_a_block_too_long_to_follow():
+    long_code = "\n".join(["```"] + [f"$ acme export orders --format csv --shard {n} --of 40 --output part-{n}.csv"
+                                     for n in range(40)] + ["```"])
+    answer = _compose("How long is an export kept, and when is it split into several files?",
+                      f"{EXPORT_INTRO}\n{long_code}")
+    assert answer.endswith("numbered in order."), answer
+    assert "kept for thirty days" in answer and "--shard" not in answer

@@ -125,13 +125,18 @@ class ExtractiveResponder:
 
     The stretch is whole sentences, list items and code blocks in a row, at most ``budget_words``
     (a first unit longer than that is taken whole: code is never cut), chosen to cover the most of
-    the question's words, rare words counting more. Line breaks between blocks are kept, so lists
-    and code read as they do on the page. It never writes anything that is not in the passages;
-    with none, it says nothing is known.
+    the question's words, rare words counting more. A code block costs half its words: its tokens
+    are short, and a how-to answer is the sentence that introduces the code and the code itself.
+    A stretch of several units never ends on a sentence that announces what follows ("…as
+    follows:"): what it announces comes too, or the stretch stops before it. Line breaks between
+    blocks are kept, so lists and code read as they do on the page. It never writes anything that
+    is not in the passages; with none, it says nothing is known.
     """
 
     name = "extractive"
-    budget_words = 80
+    budget_words = 120
+    #: what a code block's word costs against the budget
+    code_word_cost = 0.5
 
     def compose(self, answer_input: AnswerInput) -> str:
         from botplot.knowledge.retrieval import page_title
@@ -152,18 +157,31 @@ class ExtractiveResponder:
         best_score, window = -1.0, passages[0][:1]
         for units, unit_terms in zip(passages, terms):
             for start in range(len(units)):
-                words, covered, end = 0, set(), start
-                while end < len(units) and (words == 0 or words + len(units[end][1].split()) <= self.budget_words):
-                    words += len(units[end][1].split())
-                    covered |= unit_terms[end]
-                    end += 1
-                score = sum(weight[t] for t in covered)
+                end = self._stretch(units, start)
+                score = sum(weight[t] for t in set().union(*unit_terms[start:end]))
                 if score > best_score:
                     best_score, window = score, units[start:end]
         source = page_title(best.title) or best.url or "our documentation"
         text = _join(window)
         separator = "\n" if text.startswith(("```", "• ")) or "\n" in text else " "
         return f"According to “{source}”:{separator}{text}"
+
+    def _cost(self, unit: str) -> float:
+        return len(unit.split()) * (self.code_word_cost if unit.startswith("```") else 1)
+
+    def _stretch(self, units: list[tuple[int, str]], start: int) -> int:
+        """The end (exclusive) of the stretch from ``start``: units while they fit the budget (the
+        first always does), then what a last unit ending in ":" announces, if it fits half a budget
+        more; otherwise that unit is left out (unless it is alone)."""
+        cost, end = 0.0, start
+        while end < len(units) and (end == start or cost + self._cost(units[end][1]) <= self.budget_words):
+            cost += self._cost(units[end][1])
+            end += 1
+        if end - start > 1 and units[end - 1][1].endswith(":"):
+            if end < len(units) and cost + self._cost(units[end][1]) <= 1.5 * self.budget_words:
+                return end + 1
+            return end - 1
+        return end
 
     def stream(self, answer_input: AnswerInput) -> Iterator[str]:
         yield from words(self.compose(answer_input))
