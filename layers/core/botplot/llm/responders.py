@@ -158,7 +158,8 @@ class ExtractiveResponder:
         for units, unit_terms in zip(passages, terms):
             for start in range(len(units)):
                 end = self._stretch(units, start)
-                score = sum(weight[t] for t in set().union(*unit_terms[start:end]))
+                # summed in a fixed order: equal stretches must tie exactly, whatever the set's order
+                score = sum(weight[t] for t in sorted(set().union(*unit_terms[start:end])))
                 if score > best_score:
                     best_score, window = score, units[start:end]
         source = page_title(best.title) or best.url or "our documentation"
