@@ -16,6 +16,8 @@ from botplot_dev import ROOT
 from botplot_dev import template as tpl
 from botplot_dev.lambda_runtime import load_module
 
+from botplot.services.idempotency import KEY_PATTERN
+
 PUBLIC_ROUTES = "/api/v1/chat"
 RATE_HEADERS = {
     name: {"description": description, "schema": {"type": "integer"}}
@@ -23,6 +25,25 @@ RATE_HEADERS = {
                               ("X-RateLimit-Remaining", "Calls left this month"),
                               ("X-RateLimit-Reset", "Epoch seconds when the count resets (next month, UTC)"))
 }
+#: every POST and PATCH takes it (botplot.web.idempotency)
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Run this request once: a retry with the same key and the same request within 24 hours "
+                   "replays the first answer (status and body, with Idempotent-Replayed: true) and changes "
+                   "nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the "
+                   "first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the "
+                   "method and the route. A request refused by validation (400) or the quota (429) is not "
+                   "stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 "
+                   "INVALID_IDEMPOTENCY_KEY.",
+    "schema": {"type": "string", "pattern": KEY_PATTERN,
+               "minLength": 1, "maxLength": 255},
+}
+REPLAYED_HEADER = {"description": "true when the answer is the stored answer of an earlier request with the same "
+                                  "Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}
+RATE_AND_REPLAYED = {**RATE_HEADERS, "Idempotent-Replayed": REPLAYED_HEADER}
+IDEMPOTENCY_CONFLICT = ("A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), "
+                        "IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes "
+                        "(such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN)")
 EVENT_NAMES = ["conversation.started", "conversation.ended", "message.created", "lead.captured",
                "handoff.requested", "rating.received"]
 WEBHOOK_PAYLOAD = {
@@ -48,6 +69,14 @@ def _merge(into: dict, part: dict) -> None:
         into["paths"].setdefault(path, {}).update(operations)
     for name, schema in part.get("components", {}).get("schemas", {}).items():
         into["components"]["schemas"].setdefault(name, schema)
+
+
+def _idempotent(operation: dict) -> None:
+    """A POST or PATCH: the Idempotency-Key parameter and its 409s."""
+    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+    conflict = operation["responses"].setdefault(
+        "409", {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}})
+    conflict["description"] = IDEMPOTENCY_CONFLICT
 
 
 def build() -> dict:
@@ -76,13 +105,17 @@ def build() -> dict:
         app = load_module(function).app
         _merge(doc, get_openapi(title=app.title, version="1.0.0", openapi_version="3.1.0", routes=app.routes))
     for path, operations in doc["paths"].items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             operation["responses"].pop("422", None)  # validation errors are 400 here, never 422
+            if method in ("post", "patch"):
+                _idempotent(operation)
             public = path.startswith(PUBLIC_ROUTES)
             operation["security"] = [{"publicKey": []}, {"secretKey": []}] if public else [{"secretKey": []}]
             for status, response in operation["responses"].items():
                 if status.startswith("2") or status in ("400", "404", "429"):
                     response["headers"] = RATE_HEADERS
+                if method in ("post", "patch") and (status.startswith("2") or status in ("400", "404")):
+                    response["headers"] = RATE_AND_REPLAYED  # a stored answer may be replayed
     doc["components"]["schemas"].pop("HTTPValidationError", None)
     doc["components"]["schemas"].pop("ValidationError", None)
     doc["paths"] = dict(sorted(doc["paths"].items()))

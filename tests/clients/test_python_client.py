@@ -150,3 +150,24 @@ def test_async_client_streams_pages_and_raises_the_same_errors(stack):
             assert branding["white_label"] is True and (await bot.chat.config())["showBranding"] is False
 
     asyncio.run(scenario())
+
+
+def test_an_idempotency_key_makes_a_retry_a_replay(stack, project):
+    key = f"py-{time.time_ns()}"
+    with BotPlot(api_key=project["publicKey"], base_url=stack.url) as bot:
+        first = bot.chat.lead(email="py-idem@example.com", idempotency_key=key)
+        assert bot.replayed is False
+        assert bot.chat.lead(email="py-idem@example.com", idempotency_key=key) == first
+        assert bot.replayed is True
+        with pytest.raises(BotPlotError) as reused:
+            bot.chat.lead(email="py-other@example.com", idempotency_key=key)
+        assert (reused.value.status, reused.value.code) == (409, "IDEMPOTENCY_KEY_REUSED")
+
+    async def streamed() -> tuple[list, list, bool]:
+        async with AsyncBotPlot(api_key=project["publicKey"], base_url=stack.url) as bot:
+            one = [e async for e in bot.chat.stream("Hello", idempotency_key=key)]
+            two = [e async for e in bot.chat.stream("Hello", idempotency_key=key)]
+            return one, two, bot.replayed
+
+    one, two, replayed = asyncio.run(streamed())
+    assert one == two and one[-1]["type"] == "done" and replayed

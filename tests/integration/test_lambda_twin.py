@@ -59,13 +59,16 @@ FALLBACK_TEXT = "I'm sorry, I can't answer right now"
 # Every sample event, in an order where each builds on what came before.
 SEQUENCE = [
     "chat/chat.json", "chat/chat-continue.json", "chat/chat-stream.json", "chat/rating.json", "chat/lead.json",
+    "chat/lead.json",  # again, with the same Idempotency-Key: the stored answer is replayed
     "chat/handoff.json", "chat/config.json",
-    "knowledge/list.json", "knowledge/add-url.json", "knowledge/add-qa.json", "knowledge/get.json",
+    "knowledge/list.json", "knowledge/add-url.json", "knowledge/add-qa.json", "knowledge/add-qa.json",
+    "knowledge/get.json",
     "knowledge/recrawl.json", "crawl_worker/crawl.json",
     "chat/chat.json",  # again, now that the project has knowledge: the answer must come from it
     "conversations/list.json", "conversations/get.json", "leads/list.json",
     "analytics/overview.json", "analytics/ratings.json",
-    "projects/list-webhooks.json", "projects/create-webhook.json", "projects/update-webhook.json",
+    "projects/list-webhooks.json", "projects/create-webhook.json", "projects/create-webhook.json",
+    "projects/update-webhook.json",
     "projects/test-webhook.json", "webhook_worker/outbox-insert.json", "webhook_worker/delivery.json",
     "projects/list-deliveries.json", "projects/redeliver.json",
     "projects/branding.json", "projects/subdomain.json", "projects/verify-domain.json",
@@ -446,3 +449,14 @@ def test_default_parameters_send_the_model_to_openai(world, function):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == "https://api.openai.com/v1/"
+
+
+def test_a_repeated_request_with_its_idempotency_key_is_replayed(runs):
+    """The sample events sent twice carry an Idempotency-Key: the second answer is the first, replayed."""
+    for name in ("chat/lead.json", "knowledge/add-qa.json", "projects/create-webhook.json"):
+        first, second = [o.invocation for o in runs if o.name == name][:2]
+        result = second.result or {}
+        headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+        headers.update({k.lower(): v[0] for k, v in (result.get("multiValueHeaders") or {}).items()})
+        assert headers.get("idempotent-replayed") == "true", f"{name}: {result}"
+        assert second.json_body() == first.json_body()

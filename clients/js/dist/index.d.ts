@@ -84,6 +84,13 @@ export interface ClientOptions {
 }
 export interface RequestOptions {
     signal?: AbortSignal;
+    /**
+     * POST and PATCH: run the request once per key. A retry with the same key and body within 24 hours
+     * gets the first answer again (`replayed` is then true) and changes nothing; the same key with
+     * another body is a 409 `IDEMPOTENCY_KEY_REUSED`, and while the first is running 409
+     * `IDEMPOTENCY_IN_PROGRESS`. 1-255 printable ASCII characters (a UUID).
+     */
+    idempotencyKey?: string;
 }
 type Query = Record<string, string | number | null | undefined>;
 export declare class BotPlot {
@@ -100,6 +107,8 @@ export declare class BotPlot {
         remaining: number;
         reset: number;
     };
+    /** Whether the last answer was the stored answer of an earlier call with its `idempotencyKey`. */
+    replayed: boolean;
     private readonly baseUrl;
     private readonly apiKey;
     private readonly fetchImpl;

@@ -71,6 +71,8 @@ function segment(value) {
 }
 export class BotPlot {
     constructor(options) {
+        /** Whether the last answer was the stored answer of an earlier call with its `idempotencyKey`. */
+        this.replayed = false;
         if (!options.apiKey)
             throw new TypeError("apiKey is required");
         this.apiKey = options.apiKey;
@@ -94,6 +96,8 @@ export class BotPlot {
         const headers = { Authorization: `Bearer ${this.apiKey}` };
         if (body !== undefined)
             headers["Content-Type"] = "application/json";
+        if (options?.idempotencyKey)
+            headers["Idempotency-Key"] = options.idempotencyKey;
         let response;
         try {
             response = await this.fetchImpl(url, {
@@ -108,6 +112,7 @@ export class BotPlot {
                 throw error;
             throw new ConnectionError(`Could not reach the BotPlot API: ${error?.message ?? error}`, 0, "NETWORK_ERROR");
         }
+        this.replayed = response.headers.get("Idempotent-Replayed") === "true";
         const limit = response.headers.get("X-RateLimit-Limit");
         if (limit !== null) {
             this.rateLimit = {

@@ -1704,7 +1704,10 @@ export interface operations {
     send_message_api_v1_chat_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1723,6 +1726,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1738,6 +1743,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1771,6 +1778,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1904,7 +1922,10 @@ export interface operations {
     request_handoff_api_v1_chat_handoff_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1923,6 +1944,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1938,6 +1961,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1971,6 +1996,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2006,7 +2042,10 @@ export interface operations {
     capture_lead_api_v1_chat_lead_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2025,6 +2064,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2040,6 +2081,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2073,6 +2116,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2108,7 +2162,10 @@ export interface operations {
     rate_api_v1_chat_rating_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2127,6 +2184,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2142,6 +2201,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2175,6 +2236,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2210,7 +2282,10 @@ export interface operations {
     stream_message_api_v1_chat_stream_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2229,6 +2304,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2244,6 +2321,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2277,6 +2356,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2715,7 +2805,10 @@ export interface operations {
     add_qa_api_v1_knowledge_qa_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2734,6 +2827,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2749,6 +2844,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2782,6 +2879,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2817,7 +2925,10 @@ export interface operations {
     add_url_api_v1_knowledge_url_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2836,6 +2947,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2851,6 +2964,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2884,6 +2999,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3124,7 +3250,10 @@ export interface operations {
     recrawl_api_v1_knowledge__sourceId__recrawl_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 sourceId: string;
             };
@@ -3141,6 +3270,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3156,6 +3287,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3189,6 +3322,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3429,7 +3573,10 @@ export interface operations {
     update_branding_api_v1_projects__projectId__branding_patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 projectId: string;
             };
@@ -3450,6 +3597,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3465,6 +3614,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3498,6 +3649,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3533,7 +3695,10 @@ export interface operations {
     set_subdomain_api_v1_projects__projectId__subdomain_patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 projectId: string;
             };
@@ -3554,6 +3719,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3569,6 +3736,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3602,13 +3771,15 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which) */
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3646,7 +3817,10 @@ export interface operations {
     verify_domain_api_v1_projects__projectId__verify_domain_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 projectId: string;
             };
@@ -3663,6 +3837,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3678,6 +3854,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3711,13 +3889,15 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which) */
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3864,7 +4044,10 @@ export interface operations {
     create_webhook_api_v1_projects__projectId__webhooks_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 projectId: string;
             };
@@ -3885,6 +4068,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3900,6 +4085,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3933,6 +4120,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4069,7 +4267,10 @@ export interface operations {
     update_webhook_api_v1_projects__projectId__webhooks__webhookId__patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 webhookId: string;
                 projectId: string;
@@ -4091,6 +4292,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4106,6 +4309,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4139,6 +4344,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4280,7 +4496,10 @@ export interface operations {
     redeliver_api_v1_projects__projectId__webhooks__webhookId__deliveries__deliveryId__redeliver_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 webhookId: string;
                 deliveryId: string;
@@ -4299,6 +4518,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4314,6 +4535,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4347,13 +4570,15 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which) */
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4391,7 +4616,10 @@ export interface operations {
     test_webhook_api_v1_projects__projectId__webhooks__webhookId__test_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 webhookId: string;
                 projectId: string;
@@ -4409,6 +4637,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4424,6 +4654,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4457,6 +4689,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

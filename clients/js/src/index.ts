@@ -128,6 +128,13 @@ export interface ClientOptions {
 
 export interface RequestOptions {
   signal?: AbortSignal;
+  /**
+   * POST and PATCH: run the request once per key. A retry with the same key and body within 24 hours
+   * gets the first answer again (`replayed` is then true) and changes nothing; the same key with
+   * another body is a 409 `IDEMPOTENCY_KEY_REUSED`, and while the first is running 409
+   * `IDEMPOTENCY_IN_PROGRESS`. 1-255 printable ASCII characters (a UUID).
+   */
+  idempotencyKey?: string;
 }
 
 type Query = Record<string, string | number | null | undefined>;
@@ -147,6 +154,8 @@ export class BotPlot {
   readonly webhooks: Webhooks;
   /** `X-RateLimit-*` of the last answer: calls allowed this month, left, and the reset (epoch seconds). */
   rateLimit?: { limit: number; remaining: number; reset: number };
+  /** Whether the last answer was the stored answer of an earlier call with its `idempotencyKey`. */
+  replayed = false;
   private readonly baseUrl: string;
   private readonly apiKey: string;
   private readonly fetchImpl: typeof fetch;
@@ -173,6 +182,7 @@ export class BotPlot {
     }
     const headers: Record<string, string> = { Authorization: `Bearer ${this.apiKey}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (options?.idempotencyKey) headers["Idempotency-Key"] = options.idempotencyKey;
     let response: Response;
     try {
       response = await this.fetchImpl(url, {
@@ -185,6 +195,7 @@ export class BotPlot {
       if ((error as Error)?.name === "AbortError") throw error;
       throw new ConnectionError(`Could not reach the BotPlot API: ${(error as Error)?.message ?? error}`, 0, "NETWORK_ERROR");
     }
+    this.replayed = response.headers.get("Idempotent-Replayed") === "true";
     const limit = response.headers.get("X-RateLimit-Limit");
     if (limit !== null) {
       this.rateLimit = {

@@ -1705,7 +1705,10 @@ export interface operations {
     send_message_api_v1_chat_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1724,6 +1727,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1739,6 +1744,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1772,6 +1779,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1905,7 +1923,10 @@ export interface operations {
     request_handoff_api_v1_chat_handoff_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1924,6 +1945,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1939,6 +1962,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1972,6 +1997,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2007,7 +2043,10 @@ export interface operations {
     capture_lead_api_v1_chat_lead_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2026,6 +2065,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2041,6 +2082,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2074,6 +2117,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2109,7 +2163,10 @@ export interface operations {
     rate_api_v1_chat_rating_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2128,6 +2185,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2143,6 +2202,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2176,6 +2237,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2211,7 +2283,10 @@ export interface operations {
     stream_message_api_v1_chat_stream_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2230,6 +2305,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2245,6 +2322,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2278,6 +2357,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2716,7 +2806,10 @@ export interface operations {
     add_qa_api_v1_knowledge_qa_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2735,6 +2828,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2750,6 +2845,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2783,6 +2880,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -2818,7 +2926,10 @@ export interface operations {
     add_url_api_v1_knowledge_url_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2837,6 +2948,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2852,6 +2965,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2885,6 +3000,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3125,7 +3251,10 @@ export interface operations {
     recrawl_api_v1_knowledge__sourceId__recrawl_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 sourceId: string;
             };
@@ -3142,6 +3271,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3157,6 +3288,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3190,6 +3323,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3430,7 +3574,10 @@ export interface operations {
     update_branding_api_v1_projects__projectId__branding_patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 projectId: string;
             };
@@ -3451,6 +3598,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3466,6 +3615,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3499,6 +3650,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3534,7 +3696,10 @@ export interface operations {
     set_subdomain_api_v1_projects__projectId__subdomain_patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 projectId: string;
             };
@@ -3555,6 +3720,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3570,6 +3737,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3603,13 +3772,15 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which) */
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3647,7 +3818,10 @@ export interface operations {
     verify_domain_api_v1_projects__projectId__verify_domain_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 projectId: string;
             };
@@ -3664,6 +3838,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3679,6 +3855,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3712,13 +3890,15 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which) */
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3865,7 +4045,10 @@ export interface operations {
     create_webhook_api_v1_projects__projectId__webhooks_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 projectId: string;
             };
@@ -3886,6 +4069,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3901,6 +4086,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3934,6 +4121,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4070,7 +4268,10 @@ export interface operations {
     update_webhook_api_v1_projects__projectId__webhooks__webhookId__patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 webhookId: string;
                 projectId: string;
@@ -4092,6 +4293,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4107,6 +4310,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4140,6 +4345,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4281,7 +4497,10 @@ export interface operations {
     redeliver_api_v1_projects__projectId__webhooks__webhookId__deliveries__deliveryId__redeliver_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 webhookId: string;
                 deliveryId: string;
@@ -4300,6 +4519,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4315,6 +4536,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4348,13 +4571,15 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which) */
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4392,7 +4617,10 @@ export interface operations {
     test_webhook_api_v1_projects__projectId__webhooks__webhookId__test_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 webhookId: string;
                 projectId: string;
@@ -4410,6 +4638,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4425,6 +4655,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4458,6 +4690,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -137,3 +137,14 @@ test("webhooks: create, test, list deliveries, update, delete", { skip }, async 
   await owner.webhooks.delete(projectId, webhook.id);
   await assert.rejects(owner.webhooks.update(projectId, webhook.id, { description: "x" }), NotFoundError);
 });
+
+test("idempotencyKey: a retry is answered with the first answer and creates nothing", { skip }, async () => {
+  const idempotencyKey = `js-${Date.now()}-${Math.random()}`;
+  const first = await visitor.chat.lead({ email: "js-idem@example.com" }, { idempotencyKey });
+  assert.equal(visitor.replayed, false);
+  const again = await visitor.chat.lead({ email: "js-idem@example.com" }, { idempotencyKey });
+  assert.equal(visitor.replayed, true);
+  assert.deepEqual(again, first);
+  await assert.rejects(visitor.chat.lead({ email: "other@example.com" }, { idempotencyKey }),
+                       (error) => error.status === 409 && error.code === "IDEMPOTENCY_KEY_REUSED");
+});

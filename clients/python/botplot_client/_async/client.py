@@ -34,6 +34,8 @@ class AsyncBotPlot:
         self._headers = {"Authorization": f"Bearer {api_key}"}
         #: ``X-RateLimit-*`` of the last answer: limit, remaining, reset (epoch seconds)
         self.rate_limit: dict[str, int] | None = None
+        #: whether the last answer was the stored answer of an earlier call with its Idempotency-Key
+        self.replayed = False
         self.chat = AsyncChat(self)
         self.knowledge = AsyncKnowledge(self)
         self.conversations = AsyncConversations(self)
@@ -52,15 +54,22 @@ class AsyncBotPlot:
         await self._http.aclose()
 
     def _note_limits(self, response: httpx.Response) -> None:
+        self.replayed = response.headers.get("Idempotent-Replayed") == "true"
         if "X-RateLimit-Limit" in response.headers:
             self.rate_limit = {name: int(response.headers.get(f"X-RateLimit-{name.title()}", 0))
                                for name in ("limit", "remaining", "reset")}
 
+    def _headers_with(self, idempotency_key: str | None) -> dict[str, str]:
+        """``idempotency_key``: a POST or PATCH runs once per key; a retry with it within 24 hours gets the
+        first answer again (``replayed`` is then true) and changes nothing."""
+        return {**self._headers, "Idempotency-Key": idempotency_key} if idempotency_key else self._headers
+
     async def request(self, method: str, path: str, *, json_body: Any = None,
-                      params: dict[str, Any] | None = None) -> Any:
+                      params: dict[str, Any] | None = None, idempotency_key: str | None = None) -> Any:
         """One call: the answer's JSON, or a :class:`BotPlotError`."""
         try:
-            response = await self._http.request(method, self._base + path, json=json_body, headers=self._headers,
+            response = await self._http.request(method, self._base + path, json=json_body,
+                                                headers=self._headers_with(idempotency_key),
                                                 params=_drop_unset(params or {}))
         except httpx.TransportError as error:
             raise ConnectionError(f"Could not reach the BotPlot API: {error}", 0, "NETWORK_ERROR") from error
@@ -69,9 +78,11 @@ class AsyncBotPlot:
             raise from_response(response, response.content)
         return response.json()
 
-    async def stream_events(self, path: str, body: dict[str, Any]) -> AsyncIterator[StreamEvent]:
+    async def stream_events(self, path: str, body: dict[str, Any], idempotency_key: str | None = None
+                            ) -> AsyncIterator[StreamEvent]:
         try:
-            async with self._http.stream("POST", self._base + path, json=body, headers=self._headers) as response:
+            async with self._http.stream("POST", self._base + path, json=body,
+                                         headers=self._headers_with(idempotency_key)) as response:
                 self._note_limits(response)
                 if response.is_error:
                     raise from_response(response, await response.aread())
@@ -112,18 +123,20 @@ class _Resource:
 
 class AsyncChat(_Resource):
     async def send(self, message: str, *, conversation_id: str | None = None,
-                   visitor_id: str | None = None) -> models.ChatResponse:
+                   visitor_id: str | None = None, idempotency_key: str | None = None) -> models.ChatResponse:
         """``POST /chat``: the whole answer at once."""
         return await self._client.request("POST", "/api/v1/chat", json_body=_drop_unset(
-            {"message": message, "conversationId": conversation_id, "visitorId": visitor_id}))
+            {"message": message, "conversationId": conversation_id, "visitorId": visitor_id}),
+            idempotency_key=idempotency_key)
 
     async def stream(self, message: str, *, conversation_id: str | None = None,
-                     visitor_id: str | None = None) -> AsyncIterator[StreamEvent]:
+                     visitor_id: str | None = None, idempotency_key: str | None = None
+                     ) -> AsyncIterator[StreamEvent]:
         """``POST /chat/stream``: ``token`` events as the answer is produced, then ``done`` (or ``error``
         when the answer was interrupted, e.g. ``LLM_UNAVAILABLE``). A connection lost before the end
         raises :class:`ConnectionError`."""
         body = _drop_unset({"message": message, "conversationId": conversation_id, "visitorId": visitor_id})
-        async for event in self._client.stream_events("/api/v1/chat/stream", body):
+        async for event in self._client.stream_events("/api/v1/chat/stream", body, idempotency_key):
             yield event
 
     async def config(self) -> models.WidgetConfig:
@@ -131,34 +144,40 @@ class AsyncChat(_Resource):
         return await self._client.request("GET", "/api/v1/chat/config")
 
     async def rate(self, conversation_id: str, rating: Literal[1, -1], *,
-                   message_id: str | None = None) -> models.RatingResponse:
+                   message_id: str | None = None, idempotency_key: str | None = None) -> models.RatingResponse:
         return await self._client.request("POST", "/api/v1/chat/rating", json_body=_drop_unset(
-            {"conversationId": conversation_id, "messageId": message_id, "rating": rating}))
+            {"conversationId": conversation_id, "messageId": message_id, "rating": rating}),
+            idempotency_key=idempotency_key)
 
     async def lead(self, *, conversation_id: str | None = None, visitor_id: str | None = None,
-                   name: str | None = None, email: str | None = None, phone: str | None = None) -> models.LeadResponse:
+                   name: str | None = None, email: str | None = None, phone: str | None = None,
+                   idempotency_key: str | None = None) -> models.LeadResponse:
         return await self._client.request("POST", "/api/v1/chat/lead", json_body=_drop_unset(
             {"conversationId": conversation_id, "visitorId": visitor_id, "name": name, "email": email,
-             "phone": phone}))
+             "phone": phone}), idempotency_key=idempotency_key)
 
-    async def handoff(self, conversation_id: str, *, reason: str | None = None) -> models.HandoffResponse:
+    async def handoff(self, conversation_id: str, *, reason: str | None = None,
+                      idempotency_key: str | None = None) -> models.HandoffResponse:
         return await self._client.request("POST", "/api/v1/chat/handoff", json_body=_drop_unset(
-            {"conversationId": conversation_id, "reason": reason}))
+            {"conversationId": conversation_id, "reason": reason}), idempotency_key=idempotency_key)
 
 
 class AsyncKnowledge(_Resource):
     async def list(self) -> models.SourceList:
         return await self._client.request("GET", "/api/v1/knowledge")
 
-    async def add_url(self, url: str, *, sync_frequency: Literal["manual", "daily", "weekly"] = "manual"
-                      ) -> models.SourceCreated:
+    async def add_url(self, url: str, *, sync_frequency: Literal["manual", "daily", "weekly"] = "manual",
+                      idempotency_key: str | None = None) -> models.SourceCreated:
         """Crawl a website (queued: ``pending``, then ``processing``, then ``ready`` or ``failed``)."""
         return await self._client.request("POST", "/api/v1/knowledge/url",
-                                          json_body={"url": url, "syncFrequency": sync_frequency})
+                                          json_body={"url": url, "syncFrequency": sync_frequency},
+                                          idempotency_key=idempotency_key)
 
-    async def add_qa(self, question: str, answer: str) -> models.SourceCreated:
+    async def add_qa(self, question: str, answer: str, *, idempotency_key: str | None = None
+                     ) -> models.SourceCreated:
         return await self._client.request("POST", "/api/v1/knowledge/qa",
-                                          json_body={"question": question, "answer": answer})
+                                          json_body={"question": question, "answer": answer},
+                                          idempotency_key=idempotency_key)
 
     async def get(self, source_id: str, *, limit: int | None = None, offset: int | None = None
                   ) -> models.SourceResponse:
@@ -177,8 +196,9 @@ class AsyncKnowledge(_Resource):
     async def delete(self, source_id: str) -> models.SuccessResponse:
         return await self._client.request("DELETE", f"/api/v1/knowledge/{_segment(source_id)}")
 
-    async def recrawl(self, source_id: str) -> models.RecrawlResponse:
-        return await self._client.request("POST", f"/api/v1/knowledge/{_segment(source_id)}/recrawl")
+    async def recrawl(self, source_id: str, *, idempotency_key: str | None = None) -> models.RecrawlResponse:
+        return await self._client.request("POST", f"/api/v1/knowledge/{_segment(source_id)}/recrawl",
+                                          idempotency_key=idempotency_key)
 
 
 class AsyncConversations(_Resource):
@@ -231,20 +251,23 @@ class AsyncAnalytics(_Resource):
 
 class AsyncProjects(_Resource):
     async def update_branding(self, project_id: str, *, white_label: bool | None = _UNSET,
-                              custom_logo: str | None = _UNSET, custom_domain: str | None = _UNSET
-                              ) -> models.BrandingResponse:
+                              custom_logo: str | None = _UNSET, custom_domain: str | None = _UNSET,
+                              idempotency_key: str | None = None) -> models.BrandingResponse:
         """Change only what is passed; ``None`` removes the logo or the custom domain."""
         body = {k: v for k, v in {"white_label": white_label, "custom_logo": custom_logo,
                                   "custom_domain": custom_domain}.items() if v is not _UNSET}
         return await self._client.request("PATCH", f"/api/v1/projects/{_segment(project_id)}/branding",
-                                          json_body=body)
+                                          json_body=body, idempotency_key=idempotency_key)
 
-    async def set_subdomain(self, project_id: str, subdomain: str) -> models.SubdomainResponse:
+    async def set_subdomain(self, project_id: str, subdomain: str, *, idempotency_key: str | None = None
+                            ) -> models.SubdomainResponse:
         return await self._client.request("PATCH", f"/api/v1/projects/{_segment(project_id)}/subdomain",
-                                          json_body={"subdomain": subdomain})
+                                          json_body={"subdomain": subdomain}, idempotency_key=idempotency_key)
 
-    async def verify_domain(self, project_id: str) -> models.VerifyDomainResponse:
-        return await self._client.request("POST", f"/api/v1/projects/{_segment(project_id)}/verify-domain")
+    async def verify_domain(self, project_id: str, *, idempotency_key: str | None = None
+                            ) -> models.VerifyDomainResponse:
+        return await self._client.request("POST", f"/api/v1/projects/{_segment(project_id)}/verify-domain",
+                                          idempotency_key=idempotency_key)
 
 
 class AsyncWebhooks(_Resource):
@@ -257,16 +280,18 @@ class AsyncWebhooks(_Resource):
         return await self._client.request("GET", self._path(project_id))
 
     async def create(self, project_id: str, url: str, events: list[str], *,
-                     description: str | None = None) -> models.WebhookResponse:
-        """The answer carries the signing ``secret``, shown only this once."""
+                     description: str | None = None, idempotency_key: str | None = None) -> models.WebhookResponse:
+        """The answer carries the signing ``secret``, shown only this once (and again to a retry with the
+        same ``idempotency_key`` within 24 hours)."""
         return await self._client.request("POST", self._path(project_id), json_body=_drop_unset(
-            {"url": url, "events": events, "description": description}))
+            {"url": url, "events": events, "description": description}), idempotency_key=idempotency_key)
 
     async def update(self, project_id: str, webhook_id: str, *, url: str | None = None,
                      events: list[str] | None = None, description: str | None = None,
-                     is_active: bool | None = None) -> models.WebhookResponse:
+                     is_active: bool | None = None, idempotency_key: str | None = None) -> models.WebhookResponse:
         return await self._client.request("PATCH", self._path(project_id, webhook_id), json_body=_drop_unset(
-            {"url": url, "events": events, "description": description, "is_active": is_active}))
+            {"url": url, "events": events, "description": description, "is_active": is_active}),
+            idempotency_key=idempotency_key)
 
     async def delete(self, project_id: str, webhook_id: str) -> models.OkResponse:
         return await self._client.request("DELETE", self._path(project_id, webhook_id))
@@ -277,13 +302,17 @@ class AsyncWebhooks(_Resource):
         return await self._client.request("GET", f"{self._path(project_id, webhook_id)}/deliveries",
                                           params={"limit": limit})
 
-    async def redeliver(self, project_id: str, webhook_id: str, delivery_id: str) -> models.RedeliveryResponse:
+    async def redeliver(self, project_id: str, webhook_id: str, delivery_id: str, *,
+                        idempotency_key: str | None = None) -> models.RedeliveryResponse:
         return await self._client.request(
-            "POST", f"{self._path(project_id, webhook_id)}/deliveries/{_segment(delivery_id)}/redeliver")
+            "POST", f"{self._path(project_id, webhook_id)}/deliveries/{_segment(delivery_id)}/redeliver",
+            idempotency_key=idempotency_key)
 
-    async def test(self, project_id: str, webhook_id: str) -> models.TestDeliveryResponse:
+    async def test(self, project_id: str, webhook_id: str, *, idempotency_key: str | None = None
+                   ) -> models.TestDeliveryResponse:
         """Send a signed ``ping`` now and report how the endpoint answered."""
-        return await self._client.request("POST", f"{self._path(project_id, webhook_id)}/test")
+        return await self._client.request("POST", f"{self._path(project_id, webhook_id)}/test",
+                                          idempotency_key=idempotency_key)
 
 
 def _segment(value: str) -> str:

@@ -7,6 +7,7 @@ use; ``tests/unit/test_template_tables.py`` fails when a model and its table dis
 from __future__ import annotations
 
 from botplot.db.conversations import Conversation, Message
+from botplot.db.idempotency import IdempotencyRecord
 from botplot.db.knowledge import Page, Source
 from botplot.db.leads import Lead
 from botplot.db.outbox import OutboxEvent
@@ -31,6 +32,7 @@ MODELS_BY_LOGICAL_ID = {
     "WebhooksTable": Webhook,
     "DeliveriesTable": Delivery,
     "OutboxTable": OutboxEvent,
+    "ApiIdempotencyTable": IdempotencyRecord,
 }
 
 

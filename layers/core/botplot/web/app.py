@@ -29,8 +29,8 @@ def create_app(router: APIRouter, service: str, title: str, browser_cors: bool =
             CORSMiddleware,
             allow_origins=["*"],
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type"],
-            expose_headers=RATE_HEADERS,
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=[*RATE_HEADERS, "Idempotent-Replayed"],
             max_age=600,
         )
     return app

@@ -29,6 +29,7 @@ from botplot.errors import ApiError, bad_request
 from botplot.observability import logger
 from botplot.services import auth, quota
 from botplot.services.auth import Principal
+from botplot.web import idempotency
 
 INVALID_JSON = ApiError(400, "INVALID_JSON", "Request body is not valid JSON")
 
@@ -112,21 +113,27 @@ def _single_query_values(request: Request) -> None:
 
 
 class AuthFirstRoute(APIRoute):
-    """A route that authenticates (and counts the call) before it reads the query and the body."""
+    """A route that authenticates (and counts the call) before it reads the query and the body; a
+    POST or PATCH with an ``Idempotency-Key`` runs once per key (:mod:`botplot.web.idempotency`)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         key = _key_dependency(self.dependant)
         has_body = self.body_field is not None
 
+        async def run(request: Request) -> Response:
+            _single_query_values(request)
+            if has_body:
+                await _parse_json(request)
+            return await handler(request)
+
         async def authenticated_first(request: Request) -> Response:
+            if key in (public_key, secret_key) and idempotency.applies(request):
+                return await idempotency.run(request, key is secret_key, lambda: run(request))
             if key is not None:
                 await key(request)
             try:
-                _single_query_values(request)
-                if has_body:
-                    await _parse_json(request)
-                return await handler(request)
+                return await run(request)
             except Exception:
                 if key is secret_key_uncounted and getattr(request.state, "rate_limit", None) is None:
                     # refused before the route could decide: it counts, like any refused call with a key
