@@ -71,6 +71,27 @@ def test_chunks_keep_heading_paths_and_stay_within_bounds():
     assert same_topic[1].content.startswith(last_sentence)
 
 
+def test_a_code_block_longer_than_a_chunk_is_cut_between_lines_and_every_chunk_fences_its_own_code():
+    lines = [f"    result_{n} = client.fetch(order_id={n}, fields=['status', 'total'], timeout=30)" for n in range(120)]
+    code = "\n".join(lines)
+    page = extract_html(f"<html><head><title>Bulk</title></head><body><main><h1>Bulk</h1>"
+                        f"<p>Fetch many orders like this:</p><pre><code>{code}</code></pre>"
+                        f"<p>Each call takes about a second.</p></main></body></html>", "https://a.test/bulk")
+    chunks = chunk_page(page.title, page.blocks)
+    assert len(chunks) >= 3
+    kept = []
+    for chunk in chunks:
+        assert chunk.token_count <= MAX_TOKENS
+        fences = [i for i, line in enumerate(chunk.content.splitlines()) if line == "```"]
+        assert len(fences) % 2 == 0, chunk.content  # opened and closed within the chunk
+        body = chunk.content.splitlines()
+        for opened, closed in zip(fences[::2], fences[1::2]):
+            kept += body[opened + 1:closed]
+    assert kept == lines  # every line once, whole and in order: no overlap repeats code
+    assert chunks[0].content.startswith("Fetch many orders like this:\n```\n    result_0 =")
+    assert chunks[-1].content.endswith("```\nEach call takes about a second.")
+
+
 def test_small_sibling_sections_are_merged_keeping_their_headings_inline():
     page = extract_html("<html><head><title>FAQ</title></head><body><main><h2>Hours</h2><p>Open 9 to 5.</p>"
                         "<h2>Parking</h2><p>Free parking behind the shop.</p></main></body></html>", "https://a.test")

@@ -1,8 +1,9 @@
 """Heading-aware chunks of about 200–400 tokens, each knowing its page, title and heading path.
 
 Sections are the text under one heading path. A section that fits is one chunk; a long one is
-split at block, then sentence boundaries, and each continuation repeats the previous chunk's last
-sentence (a little overlap) so a fact cut in two stays findable. Short sibling sections are merged
+split at block, then sentence boundaries (a long code block between lines, each piece fenced, so
+no chunk starts or ends inside code), and each continuation repeats the previous chunk's last
+sentence (a little overlap; none after code) so a fact cut in two stays findable. Short sibling sections are merged
 (their headings kept inline) so that no chunk is a lone heading with a line of text.
 """
 
@@ -78,6 +79,22 @@ def _split_long(text: str) -> list[str]:
     return pieces
 
 
+def _split_code(block: str) -> list[str]:
+    """A fenced code block too long for one chunk, as fenced blocks of whole lines (a line longer
+    than a chunk is cut like run-on text), so that every chunk opens and closes its own code."""
+    pieces: list[str] = []
+    current: list[str] = []
+    for line in block.removeprefix("```\n").removesuffix("\n```").split("\n"):
+        for part in [line] if tokens.count(line) <= TARGET_TOKENS else _split_long(line):
+            if current and tokens.count("\n".join([*current, part])) > TARGET_TOKENS:
+                pieces.append("\n".join(current))
+                current = []
+            current.append(part)
+    if current:
+        pieces.append("\n".join(current))
+    return [f"```\n{piece}\n```" for piece in pieces]
+
+
 def _tail(text: str) -> str:
     """The last sentence(s) of a chunk, up to OVERLAP_TOKENS, to start the next one with."""
     sentences = _SENTENCE.split(text)
@@ -92,14 +109,17 @@ def _tail(text: str) -> str:
 def _pack(section: _Section) -> list[str]:
     units: list[str] = []
     for part in section.parts:
-        units.extend([part] if tokens.count(part) <= MAX_TOKENS else _split_long(part))
+        if tokens.count(part) <= MAX_TOKENS:
+            units.append(part)
+        else:
+            units.extend(_split_code(part) if part.startswith("```") else _split_long(part))
     chunks: list[str] = []
     current: list[str] = []
     for unit in units:
         candidate = "\n".join([*current, unit])
         if current and tokens.count(candidate) > TARGET_TOKENS:
             chunks.append("\n".join(current))
-            overlap = _tail(current[-1])
+            overlap = "" if current[-1].startswith("```") else _tail(current[-1])  # no fence-less code
             current = [overlap, unit] if overlap and overlap != unit else [unit]
             if tokens.count("\n".join(current)) > MAX_TOKENS:
                 current = [unit]
