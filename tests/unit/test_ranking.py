@@ -44,3 +44,14 @@ def test_nothing_retrieved_is_said_plainly():
     reply = ExtractiveResponder().compose(AnswerInput(question="What is the capital of France?", project_name="Docs",
                                                       instructions=None, passages=[]))
     assert reply == NOTHING_KNOWN
+
+
+def test_the_retrievers_best_passage_is_quoted_unless_another_covers_clearly_more_of_the_question():
+    best = _passage("The read timeout is how long the client waits for the server. Pass a tuple to give the "
+                    "connect and read timeouts apart.")
+    common = _passage("You can set defaults on a session. Values you set there apply to every request. Set them once. "
+                      "A read timeout set on a request wins over the session's.", n=1)
+    for passages, quoted in (([best, common], "Pass a tuple"), ([common, best], "wins over the session's")):
+        reply = ExtractiveResponder().compose(AnswerInput(question="How do I set the read timeout?", project_name="Docs",
+                                                          instructions=None, passages=passages))
+        assert quoted in reply, reply

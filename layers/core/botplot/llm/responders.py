@@ -125,18 +125,22 @@ class ExtractiveResponder:
 
     The stretch is whole sentences, list items and code blocks in a row, at most ``budget_words``
     (a first unit longer than that is taken whole: code is never cut), chosen to cover the most of
-    the question's words, rare words counting more. A code block costs half its words: its tokens
-    are short, and a how-to answer is the sentence that introduces the code and the code itself.
-    A stretch of several units never ends on a sentence that announces what follows ("…as
-    follows:"): what it announces comes too, or the stretch stops before it. Line breaks between
-    blocks are kept, so lists and code read as they do on the page. It never writes anything that
-    is not in the passages; with none, it says nothing is known.
+    the question's words, rare words counting more, with a small head start for the retriever's
+    best passage. A code block costs half its words: its tokens are short, and a how-to answer is
+    the sentence that introduces the code and the code itself. A stretch of several units never
+    ends on a sentence that announces what follows ("…as follows:"): what it announces comes too,
+    or the stretch stops before it. Line breaks between blocks are kept, so lists and code read as
+    they do on the page. It never writes anything that is not in the passages; with none, it says
+    nothing is known.
     """
 
     name = "extractive"
     budget_words = 120
     #: what a code block's word costs against the budget
     code_word_cost = 0.5
+    #: the head start of the retriever's best passage (its meaning and page title matched best):
+    #: the weight of a word found in about half the units, so a stretch elsewhere must cover more
+    first_passage_bonus = 1.0
 
     def compose(self, answer_input: AnswerInput) -> str:
         from botplot.knowledge.retrieval import page_title
@@ -155,11 +159,12 @@ class ExtractiveResponder:
         every = [ts for per_passage in terms for ts in per_passage]
         weight = {t: math.log(1 + len(every) / max(1, sum(t in ts for ts in every))) for t in query}
         best_score, window = -1.0, passages[0][:1]
-        for units, unit_terms in zip(passages, terms):
+        for index, (units, unit_terms) in enumerate(zip(passages, terms)):
             for start in range(len(units)):
                 end = self._stretch(units, start)
                 # summed in a fixed order: equal stretches must tie exactly, whatever the set's order
                 score = sum(weight[t] for t in sorted(set().union(*unit_terms[start:end])))
+                score += self.first_passage_bonus if index == 0 else 0.0
                 if score > best_score:
                     best_score, window = score, units[start:end]
         source = page_title(best.title) or best.url or "our documentation"
