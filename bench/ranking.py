@@ -1,11 +1,12 @@
-"""Ranking only, fast: `python -m bench.ranking [corpus ...] [--failures]`.
+"""Ranking only, fast: `python -m bench.ranking [corpus ...] [--failures] [--full]`.
 
 The same questions and scores as ``bench.retrieval`` without the crawl: each corpus's pages are
 read from its files, extracted, chunked and indexed as the pipeline does, with every vector kept in
 ``BOTPLOT_BENCH_CACHE`` between runs (one file per model), so a change to ranking, chunking or
 tokenising is measured in seconds and only new chunk texts are embedded. ``--failures`` prints,
 for each question of the *dev* sets whose page is not ranked first, what came first and where the
-expected page was (never used for the held-out sets: their figures only are printed).
+expected page was (never used for the held-out sets: their figures only are printed). ``--full``
+adds the LangChain baselines (vectors cached too) and the offline answers.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.retrieval import METHODS as ALL_METHODS
 from bench.retrieval import hits, page_ranking
 
 PREFIX = "http://corpus.test/"
-METHODS = ["chunks: bm25", "chunks: vector", "chunks: hybrid", "BotPlot retrieval"]
 
 
 def setup() -> None:
@@ -60,7 +61,10 @@ def index_corpus(root: Path, project_id: str) -> int:
     return len(chunk_records)
 
 
-def score_corpus(name: str, project_id: str, items: list[dict], show_failures: bool) -> dict:
+def score_corpus(name: str, project_id: str, items: list[dict], show_failures: bool, root: Path | None = None,
+                 off_topic: list[str] | None = None) -> dict:
+    """hit@1/hit@5/MRR of BM25, vectors, hybrid and BotPlot's retrieval; given ``root``, the LangChain
+    baselines and the offline answers (containment of the fact, ``off_topic`` declined) too."""
     from botplot.knowledge.embeddings import default_embedder
     from botplot.knowledge.index import default_index
     from botplot.knowledge.retrieval import ranked_pages
@@ -84,23 +88,39 @@ def score_corpus(name: str, project_id: str, items: list[dict], show_failures: b
                   + ", ".join(f"{page_of(g[0].chunk.url)} {s:.3f} [{g[0].chunk.heading[:40]}]"
                               for s, g in pages[:3]))
     scores["BotPlot retrieval"] = hits(rankings, expected)
-    return {"scores": scores, "questions": len(items)}
+    result = {"scores": scores, "questions": len(items)}
+    if root is not None:
+        from bench.retrieval import answers, langchain_rankings
+
+        scores["LangChain (BM25+MiniLM RRF)"] = hits(langchain_rankings(root, items, embedder, False), expected)
+        scores["LangChain, heading-aware"] = hits(langchain_rankings(root, items, embedder, True), expected)
+        result["answers"] = answers(project_id, items, off_topic or [])
+    return result
 
 
 def print_table(results: dict[str, dict]) -> None:
     names = list(results)
-    print(f"{'method':22s}" + "".join(f"{n + ' (' + str(results[n]['questions']) + ')':>22s}" for n in names)
+    print(f"{'method':28s}" + "".join(f"{n + ' (' + str(results[n]['questions']) + ')':>22s}" for n in names)
           + f"{'all':>18s}")
-    for method in METHODS:
+    for method in [m for m in ALL_METHODS if m in results[names[0]]["scores"]]:
         cells = []
         for n in names + ["all"]:
             s = ({k: sum(results[m]["scores"][method][k] for m in names) for k in ("hit@1", "hit@5", "MRR", "n")}
                  if n == "all" else results[n]["scores"][method])
             cells.append(f"{s['hit@1'] / s['n']:.3f}/{s['hit@5'] / s['n']:.3f}/{s['MRR'] / s['n']:.3f}")
-        print(f"{method:22s}" + "".join(f"{c:>22s}" for c in cells[:-1]) + f"{cells[-1]:>18s}")
+        print(f"{method[:27]:28s}" + "".join(f"{c:>22s}" for c in cells[:-1]) + f"{cells[-1]:>18s}")
+    if "answers" in results[names[0]]:
+        a = {n: results[n]["answers"] for n in names}
+        a["all"] = {k: sum(a[n][k] for n in names) for k in ("fact", "n", "declined", "off_topic")}
+        print(f"{'answer contains the fact':28s}" + "".join(f"{a[n]['fact'] / a[n]['n']:>22.0%}" for n in names)
+              + f"{a['all']['fact'] / a['all']['n']:>18.0%}")
+        if a["all"]["off_topic"]:
+            print(f"{'off-topic declined':28s}" + "".join(f"{str(a[n]['declined']) + '/' + str(a[n]['off_topic']):>22s}"
+                                                      for n in names)
+                  + f"{str(a['all']['declined']) + '/' + str(a['all']['off_topic']):>18s}")
 
 
-def run(names: list[str], show_failures: bool) -> None:
+def run(names: list[str], show_failures: bool, full: bool = False) -> None:
     from bench import corpus as corpora
     from botplot.knowledge import embeddings
 
@@ -120,7 +140,8 @@ def run(names: list[str], show_failures: bool) -> None:
                 continue
             items = corpora.questions(corpus, root, heldout=label == "held-out")
             results.setdefault(label, {})[corpus.name] = score_corpus(
-                f"{label}-{corpus.name}", corpus.name, items, show_failures and label == "dev")
+                f"{label}-{corpus.name}", corpus.name, items, show_failures and label == "dev",
+                root if full else None, corpora.off_topic(corpus) if full and (label == "dev" or corpus.held_out) else [])
     for label, by_corpus in results.items():
         print(f"\n{label}: hit@1 / hit@5 / MRR")
         print_table(by_corpus)
@@ -128,4 +149,4 @@ def run(names: list[str], show_failures: bool) -> None:
 
 if __name__ == "__main__":
     arguments = sys.argv[1:]
-    run([a for a in arguments if not a.startswith("--")], "--failures" in arguments)
+    run([a for a in arguments if not a.startswith("--")], "--failures" in arguments, "--full" in arguments)

@@ -210,10 +210,17 @@ def cached_embeddings(embedder, texts: list[str]) -> list[list[float]]:
         for key, vector in zip(missing, embedder.embed([text_of[k] for k in missing])):
             stored[key] = np.asarray(vector, np.float32)
         if len(missing) > 1 or not path.exists():  # a lone question is not worth rewriting the file
+            import fcntl
+
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.npz")  # whole or not at all, for a reader beside us
-            np.savez(partial, **stored)
-            os.replace(partial, path)
+            with open(path.with_suffix(".lock"), "w") as lock:  # another run may be adding its own
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if path.exists():
+                    on_disk = np.load(path)
+                    stored.update({k: on_disk[k] for k in on_disk.files if k not in stored})
+                partial = path.with_suffix(f".{os.getpid()}.npz")  # whole or not at all, for a reader
+                np.savez(partial, **stored)
+                os.replace(partial, path)
     return [stored[k].tolist() for k in keys]
 
 
