@@ -19,7 +19,7 @@ SOURCE_IP = "203.0.113.24"
 
 
 def api_event(method: str, resource: str, key: str, path_params: dict | None = None, body: dict | None = None,
-              query: dict | None = None) -> dict:
+              query: dict | None = None, origin: str | None = None) -> dict:
     path = resource
     for name, value in (path_params or {}).items():
         path = path.replace("{" + name + "}", value)
@@ -28,6 +28,8 @@ def api_event(method: str, resource: str, key: str, path_params: dict | None = N
                "X-Forwarded-For": SOURCE_IP, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}
     if body is not None:
         headers["Content-Type"] = "application/json"
+    if origin is not None:  # a browser's call (the widget on a customer's page)
+        headers["Origin"] = origin
     return {
         "resource": resource,
         "path": path,
@@ -144,6 +146,11 @@ def events() -> dict[str, dict]:
         "projects/subdomain.json": api_event("PATCH", f"{P}/subdomain", "secretKey", PP,
                                              body={"subdomain": "my-client-site"}),
         "projects/verify-domain.json": api_event("POST", f"{P}/verify-domain", "secretKey", PP),
+        "projects/get-settings.json": api_event("GET", f"{P}/settings", "secretKey", PP),
+        "projects/update-settings.json": api_event("PATCH", f"{P}/settings", "secretKey", PP, body={
+            "allowed_origins": ["https://www.example.com", "https://*.example.com"]}),
+        "chat/chat-from-allowed-origin.json": api_event("POST", "/api/v1/chat", "publicKey", origin="https://help.example.com",
+                                                        body={"message": "Do you ship abroad?"}),
         "crawl_worker/crawl.json": sqs_event([{"jobId": "{{jobId}}", "projectId": "{{projectId}}",
                                                "sourceId": "{{urlSourceId}}"}], "botplot-CrawlQueue"),
         "webhook_worker/outbox-insert.json": stream_event([{

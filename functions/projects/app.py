@@ -1,4 +1,5 @@
-"""Projects group (secret key): webhooks and their deliveries, branding, subdomain, custom domain."""
+"""Projects group (secret key): webhooks and their deliveries, branding, subdomain, custom domain, and
+access settings (allowed origins of the public key)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from botplot.errors import bad_request
 from botplot.events import EVENT_TYPES
 from botplot.net import urls
+from botplot.services import access, origins
 from botplot.services import settings as project_settings
 from botplot.services import webhooks
 from botplot.services.auth import Principal
@@ -156,6 +158,49 @@ def verify_domain(caller: Caller) -> dict:
 
     400 NO_CUSTOM_DOMAIN when the project has no custom_domain (set one with PATCH …/branding first)."""
     return project_settings.verify_domain(caller.project_id)
+
+
+def _not_null(schema: dict) -> None:
+    """A field that may be left out but not sent as null (the route refuses null)."""
+    branches = [b for b in schema.pop("anyOf", [schema]) if b.get("type") != "null"]
+    schema.pop("default", None)
+    if len(branches) == 1 and branches[0] is not schema:
+        schema.update(branches[0])
+
+
+def _origin_list(schema: dict) -> None:
+    """The rule services/origins.py enforces on each entry, published in the document."""
+    _not_null(schema)
+    schema["items"].update(pattern=origins.ORIGIN_PATTERN, maxLength=origins.MAX_ORIGIN_CHARS)
+
+
+class SettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore", json_schema_extra={
+        "minProperties": 1, "description": "Send at least one setting"})
+
+    allowed_origins: list[StrictStr] | None = Field(
+        None, max_length=origins.MAX_ORIGINS,
+        description="Origins whose pages may use the public key: exact (https://app.example.com, "
+                    "http://localhost:3000) or https://*.example.com for every subdomain; [] allows any origin",
+        json_schema_extra=lambda schema: _origin_list(schema))
+
+
+@router.get("/projects/{projectId}/settings", response_model=schemas.ProjectSettings)
+def get_settings(caller: Caller) -> dict:
+    """The project's access settings: the origins allowed to use its public key."""
+    return access.view(caller.project_id)
+
+
+@router.patch("/projects/{projectId}/settings", response_model=schemas.ProjectSettings)
+def update_settings(body: SettingsUpdate, caller: Caller) -> dict:
+    """Change the access settings. A public-key call from an origin not in allowed_origins is 403
+    ORIGIN_NOT_ALLOWED (calls without an Origin header, from servers, are not restricted)."""
+    given = {name: getattr(body, name) for name in body.model_fields_set}
+    if not given:
+        raise bad_request("Send at least one setting: allowed_origins")
+    if "allowed_origins" in given and given["allowed_origins"] is None:
+        raise bad_request("'allowed_origins' must be a list of origins ([] allows any origin)")
+    return access.update(caller.project_id, **given)
 
 
 app = create_app(router, service="projects", title="BotPlot projects")

@@ -74,6 +74,8 @@ SEQUENCE = [
     "projects/branding.json", "projects/subdomain.json", "projects/verify-domain.json",
     "sync_scheduler/daily.json", "sync_scheduler/weekly.json", "idle_closer/scheduled.json",
     "knowledge/delete.json", "conversations/delete.json", "leads/delete.json", "projects/delete-webhook.json",
+    # last: the origins they allow restrict the public key from here on
+    "projects/get-settings.json", "projects/update-settings.json", "chat/chat-from-allowed-origin.json",
 ]
 
 
@@ -286,6 +288,10 @@ def _problems(world: World, name: str, invocation, model_calls_before: int) -> l
     fallbacks = invocation.metrics() & FALLBACK_METRICS
     if fallbacks:
         found.append(f"answered from a fallback: {sorted(fallbacks)}")
+    if name == "chat/chat-from-allowed-origin.json" and status == 200:
+        headers = {k.lower(): v for k, v in (invocation.result.get("headers") or {}).items()}
+        if headers.get("access-control-allow-origin") != "https://help.example.com":
+            found.append(f"the allowed origin is not named in CORS: {headers.get('access-control-allow-origin')!r}")
     if name.startswith("chat/chat") and status == 200:
         if FALLBACK_TEXT in invocation.result["body"]:
             found.append("the answer is the fallback text")

@@ -38,6 +38,8 @@ SEQUENCE = [
     ("sync_scheduler/daily.json", None), ("sync_scheduler/weekly.json", None), ("idle_closer/scheduled.json", None),
     ("knowledge/delete.json", 200), ("conversations/delete.json", 200), ("leads/delete.json", 200),
     ("projects/delete-webhook.json", 200),
+    ("projects/get-settings.json", 200), ("projects/update-settings.json", 200),
+    ("chat/chat-from-allowed-origin.json", 200),
 ]
 
 

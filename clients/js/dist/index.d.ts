@@ -190,6 +190,10 @@ declare class Projects {
     updateBranding(projectId: string, body: Schemas["Branding"], options?: RequestOptions): Promise<Schemas["BrandingResponse"]>;
     setSubdomain(projectId: string, body: Schemas["SubdomainRequest"], options?: RequestOptions): Promise<Schemas["SubdomainResponse"]>;
     verifyDomain(projectId: string, options?: RequestOptions): Promise<Schemas["VerifyDomainResponse"]>;
+    /** `GET /projects/:projectId/settings`: the origins allowed to use the public key. */
+    getSettings(projectId: string, options?: RequestOptions): Promise<Schemas["ProjectSettings"]>;
+    /** `PATCH /projects/:projectId/settings`: change only the settings passed (`allowed_origins: []` allows any). */
+    updateSettings(projectId: string, body: Schemas["SettingsUpdate"], options?: RequestOptions): Promise<Schemas["ProjectSettings"]>;
 }
 declare class Webhooks {
     private readonly api;

@@ -108,6 +108,8 @@ export const OPERATIONS: Record<OperationKey, string> = {
   "PATCH /api/v1/projects/{projectId}/branding": "projects.updateBranding",
   "PATCH /api/v1/projects/{projectId}/subdomain": "projects.setSubdomain",
   "POST /api/v1/projects/{projectId}/verify-domain": "projects.verifyDomain",
+  "GET /api/v1/projects/{projectId}/settings": "projects.getSettings",
+  "PATCH /api/v1/projects/{projectId}/settings": "projects.updateSettings",
   "GET /api/v1/projects/{projectId}/webhooks": "webhooks.list",
   "POST /api/v1/projects/{projectId}/webhooks": "webhooks.create",
   "PATCH /api/v1/projects/{projectId}/webhooks/{webhookId}": "webhooks.update",
@@ -406,6 +408,17 @@ class Projects {
 
   verifyDomain(projectId: string, options?: RequestOptions): Promise<Schemas["VerifyDomainResponse"]> {
     return this.api.json("POST", `/api/v1/projects/${segment(projectId)}/verify-domain`, undefined, undefined, options);
+  }
+
+  /** `GET /projects/:projectId/settings`: the origins allowed to use the public key. */
+  getSettings(projectId: string, options?: RequestOptions): Promise<Schemas["ProjectSettings"]> {
+    return this.api.json("GET", `/api/v1/projects/${segment(projectId)}/settings`, undefined, undefined, options);
+  }
+
+  /** `PATCH /projects/:projectId/settings`: change only the settings passed (`allowed_origins: []` allows any). */
+  updateSettings(projectId: string, body: Schemas["SettingsUpdate"], options?: RequestOptions):
+    Promise<Schemas["ProjectSettings"]> {
+    return this.api.json("PATCH", `/api/v1/projects/${segment(projectId)}/settings`, body, undefined, options);
   }
 }
 

@@ -374,6 +374,31 @@ export interface paths {
         patch: operations["update_branding_api_v1_projects__projectId__branding_patch"];
         trace?: never;
     };
+    "/api/v1/projects/{projectId}/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Settings
+         * @description The project's access settings: the origins allowed to use its public key.
+         */
+        get: operations["get_settings_api_v1_projects__projectId__settings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Settings
+         * @description Change the access settings. A public-key call from an origin not in allowed_origins is 403
+         *     ORIGIN_NOT_ALLOWED (calls without an Origin header, from servers, are not restricted).
+         */
+        patch: operations["update_settings_api_v1_projects__projectId__settings_patch"];
+        trace?: never;
+    };
     "/api/v1/projects/{projectId}/subdomain": {
         parameters: {
             query?: never;
@@ -1193,6 +1218,14 @@ export interface components {
             /** Resolutionrate */
             resolutionRate: number;
         };
+        /** ProjectSettings */
+        ProjectSettings: {
+            /**
+             * Allowed Origins
+             * @description Origins whose pages may use the public key (empty: any origin)
+             */
+            allowed_origins: string[];
+        };
         /** RatingPoint */
         RatingPoint: {
             /** Date */
@@ -1263,6 +1296,17 @@ export interface components {
         /** RedeliveryResponse */
         RedeliveryResponse: {
             delivery: components["schemas"]["Redelivery"];
+        };
+        /**
+         * SettingsUpdate
+         * @description Send at least one setting
+         */
+        SettingsUpdate: {
+            /**
+             * Allowed Origins
+             * @description Origins whose pages may use the public key: exact (https://app.example.com, http://localhost:3000) or https://*.example.com for every subdomain; [] allows any origin
+             */
+            allowed_origins?: string[];
         };
         /** SourceCreated */
         SourceCreated: {
@@ -3661,6 +3705,210 @@ export interface operations {
             /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Monthly API limit exceeded */
+            429: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our end */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_settings_api_v1_projects__projectId__settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectSettings"];
+                };
+            };
+            /** @description Invalid request parameters or body */
+            400: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API access requires a paid plan, or action not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Resource not found */
+            404: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Monthly API limit exceeded */
+            429: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our end */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_settings_api_v1_projects__projectId__settings_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectSettings"];
+                };
+            };
+            /** @description Invalid request parameters or body */
+            400: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API access requires a paid plan, or action not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Resource not found */
+            404: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {

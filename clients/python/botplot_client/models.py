@@ -175,6 +175,10 @@ class Overview(TypedDict, closed=True):
     resolutionRate: float
 
 
+class ProjectSettings(TypedDict, closed=True):
+    allowed_origins: list[str]
+
+
 class RatingPoint(TypedDict, closed=True):
     date: str
     positive: int
@@ -213,6 +217,13 @@ class Redelivery(TypedDict, closed=True):
 
 class RedeliveryResponse(TypedDict, closed=True):
     delivery: Redelivery
+
+
+AllowedOrigin: TypeAlias = str
+
+
+class SettingsUpdate(TypedDict):
+    allowed_origins: NotRequired[list[AllowedOrigin]]
 
 
 class SourceCreated(TypedDict, closed=True):

@@ -269,6 +269,16 @@ class AsyncProjects(_Resource):
         return await self._client.request("POST", f"/api/v1/projects/{_segment(project_id)}/verify-domain",
                                           idempotency_key=idempotency_key)
 
+    async def get_settings(self, project_id: str) -> models.ProjectSettings:
+        """The origins allowed to use the public key."""
+        return await self._client.request("GET", f"/api/v1/projects/{_segment(project_id)}/settings")
+
+    async def update_settings(self, project_id: str, *, allowed_origins: list[str] | None = None
+                              ) -> models.ProjectSettings:
+        """Change only what is passed; ``allowed_origins=[]`` allows any origin again."""
+        return await self._client.request("PATCH", f"/api/v1/projects/{_segment(project_id)}/settings",
+                                          json_body=_drop_unset({"allowed_origins": allowed_origins}))
+
 
 class AsyncWebhooks(_Resource):
     @staticmethod
@@ -345,6 +355,8 @@ OPERATIONS: dict[str, str] = {
     "PATCH /api/v1/projects/{projectId}/branding": "projects.update_branding",
     "PATCH /api/v1/projects/{projectId}/subdomain": "projects.set_subdomain",
     "POST /api/v1/projects/{projectId}/verify-domain": "projects.verify_domain",
+    "GET /api/v1/projects/{projectId}/settings": "projects.get_settings",
+    "PATCH /api/v1/projects/{projectId}/settings": "projects.update_settings",
     "GET /api/v1/projects/{projectId}/webhooks": "webhooks.list",
     "POST /api/v1/projects/{projectId}/webhooks": "webhooks.create",
     "PATCH /api/v1/projects/{projectId}/webhooks/{webhookId}": "webhooks.update",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, UnicodeAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -22,6 +22,10 @@ class Project(Model):
     subdomain = UnicodeAttribute(null=True)
     custom_domain = UnicodeAttribute(attr_name="customDomain", null=True)
     domain_verified_at = UnicodeAttribute(attr_name="domainVerifiedAt", null=True)
+    #: origins whose pages may use the public key (canonical, see services/origins.py); none: any
+    allowed_origins = ListAttribute(of=UnicodeAttribute, attr_name="allowedOrigins", null=True)
+    #: public-key chat calls must carry visitorId and its visitorHash (services/identity.py)
+    require_identity = BooleanAttribute(attr_name="requireIdentity", null=True)
 
 
 class KeysByProject(GlobalSecondaryIndex):
@@ -55,3 +59,4 @@ class Subdomain(Model):
     subdomain = UnicodeAttribute(hash_key=True)
     project_id = UnicodeAttribute(attr_name="projectId")
     claimed_at = UnicodeAttribute(attr_name="claimedAt")
+

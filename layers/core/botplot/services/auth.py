@@ -1,8 +1,9 @@
 """Who is calling: API key → project, with a short cache because every request asks.
 
 Keys are looked up by their SHA-256. Positive answers are cached for
-``BOTPLOT_KEY_CACHE_SECONDS`` (15 s by default), so a revoked key or a plan change takes effect
-within that time on a warm function; unknown keys are never cached.
+``BOTPLOT_KEY_CACHE_SECONDS`` (15 s by default), so a revoked key, a plan change or a change of
+the project's access settings (allowed origins) takes effect within that time on a warm function;
+unknown keys are never cached.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class ProjectRecord:
     name: str
     plan: str
     instructions: str | None
+    allowed_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Principal:
     kind: str  # "public" | "secret"
     project_name: str
     instructions: str | None
+    #: origins whose pages may use the public key (empty: any), as cached with the project
+    allowed_origins: tuple[str, ...] = ()
 
 
 _keys: TTLCache[KeyRecord] = TTLCache(lambda: settings().key_cache_seconds)
@@ -67,7 +71,7 @@ def load_project(project_id: str) -> ProjectRecord | None:
             p = Project.get(project_id)
         except DoesNotExist:
             return None
-        return ProjectRecord(p.project_id, p.name, p.plan, p.instructions)
+        return ProjectRecord(p.project_id, p.name, p.plan, p.instructions, tuple(p.allowed_origins or ()))
 
     return _projects.get_or_load(project_id, load)
 
@@ -103,4 +107,5 @@ def authenticate(authorization: str | None, require_secret: bool) -> Principal:
         )
     if settings().plan_limits.get(project.plan) is None:
         raise ApiError(403, "PLAN_REQUIRED", "API access requires a paid plan (pro, business or enterprise)")
-    return Principal(project.project_id, project.plan, record.kind, project.name, project.instructions)
+    return Principal(project.project_id, project.plan, record.kind, project.name, project.instructions,
+                     project.allowed_origins)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
-from starlette.middleware.cors import CORSMiddleware
 
 from botplot.config import settings
 from botplot.web import errors
+from botplot.web.cors import ProjectCORSMiddleware
 from botplot.web.middleware import RequestMiddleware
 
 API_PREFIX = "/api/v1"
@@ -16,8 +16,9 @@ RATE_HEADERS = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset
 def create_app(router: APIRouter, service: str, title: str, browser_cors: bool = False) -> FastAPI:
     """An app for one endpoint group.
 
-    ``browser_cors`` is for the public chat routes an embedded widget calls from any origin; the
-    secret-key routes are server-side only and send no CORS headers.
+    ``browser_cors`` is for the public chat routes an embedded widget calls from other origins
+    (each project's ``allowed_origins``, see ``web/cors.py``); the secret-key routes are
+    server-side only and send no CORS headers.
     """
     settings()  # read now: a setting refused here (say, a local-only one in Lambda) fails the cold start
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
@@ -25,12 +26,5 @@ def create_app(router: APIRouter, service: str, title: str, browser_cors: bool =
     errors.install(app, router)
     app.add_middleware(RequestMiddleware, service=service)
     if browser_cors:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=["*"],
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-            expose_headers=[*RATE_HEADERS, "Idempotent-Replayed"],
-            max_age=600,
-        )
+        app.add_middleware(ProjectCORSMiddleware, expose_headers=[*RATE_HEADERS, "Idempotent-Replayed"])
     return app

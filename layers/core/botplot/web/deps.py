@@ -27,17 +27,23 @@ from starlette.concurrency import run_in_threadpool
 
 from botplot.errors import ApiError, bad_request
 from botplot.observability import logger
-from botplot.services import auth, quota
+from botplot.services import auth, origins, quota
 from botplot.services.auth import Principal
 from botplot.web import idempotency
 
 INVALID_JSON = ApiError(400, "INVALID_JSON", "Request body is not valid JSON")
+ORIGIN_NOT_ALLOWED = ApiError(403, "ORIGIN_NOT_ALLOWED",
+                              "This public key may not be used from this origin (see the project's allowed_origins)")
 
 
 def _authorize(request: Request, require_secret: bool) -> Principal:
     principal = getattr(request.state, "principal", None)
     if principal is None:
         principal = auth.authenticate(request.headers.get("authorization"), require_secret)
+        # what the CORS middleware (web/cors.py) answers by, refused or not
+        request.state.cors_origins = principal.allowed_origins
+        if principal.kind == "public" and not origins.allows(principal.allowed_origins, request.headers.get("origin")):
+            raise ORIGIN_NOT_ALLOWED  # a 403: refused before it counts
         request.state.rate_limit = quota.consume(principal.project_id, principal.plan)
         request.state.principal = principal
     return principal

@@ -321,6 +321,10 @@ class BrandingResponse(Model):
     custom_domain: str | None = None
 
 
+class ProjectSettings(Model):
+    allowed_origins: list[str] = Field(description="Origins whose pages may use the public key (empty: any origin)")
+
+
 class SubdomainResponse(Model):
     subdomain: str
 
