@@ -149,8 +149,14 @@ def events() -> dict[str, dict]:
         "projects/get-settings.json": api_event("GET", f"{P}/settings", "secretKey", PP),
         "projects/update-settings.json": api_event("PATCH", f"{P}/settings", "secretKey", PP, body={
             "allowed_origins": ["https://www.example.com", "https://*.example.com"]}),
-        "chat/chat-from-allowed-origin.json": api_event("POST", "/api/v1/chat", "publicKey", origin="https://help.example.com",
-                                                        body={"message": "Do you ship abroad?"}),
+        "projects/identity-secret.json": api_event("POST", f"{P}/identity-secret", "secretKey", PP),
+        "projects/require-identity.json": api_event("PATCH", f"{P}/settings", "secretKey", PP,
+                                                    body={"require_identity": True}),
+        # the widget on an allowed page (update-settings.json), for a visitor the customer's server vouched
+        # for: visitorHash = hex(HMAC-SHA256(identity secret, visitorId))
+        "chat/chat-verified-visitor.json": api_event("POST", "/api/v1/chat", "publicKey", origin="https://help.example.com",
+                                                     body={"message": "Where is my order?", "visitorId": "visitor_abc",
+                                                           "visitorHash": "{{visitorHash}}"}),
         "crawl_worker/crawl.json": sqs_event([{"jobId": "{{jobId}}", "projectId": "{{projectId}}",
                                                "sourceId": "{{urlSourceId}}"}], "botplot-CrawlQueue"),
         "webhook_worker/outbox-insert.json": stream_event([{

@@ -22,7 +22,7 @@ from botplot.services.answering import TurnAnswer
 from botplot.services.auth import Principal
 from botplot.web import schemas, sse
 from botplot.web.app import API_PREFIX, create_app
-from botplot.web.deps import AuthFirstRoute, public_key
+from botplot.web.deps import AuthFirstRoute, public_key, visitor_key
 
 #: what the validators below enforce, said in the OpenAPI document too (a JSON Schema pattern
 #: matches anywhere in the string: "contains a non-space character")
@@ -30,6 +30,22 @@ NOT_BLANK = r"\S"
 router = APIRouter(prefix=API_PREFIX, tags=["chat"], responses=schemas.COMMON_ERRORS,
                    route_class=AuthFirstRoute)
 Caller = Annotated[Principal, Depends(public_key)]
+#: routes that act for a visitor: with require_identity, a public key's visitorId needs its visitorHash
+VisitorCaller = Annotated[Principal, Depends(visitor_key)]
+#: hex(HMAC-SHA256(identity secret, visitorId)); checked only when the project requires identity
+VISITOR_HASH_PATTERN = r"^[0-9A-Fa-f]{64}$"
+
+
+def visitor_hash_field():
+    return Field(None, description="hex(HMAC-SHA256(identity secret, visitorId)), computed by your server; "
+                                   "required with visitorId when the project requires identity",
+                 json_schema_extra=schemas.documented(pattern=VISITOR_HASH_PATTERN, minLength=64, maxLength=64))
+
+
+def check_visitor_hash(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(VISITOR_HASH_PATTERN, value):
+        raise ValueError("must be 64 hexadecimal characters (hex of HMAC-SHA256)")
+    return value
 
 
 class ChatRequest(BaseModel):
@@ -41,6 +57,9 @@ class ChatRequest(BaseModel):
     conversationId: StrictStr | None = Field(None, description="Continue an existing conversation")
     visitorId: StrictStr | None = Field(None, max_length=200, description="Unique visitor identifier (not blank)",
                                        json_schema_extra=schemas.documented(pattern=NOT_BLANK))
+    visitorHash: StrictStr | None = visitor_hash_field()
+
+    hash_shape = field_validator("visitorHash")(check_visitor_hash)
 
     @field_validator("message")
     @classmethod
@@ -79,7 +98,7 @@ def _start(caller: Principal, body: ChatRequest) -> TurnAnswer:
 
 
 @router.post("/chat", response_model=schemas.ChatResponse)
-def send_message(body: ChatRequest, caller: Caller) -> dict:
+def send_message(body: ChatRequest, caller: VisitorCaller) -> dict:
     """Send a message and get a response. Creates a new conversation if no conversationId is provided."""
     answer = _start(caller, body)
     text = "".join(answer.tokens())
@@ -94,7 +113,7 @@ def send_message(body: ChatRequest, caller: Caller) -> dict:
 
 @router.post("/chat/stream", response_class=sse.StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}, "description": "SSE token stream"}})
-async def stream_message(body: ChatRequest, caller: Caller):
+async def stream_message(body: ChatRequest, caller: VisitorCaller):
     """Send a message and get a streaming SSE response. Tokens arrive in real-time."""
     started = time.perf_counter()
     answer = await run_in_threadpool(_start, caller, body)
@@ -135,6 +154,11 @@ class RatingRequest(BaseModel):
     conversationId: StrictStr
     messageId: StrictStr | None = Field(None, description="Rate one assistant message; omit to rate the conversation")
     rating: Literal[1, -1] = Field(description="1 (helpful) or -1 (not helpful)")
+    visitorId: StrictStr | None = Field(None, max_length=200, description="The conversation's visitor (needed, with "
+                                                                         "visitorHash, when the project requires identity)")
+    visitorHash: StrictStr | None = visitor_hash_field()
+
+    hash_shape = field_validator("visitorHash")(check_visitor_hash)
 
     @field_validator("rating", mode="before")
     @classmethod
@@ -155,6 +179,9 @@ class LeadRequest(BaseModel):
     name: StrictStr | None = Field(None, max_length=200)
     email: StrictStr | None = Field(None, max_length=254, json_schema_extra=schemas.documented(pattern=EMAIL))
     phone: StrictStr | None = Field(None, max_length=32, json_schema_extra=schemas.documented(pattern=PHONE))
+    visitorHash: StrictStr | None = visitor_hash_field()
+
+    hash_shape = field_validator("visitorHash")(check_visitor_hash)
 
     @field_validator("name", "email", "phone", "visitorId")
     @classmethod
@@ -187,23 +214,28 @@ class HandoffRequest(BaseModel):
 
     conversationId: StrictStr
     reason: StrictStr | None = Field(None, max_length=1000)
+    visitorId: StrictStr | None = Field(None, max_length=200, description="The conversation's visitor (needed, with "
+                                                                         "visitorHash, when the project requires identity)")
+    visitorHash: StrictStr | None = visitor_hash_field()
+
+    hash_shape = field_validator("visitorHash")(check_visitor_hash)
 
 
 @router.post("/chat/rating", response_model=schemas.RatingResponse, response_model_exclude_unset=True)
-def rate(body: RatingRequest, caller: Caller) -> dict:
+def rate(body: RatingRequest, caller: VisitorCaller) -> dict:
     """Rate an assistant message (messageId) or the whole conversation: 1 or -1. Fires rating.received."""
     return widget.rate(caller, body.conversationId, body.messageId, body.rating)
 
 
 @router.post("/chat/lead", response_model=schemas.LeadResponse)
-def capture_lead(body: LeadRequest, caller: Caller) -> dict:
+def capture_lead(body: LeadRequest, caller: VisitorCaller) -> dict:
     """Record a visitor's contact details (an email or a phone is required). Fires lead.captured."""
     lead = widget.capture_lead(caller, body.conversationId, body.visitorId, body.name, body.email, body.phone)
     return {"success": True, "leadId": lead.lead_id}
 
 
 @router.post("/chat/handoff", response_model=schemas.HandoffResponse)
-def request_handoff(body: HandoffRequest, caller: Caller) -> dict:
+def request_handoff(body: HandoffRequest, caller: VisitorCaller) -> dict:
     """Ask for a human: the conversation becomes handed_off. Fires handoff.requested (once)."""
     conversation = widget.request_handoff(caller, body.conversationId, body.reason)
     return {"success": True, "conversationId": conversation.conversation_id,

@@ -1,5 +1,5 @@
 """Projects group (secret key): webhooks and their deliveries, branding, subdomain, custom domain, and
-access settings (allowed origins of the public key)."""
+access settings (allowed origins of the public key, verified visitor identity)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from botplot.errors import bad_request
 from botplot.events import EVENT_TYPES
 from botplot.net import urls
-from botplot.services import access, origins
+from botplot.services import access, identity, origins
 from botplot.services import settings as project_settings
 from botplot.services import webhooks
 from botplot.services.auth import Principal
@@ -183,6 +183,9 @@ class SettingsUpdate(BaseModel):
         description="Origins whose pages may use the public key: exact (https://app.example.com, "
                     "http://localhost:3000) or https://*.example.com for every subdomain; [] allows any origin",
         json_schema_extra=lambda schema: _origin_list(schema))
+    require_identity: StrictBool | None = Field(
+        None, description="Public-key chat calls must carry visitorId and its visitorHash (needs an identity secret)",
+        json_schema_extra=_not_null)
 
 
 @router.get("/projects/{projectId}/settings", response_model=schemas.ProjectSettings)
@@ -191,16 +194,29 @@ def get_settings(caller: Caller) -> dict:
     return access.view(caller.project_id)
 
 
-@router.patch("/projects/{projectId}/settings", response_model=schemas.ProjectSettings)
+@router.patch("/projects/{projectId}/settings", response_model=schemas.ProjectSettings,
+              responses=schemas.errors(409))
 def update_settings(body: SettingsUpdate, caller: Caller) -> dict:
     """Change the access settings. A public-key call from an origin not in allowed_origins is 403
-    ORIGIN_NOT_ALLOWED (calls without an Origin header, from servers, are not restricted)."""
+    ORIGIN_NOT_ALLOWED (calls without an Origin header, from servers, are not restricted). With
+    require_identity, public-key chat calls need visitorId and visitorHash (401 INVALID_VISITOR_HASH);
+    409 IDENTITY_SECRET_REQUIRED until an identity secret exists."""
     given = {name: getattr(body, name) for name in body.model_fields_set}
     if not given:
-        raise bad_request("Send at least one setting: allowed_origins")
+        raise bad_request("Send at least one setting: allowed_origins, require_identity")
     if "allowed_origins" in given and given["allowed_origins"] is None:
         raise bad_request("'allowed_origins' must be a list of origins ([] allows any origin)")
+    if "require_identity" in given and given["require_identity"] is None:
+        raise bad_request("'require_identity' must be true or false")
     return access.update(caller.project_id, **given)
+
+
+@router.post("/projects/{projectId}/identity-secret", response_model=schemas.IdentitySecretResponse)
+def rotate_identity_secret(caller: Caller) -> dict:
+    """Create the project's identity secret, or rotate it (the old one stops working within the cache
+    time, 15 s). Shown only in this answer: your server computes visitorHash = hex(HMAC-SHA256(secret,
+    visitorId))."""
+    return identity.rotate(caller.project_id)
 
 
 app = create_app(router, service="projects", title="BotPlot projects")

@@ -21,11 +21,14 @@ Run it alone: `.venv/bin/python -m pytest tests/integration/test_lambda_twin.py 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -74,9 +77,12 @@ SEQUENCE = [
     "projects/branding.json", "projects/subdomain.json", "projects/verify-domain.json",
     "sync_scheduler/daily.json", "sync_scheduler/weekly.json", "idle_closer/scheduled.json",
     "knowledge/delete.json", "conversations/delete.json", "leads/delete.json", "projects/delete-webhook.json",
-    # last: the origins they allow restrict the public key from here on
-    "projects/get-settings.json", "projects/update-settings.json", "chat/chat-from-allowed-origin.json",
+    # last: from here on the public key is restricted to some origins and visitors must be verified
+    "projects/get-settings.json", "projects/update-settings.json", "projects/identity-secret.json",
+    "projects/require-identity.json", "chat/chat-verified-visitor.json",
 ]
+#: the template's key and project cache (BOTPLOT_KEY_CACHE_SECONDS's default, which it does not set)
+KEY_CACHE_SECONDS = 15
 
 
 def unavailable(reason: str):
@@ -121,6 +127,7 @@ class World:
         self.patch = pytest.MonkeyPatch()
         self.patch.setenv("AWS_ENDPOINT_URL", self.moto.endpoint)
         self.functions: dict[str, TwinFunction] = {}
+        self.last_chat_call = 0.0  # time.monotonic() of the chat function's last invocation
         try:
             self._start(artifacts, workdir, opensearch)
         except BaseException:
@@ -233,6 +240,14 @@ def _prepare(world: World, name: str) -> dict:
         event = json.loads((EVENTS / name).read_text())
         event["Records"] = stream_event([record], world.stream_arns["OutboxTable"])["Records"]
         return event
+    elif name == "chat/chat-verified-visitor.json":  # what the customer's server computes from the secret
+        secret = values["identitySecret"].encode()
+        values["visitorHash"] = hmac.new(secret, b"visitor_abc", hashlib.sha256).hexdigest()
+        # the chat function caches the project (and so its settings) for KEY_CACHE_SECONDS after a load:
+        # past that since its last call, this call reads the settings the events before it wrote
+        wait = world.last_chat_call + KEY_CACHE_SECONDS + 0.5 - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
     elif name in ("webhook_worker/delivery.json", "projects/redeliver.json"):
         values["webhookId"] = values["unreachableWebhookId"]
         if name == "webhook_worker/delivery.json":
@@ -255,7 +270,8 @@ def _remember(world: World, name: str, invocation) -> None:
            "chat/lead.json": ("leadId", lambda b: b["leadId"]),
            "knowledge/add-url.json": ("urlSourceId", lambda b: b["sourceId"]),
            "knowledge/add-qa.json": ("sourceId", lambda b: b["sourceId"]),
-           "projects/create-webhook.json": ("webhookId", lambda b: b["webhook"]["id"])}.get(name)
+           "projects/create-webhook.json": ("webhookId", lambda b: b["webhook"]["id"]),
+           "projects/identity-secret.json": ("identitySecret", lambda b: b["identity_secret"])}.get(name)
     if key and not (name == "chat/chat.json" and "conversationId" in world.values):  # the first conversation
         world.values[key[0]] = key[1](body)
 
@@ -288,10 +304,13 @@ def _problems(world: World, name: str, invocation, model_calls_before: int) -> l
     fallbacks = invocation.metrics() & FALLBACK_METRICS
     if fallbacks:
         found.append(f"answered from a fallback: {sorted(fallbacks)}")
-    if name == "chat/chat-from-allowed-origin.json" and status == 200:
+    if name == "chat/chat-verified-visitor.json" and status == 200:
         headers = {k.lower(): v for k, v in (invocation.result.get("headers") or {}).items()}
         if headers.get("access-control-allow-origin") != "https://help.example.com":
             found.append(f"the allowed origin is not named in CORS: {headers.get('access-control-allow-origin')!r}")
+        if not any(c.get("operation") == "GetItem" and "identity-secrets" in json.dumps(c.get("params")).lower()
+                   for c in invocation.calls):
+            found.append("the visitor's hash was not checked against the project's identity secret")
     if name.startswith("chat/chat") and status == 200:
         if FALLBACK_TEXT in invocation.result["body"]:
             found.append("the answer is the fallback text")
@@ -315,6 +334,8 @@ def runs(world):
             outcomes[-1].problems = [f"not sent: what it refers to was never created ({missing!r})"]
             continue
         invocation = function.invoke(event, name)
+        if function.name == "ChatFunction":
+            world.last_chat_call = time.monotonic()
         outcome = Outcome(name, invocation, any(c["kind"] == "opensearch" for c in invocation.calls))
         outcome.problems = _problems(world, name, invocation, model_calls)
         if name == "chat/chat.json" and knowledge_ready and invocation.status == 200:

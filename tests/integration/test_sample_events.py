@@ -5,6 +5,8 @@ schedules with their input."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from pathlib import Path
@@ -39,7 +41,8 @@ SEQUENCE = [
     ("knowledge/delete.json", 200), ("conversations/delete.json", 200), ("leads/delete.json", 200),
     ("projects/delete-webhook.json", 200),
     ("projects/get-settings.json", 200), ("projects/update-settings.json", 200),
-    ("chat/chat-from-allowed-origin.json", 200),
+    ("projects/identity-secret.json", 200),
+    ("projects/require-identity.json", 200), ("chat/chat-verified-visitor.json", 200),
 ]
 
 
@@ -144,6 +147,9 @@ def test_every_handler_answers_every_sample_event(world):
             values["deliveryId"] = delivery.delivery_id
             event = substitute(json.loads((EVENTS / name).read_text()), values)
         result = invoke(function, event)
+        if name == "projects/identity-secret.json":  # what the customer's server computes from it
+            secret = json.loads(result["body"])["identity_secret"].encode()
+            values["visitorHash"] = hmac.new(secret, b"visitor_abc", hashlib.sha256).hexdigest()
         if expected is not None:
             assert result["statusCode"] == expected, (name, result)
             body = result["body"]

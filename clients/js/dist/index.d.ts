@@ -190,10 +190,13 @@ declare class Projects {
     updateBranding(projectId: string, body: Schemas["Branding"], options?: RequestOptions): Promise<Schemas["BrandingResponse"]>;
     setSubdomain(projectId: string, body: Schemas["SubdomainRequest"], options?: RequestOptions): Promise<Schemas["SubdomainResponse"]>;
     verifyDomain(projectId: string, options?: RequestOptions): Promise<Schemas["VerifyDomainResponse"]>;
-    /** `GET /projects/:projectId/settings`: the origins allowed to use the public key. */
+    /** `GET /projects/:projectId/settings`: the origins allowed to use the public key, whether identity is required. */
     getSettings(projectId: string, options?: RequestOptions): Promise<Schemas["ProjectSettings"]>;
-    /** `PATCH /projects/:projectId/settings`: change only the settings passed (`allowed_origins: []` allows any). */
+    /** `PATCH /projects/:projectId/settings`: change only the settings passed (`allowed_origins: []` allows any;
+     * `require_identity` needs an identity secret first). */
     updateSettings(projectId: string, body: Schemas["SettingsUpdate"], options?: RequestOptions): Promise<Schemas["ProjectSettings"]>;
+    /** `POST /projects/:projectId/identity-secret`: create or rotate it; the answer is the only time it is shown. */
+    rotateIdentitySecret(projectId: string, options?: RequestOptions): Promise<Schemas["IdentitySecretResponse"]>;
 }
 declare class Webhooks {
     private readonly api;

@@ -60,6 +60,7 @@ export const OPERATIONS = {
     "POST /api/v1/projects/{projectId}/verify-domain": "projects.verifyDomain",
     "GET /api/v1/projects/{projectId}/settings": "projects.getSettings",
     "PATCH /api/v1/projects/{projectId}/settings": "projects.updateSettings",
+    "POST /api/v1/projects/{projectId}/identity-secret": "projects.rotateIdentitySecret",
     "GET /api/v1/projects/{projectId}/webhooks": "webhooks.list",
     "POST /api/v1/projects/{projectId}/webhooks": "webhooks.create",
     "PATCH /api/v1/projects/{projectId}/webhooks/{webhookId}": "webhooks.update",
@@ -301,13 +302,18 @@ class Projects {
     verifyDomain(projectId, options) {
         return this.api.json("POST", `/api/v1/projects/${segment(projectId)}/verify-domain`, undefined, undefined, options);
     }
-    /** `GET /projects/:projectId/settings`: the origins allowed to use the public key. */
+    /** `GET /projects/:projectId/settings`: the origins allowed to use the public key, whether identity is required. */
     getSettings(projectId, options) {
         return this.api.json("GET", `/api/v1/projects/${segment(projectId)}/settings`, undefined, undefined, options);
     }
-    /** `PATCH /projects/:projectId/settings`: change only the settings passed (`allowed_origins: []` allows any). */
+    /** `PATCH /projects/:projectId/settings`: change only the settings passed (`allowed_origins: []` allows any;
+     * `require_identity` needs an identity secret first). */
     updateSettings(projectId, body, options) {
         return this.api.json("PATCH", `/api/v1/projects/${segment(projectId)}/settings`, body, undefined, options);
+    }
+    /** `POST /projects/:projectId/identity-secret`: create or rotate it; the answer is the only time it is shown. */
+    rotateIdentitySecret(projectId, options) {
+        return this.api.json("POST", `/api/v1/projects/${segment(projectId)}/identity-secret`, undefined, undefined, options);
     }
 }
 class Webhooks {

@@ -373,6 +373,28 @@ export interface paths {
         patch: operations["update_branding_api_v1_projects__projectId__branding_patch"];
         trace?: never;
     };
+    "/api/v1/projects/{projectId}/identity-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate Identity Secret
+         * @description Create the project's identity secret, or rotate it (the old one stops working within the cache
+         *     time, 15 s). Shown only in this answer: your server computes visitorHash = hex(HMAC-SHA256(secret,
+         *     visitorId)).
+         */
+        post: operations["rotate_identity_secret_api_v1_projects__projectId__identity_secret_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{projectId}/settings": {
         parameters: {
             query?: never;
@@ -393,7 +415,9 @@ export interface paths {
         /**
          * Update Settings
          * @description Change the access settings. A public-key call from an origin not in allowed_origins is 403
-         *     ORIGIN_NOT_ALLOWED (calls without an Origin header, from servers, are not restricted).
+         *     ORIGIN_NOT_ALLOWED (calls without an Origin header, from servers, are not restricted). With
+         *     require_identity, public-key chat calls need visitorId and visitorHash (401 INVALID_VISITOR_HASH);
+         *     409 IDENTITY_SECRET_REQUIRED until an identity secret exists.
          */
         patch: operations["update_settings_api_v1_projects__projectId__settings_patch"];
         trace?: never;
@@ -894,6 +918,11 @@ export interface components {
              * @description Unique visitor identifier (not blank)
              */
             visitorId?: string | null;
+            /**
+             * Visitorhash
+             * @description hex(HMAC-SHA256(identity secret, visitorId)), computed by your server; required with visitorId when the project requires identity
+             */
+            visitorHash?: string | null;
         };
         /** ChatResponse */
         ChatResponse: {
@@ -1120,6 +1149,16 @@ export interface components {
             conversationId: string;
             /** Reason */
             reason?: string | null;
+            /**
+             * Visitorid
+             * @description The conversation's visitor (needed, with visitorHash, when the project requires identity)
+             */
+            visitorId?: string | null;
+            /**
+             * Visitorhash
+             * @description hex(HMAC-SHA256(identity secret, visitorId)), computed by your server; required with visitorId when the project requires identity
+             */
+            visitorHash?: string | null;
         };
         /** HandoffResponse */
         HandoffResponse: {
@@ -1131,6 +1170,21 @@ export interface components {
             handoffStatus: string;
             /** Status */
             status: string;
+        };
+        /** IdentitySecretResponse */
+        IdentitySecretResponse: {
+            /**
+             * Identity Secret
+             * @description The HMAC-SHA256 key for visitorHash; shown only this once
+             */
+            identity_secret: string;
+            /** Created At */
+            created_at: string;
+            /**
+             * Rotated
+             * @description true when it replaced a previous secret, which no longer works
+             */
+            rotated: boolean;
         };
         /** LeadList */
         LeadList: {
@@ -1151,6 +1205,11 @@ export interface components {
             email?: string | null;
             /** Phone */
             phone?: string | null;
+            /**
+             * Visitorhash
+             * @description hex(HMAC-SHA256(identity secret, visitorId)), computed by your server; required with visitorId when the project requires identity
+             */
+            visitorHash?: string | null;
         } | {
             email: string;
         } | {
@@ -1224,6 +1283,16 @@ export interface components {
              * @description Origins whose pages may use the public key (empty: any origin)
              */
             allowed_origins: string[];
+            /**
+             * Require Identity
+             * @description Public-key chat calls must carry visitorId and its visitorHash
+             */
+            require_identity: boolean;
+            /**
+             * Identity Secret Created At
+             * @description When the identity secret was created or rotated; null while there is none (the secret is never shown again)
+             */
+            identity_secret_created_at: string | null;
         };
         /** RatingPoint */
         RatingPoint: {
@@ -1249,6 +1318,16 @@ export interface components {
              * @enum {integer}
              */
             rating: 1 | -1;
+            /**
+             * Visitorid
+             * @description The conversation's visitor (needed, with visitorHash, when the project requires identity)
+             */
+            visitorId?: string | null;
+            /**
+             * Visitorhash
+             * @description hex(HMAC-SHA256(identity secret, visitorId)), computed by your server; required with visitorId when the project requires identity
+             */
+            visitorHash?: string | null;
         };
         /** RatingResponse */
         RatingResponse: {
@@ -1306,6 +1385,11 @@ export interface components {
              * @description Origins whose pages may use the public key: exact (https://app.example.com, http://localhost:3000) or https://*.example.com for every subdomain; [] allows any origin
              */
             allowed_origins?: string[];
+            /**
+             * Require Identity
+             * @description Public-key chat calls must carry visitorId and its visitorHash (needs an identity secret)
+             */
+            require_identity?: boolean;
         };
         /** SourceCreated */
         SourceCreated: {
@@ -3736,6 +3820,106 @@ export interface operations {
             };
         };
     };
+    rotate_identity_secret_api_v1_projects__projectId__identity_secret_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentitySecretResponse"];
+                };
+            };
+            /** @description Invalid request parameters or body */
+            400: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API access requires a paid plan, or action not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Resource not found */
+            404: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Monthly API limit exceeded */
+            429: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our end */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     get_settings_api_v1_projects__projectId__settings_get: {
         parameters: {
             query?: never;
@@ -3908,6 +4092,15 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

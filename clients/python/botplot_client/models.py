@@ -34,6 +34,7 @@ class ChatRequest(TypedDict):
     message: str
     conversationId: NotRequired[str | None]
     visitorId: NotRequired[str | None]
+    visitorHash: NotRequired[str | None]
 
 
 class ChunkView(TypedDict, closed=True):
@@ -109,6 +110,8 @@ class ErrorResponse(TypedDict, closed=True):
 class HandoffRequest(TypedDict):
     conversationId: str
     reason: NotRequired[str | None]
+    visitorId: NotRequired[str | None]
+    visitorHash: NotRequired[str | None]
 
 
 class HandoffResponse(TypedDict, closed=True):
@@ -118,12 +121,19 @@ class HandoffResponse(TypedDict, closed=True):
     status: str
 
 
+class IdentitySecretResponse(TypedDict, closed=True):
+    identity_secret: str
+    created_at: str
+    rotated: bool
+
+
 class LeadRequest1(TypedDict):
     conversationId: NotRequired[str | None]
     visitorId: NotRequired[str | None]
     name: NotRequired[str | None]
     email: str | None
     phone: NotRequired[str | None]
+    visitorHash: NotRequired[str | None]
 
 
 class LeadRequest2(TypedDict):
@@ -132,6 +142,7 @@ class LeadRequest2(TypedDict):
     name: NotRequired[str | None]
     email: NotRequired[str | None]
     phone: str | None
+    visitorHash: NotRequired[str | None]
 
 
 LeadRequest: TypeAlias = LeadRequest1 | LeadRequest2
@@ -177,6 +188,8 @@ class Overview(TypedDict, closed=True):
 
 class ProjectSettings(TypedDict, closed=True):
     allowed_origins: list[str]
+    require_identity: bool
+    identity_secret_created_at: str | None
 
 
 class RatingPoint(TypedDict, closed=True):
@@ -189,6 +202,8 @@ class RatingRequest(TypedDict):
     conversationId: str
     messageId: NotRequired[str | None]
     rating: Literal[1, -1]
+    visitorId: NotRequired[str | None]
+    visitorHash: NotRequired[str | None]
 
 
 class RatingResponse(TypedDict, closed=True):
@@ -224,6 +239,7 @@ AllowedOrigin: TypeAlias = str
 
 class SettingsUpdate(TypedDict):
     allowed_origins: NotRequired[list[AllowedOrigin]]
+    require_identity: NotRequired[bool]
 
 
 class SourceCreated(TypedDict, closed=True):

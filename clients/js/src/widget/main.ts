@@ -5,7 +5,9 @@
  * them, theirs cannot reach the page). Answers stream from `/chat/stream` through the typed client;
  * nothing the API returns is ever parsed as HTML (see render.ts). Optional attributes:
  * `data-api-url` (default: the origin the script is served from), `data-theme` (`light`, `dark`,
- * default `auto`), `data-open` (`true` opens the panel on load).
+ * default `auto`), `data-open` (`true` opens the panel on load), and for projects that require
+ * verified visitors `data-visitor-id` with `data-visitor-hash` (hex HMAC-SHA256 of the id with the
+ * project's identity secret, computed by the page's server), sent with every call.
  */
 import { BotPlot, BotPlotError, type Citation, type WidgetConfig } from "../index.js";
 import { link, renderAnswer, safeUrl } from "./render.js";
@@ -13,6 +15,8 @@ import { Store, type StoredMessage } from "./store.js";
 import { CSS } from "./styles.js";
 
 type Attrs = Record<string, string | boolean | undefined>;
+/** A visitor the customer's server vouched for (projects that require identity). */
+type Identity = { visitorId: string; visitorHash: string };
 
 function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string)[]):
   HTMLElementTagNameMap[K] {
@@ -71,10 +75,13 @@ class Widget {
   private config?: WidgetConfig;
   private busy = false;
   private lastQuestion?: string;
+  private readonly visitorHash?: string;
 
-  constructor(host: HTMLElement, private readonly publicKey: string, apiUrl: string, theme: string) {
+  constructor(host: HTMLElement, private readonly publicKey: string, apiUrl: string, theme: string,
+              identity?: Identity) {
     this.api = new BotPlot({ apiKey: publicKey, baseUrl: apiUrl });
-    this.store = new Store(publicKey);
+    this.store = new Store(publicKey, identity?.visitorId);
+    this.visitorHash = identity?.visitorHash;
     const shadow = host.attachShadow({ mode: "open" });
     adoptStyles(shadow);
 
@@ -249,7 +256,7 @@ class Widget {
     const rate = async (rating: 1 | -1) => {
       try {
         await this.api.chat.rate({ conversationId: this.store.state.conversationId!, messageId: message.messageId!,
-                                   rating });
+                                   rating, ...this.visitor() });
         message.rating = rating;
         this.store.save();
         up.setAttribute("aria-pressed", String(rating === 1));
@@ -277,6 +284,12 @@ class Widget {
       this.alert.appendChild(contact);
     }
     this.alert.hidden = false;
+  }
+
+  /** Who is asking: the visitor id, and its hash when the page's server vouched for it. */
+  private visitor(): { visitorId: string; visitorHash?: string } {
+    return this.visitorHash ? { visitorId: this.store.state.visitorId, visitorHash: this.visitorHash }
+      : { visitorId: this.store.state.visitorId };
   }
 
   private add(message: StoredMessage): HTMLElement {
@@ -312,7 +325,7 @@ class Widget {
     };
     try {
       const request = { message: question, conversationId: this.store.state.conversationId,
-                        visitorId: this.store.state.visitorId };
+                        ...this.visitor() };
       for await (const event of this.api.chat.stream(request)) {
         if (event.type === "token") {
           answer.text += event.content;
@@ -364,7 +377,7 @@ class Widget {
     }
     try {
       await this.api.chat.lead({ conversationId: this.store.state.conversationId,
-                                 visitorId: this.store.state.visitorId, name: value("name"), email, phone });
+                                 ...this.visitor(), name: value("name"), email, phone });
       form.reset();
       form.hidden = true;
       this.alert.hidden = true;
@@ -383,7 +396,7 @@ class Widget {
       return;
     }
     try {
-      await this.api.chat.handoff({ conversationId });
+      await this.api.chat.handoff({ conversationId, ...this.visitor() });
       this.alert.hidden = true;
       this.add({ role: "note", text: "A person will take over this conversation. Leave your contact details so " +
                                      "they can reach you." });
@@ -437,12 +450,17 @@ function start(): void {
   }
   const apiUrl = script.dataset.apiUrl || new URL(script.src, location.href).origin;
   const theme = ["light", "dark"].includes(script.dataset.theme ?? "") ? script.dataset.theme! : "auto";
+  const { visitorId, visitorHash } = script.dataset;
+  if (Boolean(visitorId) !== Boolean(visitorHash)) {
+    console.warn("BotPlot widget: data-visitor-id and data-visitor-hash go together; both are ignored");
+  }
+  const identity = visitorId && visitorHash ? { visitorId, visitorHash } : undefined;
   const mount = () => {
     if (document.getElementById("botplot-widget")) return; // the snippet pasted twice
     const host = document.createElement("div");
     host.id = "botplot-widget";
     document.body.appendChild(host);
-    const widget = new Widget(host, publicKey, apiUrl, theme);
+    const widget = new Widget(host, publicKey, apiUrl, theme, identity);
     if (script.dataset.open === "true") widget.open(false);
   };
   if (document.body) mount();

@@ -36,7 +36,9 @@ export class Store {
   readonly state: State;
   private readonly key: string;
 
-  constructor(publicKey: string) {
+  /** `visitorId`: the page's verified visitor (data-visitor-id); a conversation kept for another
+   * visitor in this browser (someone else signed in) is not shown to this one. */
+  constructor(publicKey: string, visitorId?: string) {
     this.key = `botplot:${publicKey.slice(0, 20)}`;
     let saved: Partial<State> = {};
     try {
@@ -44,6 +46,7 @@ export class Store {
     } catch {
       saved = {};
     }
+    if (visitorId !== undefined && saved.visitorId !== visitorId) saved = { visitorId };
     this.state = {
       visitorId: typeof saved.visitorId === "string" ? saved.visitorId : uuid(),
       conversationId: typeof saved.conversationId === "string" ? saved.conversationId : undefined,

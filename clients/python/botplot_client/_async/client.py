@@ -123,19 +123,23 @@ class _Resource:
 
 class AsyncChat(_Resource):
     async def send(self, message: str, *, conversation_id: str | None = None,
-                   visitor_id: str | None = None, idempotency_key: str | None = None) -> models.ChatResponse:
-        """``POST /chat``: the whole answer at once."""
+                   visitor_id: str | None = None, visitor_hash: str | None = None,
+                   idempotency_key: str | None = None) -> models.ChatResponse:
+        """``POST /chat``: the whole answer at once. ``visitor_hash`` (hex HMAC-SHA256 of ``visitor_id`` with
+        the project's identity secret) is required when the project requires identity."""
         return await self._client.request("POST", "/api/v1/chat", json_body=_drop_unset(
-            {"message": message, "conversationId": conversation_id, "visitorId": visitor_id}),
+            {"message": message, "conversationId": conversation_id, "visitorId": visitor_id,
+             "visitorHash": visitor_hash}),
             idempotency_key=idempotency_key)
 
     async def stream(self, message: str, *, conversation_id: str | None = None,
-                     visitor_id: str | None = None, idempotency_key: str | None = None
-                     ) -> AsyncIterator[StreamEvent]:
+                     visitor_id: str | None = None, visitor_hash: str | None = None,
+                     idempotency_key: str | None = None) -> AsyncIterator[StreamEvent]:
         """``POST /chat/stream``: ``token`` events as the answer is produced, then ``done`` (or ``error``
         when the answer was interrupted, e.g. ``LLM_UNAVAILABLE``). A connection lost before the end
         raises :class:`ConnectionError`."""
-        body = _drop_unset({"message": message, "conversationId": conversation_id, "visitorId": visitor_id})
+        body = _drop_unset({"message": message, "conversationId": conversation_id, "visitorId": visitor_id,
+                            "visitorHash": visitor_hash})
         async for event in self._client.stream_events("/api/v1/chat/stream", body, idempotency_key):
             yield event
 
@@ -144,22 +148,26 @@ class AsyncChat(_Resource):
         return await self._client.request("GET", "/api/v1/chat/config")
 
     async def rate(self, conversation_id: str, rating: Literal[1, -1], *,
-                   message_id: str | None = None, idempotency_key: str | None = None) -> models.RatingResponse:
+                   message_id: str | None = None, visitor_id: str | None = None, visitor_hash: str | None = None,
+                   idempotency_key: str | None = None) -> models.RatingResponse:
         return await self._client.request("POST", "/api/v1/chat/rating", json_body=_drop_unset(
-            {"conversationId": conversation_id, "messageId": message_id, "rating": rating}),
+            {"conversationId": conversation_id, "messageId": message_id, "rating": rating, "visitorId": visitor_id,
+             "visitorHash": visitor_hash}),
             idempotency_key=idempotency_key)
 
     async def lead(self, *, conversation_id: str | None = None, visitor_id: str | None = None,
                    name: str | None = None, email: str | None = None, phone: str | None = None,
-                   idempotency_key: str | None = None) -> models.LeadResponse:
+                   visitor_hash: str | None = None, idempotency_key: str | None = None) -> models.LeadResponse:
         return await self._client.request("POST", "/api/v1/chat/lead", json_body=_drop_unset(
             {"conversationId": conversation_id, "visitorId": visitor_id, "name": name, "email": email,
+             "visitorHash": visitor_hash,
              "phone": phone}), idempotency_key=idempotency_key)
 
-    async def handoff(self, conversation_id: str, *, reason: str | None = None,
-                      idempotency_key: str | None = None) -> models.HandoffResponse:
+    async def handoff(self, conversation_id: str, *, reason: str | None = None, visitor_id: str | None = None,
+                      visitor_hash: str | None = None, idempotency_key: str | None = None) -> models.HandoffResponse:
         return await self._client.request("POST", "/api/v1/chat/handoff", json_body=_drop_unset(
-            {"conversationId": conversation_id, "reason": reason}), idempotency_key=idempotency_key)
+            {"conversationId": conversation_id, "reason": reason, "visitorId": visitor_id,
+             "visitorHash": visitor_hash}), idempotency_key=idempotency_key)
 
 
 class AsyncKnowledge(_Resource):
@@ -273,11 +281,16 @@ class AsyncProjects(_Resource):
         """The origins allowed to use the public key."""
         return await self._client.request("GET", f"/api/v1/projects/{_segment(project_id)}/settings")
 
-    async def update_settings(self, project_id: str, *, allowed_origins: list[str] | None = None
-                              ) -> models.ProjectSettings:
+    async def update_settings(self, project_id: str, *, allowed_origins: list[str] | None = None,
+                              require_identity: bool | None = None) -> models.ProjectSettings:
         """Change only what is passed; ``allowed_origins=[]`` allows any origin again."""
         return await self._client.request("PATCH", f"/api/v1/projects/{_segment(project_id)}/settings",
-                                          json_body=_drop_unset({"allowed_origins": allowed_origins}))
+                                          json_body=_drop_unset({"allowed_origins": allowed_origins,
+                                                                 "require_identity": require_identity}))
+
+    async def rotate_identity_secret(self, project_id: str) -> models.IdentitySecretResponse:
+        """Create or rotate the identity secret: the answer is the only time it is shown."""
+        return await self._client.request("POST", f"/api/v1/projects/{_segment(project_id)}/identity-secret")
 
 
 class AsyncWebhooks(_Resource):
@@ -357,6 +370,7 @@ OPERATIONS: dict[str, str] = {
     "POST /api/v1/projects/{projectId}/verify-domain": "projects.verify_domain",
     "GET /api/v1/projects/{projectId}/settings": "projects.get_settings",
     "PATCH /api/v1/projects/{projectId}/settings": "projects.update_settings",
+    "POST /api/v1/projects/{projectId}/identity-secret": "projects.rotate_identity_secret",
     "GET /api/v1/projects/{projectId}/webhooks": "webhooks.list",
     "POST /api/v1/projects/{projectId}/webhooks": "webhooks.create",
     "PATCH /api/v1/projects/{projectId}/webhooks/{webhookId}": "webhooks.update",

@@ -60,3 +60,14 @@ class Subdomain(Model):
     project_id = UnicodeAttribute(attr_name="projectId")
     claimed_at = UnicodeAttribute(attr_name="claimedAt")
 
+
+
+class IdentitySecret(Model):
+    """A project's visitor-identity secret, kept apart from the project item so that only the
+    functions that need it (chat reads it, projects writes it) may read it."""
+
+    Meta = table_meta("IDENTITY_SECRETS")
+
+    project_id = UnicodeAttribute(hash_key=True, attr_name="projectId")
+    secret = UnicodeAttribute()  # the HMAC key; returned by the call that creates it only, never logged
+    created_at = UnicodeAttribute(attr_name="createdAt")

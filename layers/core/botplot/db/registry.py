@@ -11,7 +11,7 @@ from botplot.db.idempotency import IdempotencyRecord
 from botplot.db.knowledge import Page, Source
 from botplot.db.leads import Lead
 from botplot.db.outbox import OutboxEvent
-from botplot.db.projects import ApiKey, Project, Subdomain
+from botplot.db.projects import ApiKey, IdentitySecret, Project, Subdomain
 from botplot.db.stats import DailyStats, QuestionStat, Visitor
 from botplot.db.usage import Usage
 from botplot.db.webhooks import Delivery, Webhook
@@ -20,6 +20,7 @@ MODELS_BY_LOGICAL_ID = {
     "ProjectsTable": Project,
     "ApiKeysTable": ApiKey,
     "SubdomainsTable": Subdomain,
+    "IdentitySecretsTable": IdentitySecret,
     "UsageTable": Usage,
     "ConversationsTable": Conversation,
     "MessagesTable": Message,

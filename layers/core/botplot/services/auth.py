@@ -2,7 +2,7 @@
 
 Keys are looked up by their SHA-256. Positive answers are cached for
 ``BOTPLOT_KEY_CACHE_SECONDS`` (15 s by default), so a revoked key, a plan change or a change of
-the project's access settings (allowed origins) takes effect within that time on a warm function;
+the project's access settings (allowed origins, required identity) takes effect within that time on a warm function;
 unknown keys are never cached.
 """
 
@@ -36,6 +36,7 @@ class ProjectRecord:
     plan: str
     instructions: str | None
     allowed_origins: tuple[str, ...] = ()
+    require_identity: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class Principal:
     instructions: str | None
     #: origins whose pages may use the public key (empty: any), as cached with the project
     allowed_origins: tuple[str, ...] = ()
+    #: public-key chat calls must prove their visitorId (services/identity.py)
+    require_identity: bool = False
+    #: the visitor id its visitorHash vouched for, once checked (chat and widget routes)
+    verified_visitor: str | None = None
 
 
 _keys: TTLCache[KeyRecord] = TTLCache(lambda: settings().key_cache_seconds)
@@ -71,7 +76,8 @@ def load_project(project_id: str) -> ProjectRecord | None:
             p = Project.get(project_id)
         except DoesNotExist:
             return None
-        return ProjectRecord(p.project_id, p.name, p.plan, p.instructions, tuple(p.allowed_origins or ()))
+        return ProjectRecord(p.project_id, p.name, p.plan, p.instructions, tuple(p.allowed_origins or ()),
+                             bool(p.require_identity))
 
     return _projects.get_or_load(project_id, load)
 
@@ -108,4 +114,4 @@ def authenticate(authorization: str | None, require_secret: bool) -> Principal:
     if settings().plan_limits.get(project.plan) is None:
         raise ApiError(403, "PLAN_REQUIRED", "API access requires a paid plan (pro, business or enterprise)")
     return Principal(project.project_id, project.plan, record.kind, project.name, project.instructions,
-                     project.allowed_origins)
+                     project.allowed_origins, project.require_identity)

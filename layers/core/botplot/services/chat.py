@@ -110,7 +110,7 @@ def begin(principal: Principal, message: str, conversation_id: str | None, visit
     now = clock.now()
     now_iso, today = clock.iso_ms(now), clock.day(now)
     if conversation_id is not None:
-        conversation = store.load(principal.project_id, conversation_id)
+        conversation = store.load(principal.project_id, conversation_id, principal.verified_visitor)
         history = [(m.role, m.content) for m in store.recent_messages(conversation.conversation_id)]
         is_new = False
     else:

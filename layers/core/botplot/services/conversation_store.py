@@ -9,14 +9,21 @@ from botplot.db.conversations import IDLE_SHARDS, Conversation, Message
 from botplot.errors import not_found
 
 
-def load(project_id: str, conversation_id: str) -> Conversation:
-    """The project's conversation, or 404 (also for another project's id or a malformed one)."""
+def load(project_id: str, conversation_id: str, visitor_id: str | None = None) -> Conversation:
+    """The project's conversation, or 404 (also for another project's id or a malformed one).
+
+    With ``visitor_id`` (a verified visitor: the project requires identity) it must be that
+    visitor's conversation; anyone else's is unknown to the caller, 404 alike.
+    """
     if not isinstance(conversation_id, str) or not ids.is_uuid(conversation_id):
         raise not_found("Conversation", "CONVERSATION_NOT_FOUND")
     try:
-        return Conversation.get(project_id, conversation_id)
+        conversation = Conversation.get(project_id, conversation_id)
     except DoesNotExist:
         raise not_found("Conversation", "CONVERSATION_NOT_FOUND") from None
+    if visitor_id is not None and conversation.visitor_id != visitor_id:
+        raise not_found("Conversation", "CONVERSATION_NOT_FOUND")
+    return conversation
 
 
 def recent_messages(conversation_id: str, limit: int = 20) -> list[Message]:

@@ -91,11 +91,11 @@ def list_keys(project_id: str) -> list[ApiKey]:
 def delete_project(project_id: str) -> None:
     """Delete a project and everything it owns: keys first (so the API refuses it at once), then
     knowledge and its chunks, webhooks and their deliveries, conversations and messages, leads,
-    analytics and usage, its subdomain, and the project itself."""
+    analytics and usage, its subdomain, its identity secret, and the project itself."""
     from botplot.db.conversations import Conversation, Message
     from botplot.db.knowledge import Source
     from botplot.db.leads import Lead
-    from botplot.db.projects import Subdomain
+    from botplot.db.projects import IdentitySecret, Subdomain
     from botplot.db.stats import DailyStats, Visitor
     from botplot.db.usage import Usage
     from botplot.db.webhooks import Delivery, Webhook
@@ -120,6 +120,7 @@ def delete_project(project_id: str) -> None:
             Subdomain.get(project.subdomain).delete(condition=Subdomain.project_id == project_id)
         except (DoesNotExist, DeleteError):  # already gone, or claimed by another project since
             pass
+    IdentitySecret(project_id).delete()  # a no-op when it has none
     project.delete()
 
 

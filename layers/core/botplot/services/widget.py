@@ -40,7 +40,7 @@ def _rating_counter(rating: int) -> str:
 
 
 def rate(principal: Principal, conversation_id: str, message_id: str | None, rating: int) -> dict:
-    conversation = store.load(principal.project_id, conversation_id)
+    conversation = store.load(principal.project_id, conversation_id, principal.verified_visitor)
     target = conversation
     if message_id is not None:
         if not ids.is_uuid(message_id):
@@ -86,8 +86,9 @@ def rate(principal: Principal, conversation_id: str, message_id: str | None, rat
 
 def capture_lead(principal: Principal, conversation_id: str | None, visitor_id: str | None, name: str | None,
                  email: str | None, phone: str | None) -> Lead:
+    visitor_id = principal.verified_visitor or visitor_id
     if conversation_id is not None:
-        conversation = store.load(principal.project_id, conversation_id)
+        conversation = store.load(principal.project_id, conversation_id, principal.verified_visitor)
         visitor_id = visitor_id or conversation.visitor_id
     now = clock.now()
     lead = Lead(principal.project_id, ids.uuid7(), name=name, email=email, phone=phone,
@@ -112,7 +113,7 @@ def capture_lead(principal: Principal, conversation_id: str | None, visitor_id: 
 
 def request_handoff(principal: Principal, conversation_id: str, reason: str | None) -> Conversation:
     """Ask for a human: the conversation becomes ``handed_off`` (once; asking again changes nothing)."""
-    conversation = store.load(principal.project_id, conversation_id)
+    conversation = store.load(principal.project_id, conversation_id, principal.verified_visitor)
     for attempt in (1, 2):
         if conversation.handoff_status == "requested":
             return conversation

@@ -15,6 +15,7 @@ run in the thread pool.
 
 from __future__ import annotations
 
+import dataclasses
 import email.message
 import json
 from collections.abc import Callable, Coroutine
@@ -27,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from botplot.errors import ApiError, bad_request
 from botplot.observability import logger
-from botplot.services import auth, origins, quota
+from botplot.services import auth, identity, origins, quota
 from botplot.services.auth import Principal
 from botplot.web import idempotency
 
@@ -36,16 +37,39 @@ ORIGIN_NOT_ALLOWED = ApiError(403, "ORIGIN_NOT_ALLOWED",
                               "This public key may not be used from this origin (see the project's allowed_origins)")
 
 
-def _authorize(request: Request, require_secret: bool) -> Principal:
+def _authorize(request: Request, require_secret: bool, defer_count: bool = False) -> Principal:
     principal = getattr(request.state, "principal", None)
     if principal is None:
         principal = auth.authenticate(request.headers.get("authorization"), require_secret)
-        # what the CORS middleware (web/cors.py) answers by, refused or not
-        request.state.cors_origins = principal.allowed_origins
-        if principal.kind == "public" and not origins.allows(principal.allowed_origins, request.headers.get("origin")):
-            raise ORIGIN_NOT_ALLOWED  # a 403: refused before it counts
-        request.state.rate_limit = quota.consume(principal.project_id, principal.plan)
+        _check_origin(request, principal)
+        if defer_count and principal.kind == "public" and principal.require_identity:
+            request.state.uncounted = principal  # counted once its visitor is verified (verify_visitor)
+        else:
+            request.state.rate_limit = quota.consume(principal.project_id, principal.plan)
         request.state.principal = principal
+    return request.state.principal
+
+
+def _check_origin(request: Request, principal: Principal) -> None:
+    # what the CORS middleware (web/cors.py) answers by, refused or not
+    request.state.cors_origins = principal.allowed_origins
+    if principal.kind == "public" and not origins.allows(principal.allowed_origins, request.headers.get("origin")):
+        raise ORIGIN_NOT_ALLOWED  # a 403: refused before it counts
+
+
+async def _admit(request: Request, principal: Principal, visitor_route: bool) -> Principal:
+    """An Idempotency-Key call's origin and visitor checks (web/idempotency.py authenticates it
+    itself), before its key is claimed or the call counted: a 403 or 401 counts nothing."""
+    _check_origin(request, principal)
+    if visitor_route and principal.kind == "public" and principal.require_identity:
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, RecursionError):
+            body = None  # the route answers it 400
+        if isinstance(body, dict):
+            visitor = await run_in_threadpool(identity.verify, principal.project_id, body.get("visitorId"),
+                                              body.get("visitorHash"))
+            principal = dataclasses.replace(principal, verified_visitor=visitor)
     return principal
 
 
@@ -54,6 +78,33 @@ async def public_key(request: Request) -> Principal:
     principal = await run_in_threadpool(_authorize, request, False)
     logger.thread_safe_append_keys(project_id=principal.project_id)
     return principal
+
+
+async def visitor_key(request: Request) -> Principal:
+    """Chat and widget routes that act for a visitor: a public key (or the secret key); when the
+    project requires identity, a public-key call's ``visitorId`` must come with its ``visitorHash``
+    (checked by :func:`verify_visitor` once the body is parsed; the principal then carries the
+    verified visitor)."""
+    principal = await run_in_threadpool(_authorize, request, False, True)
+    logger.thread_safe_append_keys(project_id=principal.project_id)
+    return principal
+
+
+def verify_visitor(request: Request) -> None:
+    """Check the visitor of a call whose count was deferred, then count it.
+
+    A missing or wrong hash is a 401 and, like every 401, does not count. A body that is not a JSON
+    object has no visitor to check: the route answers it 400, and that counts.
+    """
+    principal = getattr(request.state, "uncounted", None)
+    if principal is None:  # identity is not required here: counted already
+        return
+    body = getattr(request, "_json", None)
+    request.state.uncounted = None
+    if isinstance(body, dict):
+        visitor = identity.verify(principal.project_id, body.get("visitorId"), body.get("visitorHash"))
+        request.state.principal = dataclasses.replace(principal, verified_visitor=visitor)
+    count_call(request, principal)
 
 
 async def secret_key(request: Request) -> Principal:
@@ -68,7 +119,7 @@ async def secret_key_uncounted(request: Request) -> Principal:
     principal = getattr(request.state, "authenticated", None)
     if principal is None:
         principal = await run_in_threadpool(auth.authenticate, request.headers.get("authorization"), True)
-        request.state.authenticated = principal
+        request.state.authenticated = request.state.uncounted = principal
     logger.thread_safe_append_keys(project_id=principal.project_id)
     return principal
 
@@ -82,7 +133,7 @@ def count_call(request: Request, principal: Principal, counted: bool = True) -> 
 def _key_dependency(dependant: Dependant) -> Callable | None:
     """The key dependency a route needs, wherever it sits among its dependencies."""
     for sub in dependant.dependencies:
-        if sub.call in (public_key, secret_key, secret_key_uncounted):
+        if sub.call in (public_key, visitor_key, secret_key, secret_key_uncounted):
             return sub.call
         found = _key_dependency(sub)
         if found is not None:
@@ -131,19 +182,24 @@ class AuthFirstRoute(APIRoute):
             _single_query_values(request)
             if has_body:
                 await _parse_json(request)
+            if key is visitor_key:
+                await run_in_threadpool(verify_visitor, request)
             return await handler(request)
 
         async def authenticated_first(request: Request) -> Response:
-            if key in (public_key, secret_key) and idempotency.applies(request):
-                return await idempotency.run(request, key is secret_key, lambda: run(request))
+            if key in (public_key, visitor_key, secret_key) and idempotency.applies(request):
+                return await idempotency.run(request, key is secret_key, lambda: run(request),
+                                             admit=lambda principal: _admit(request, principal, key is visitor_key))
             if key is not None:
                 await key(request)
             try:
                 return await run(request)
             except Exception:
-                if key is secret_key_uncounted and getattr(request.state, "rate_limit", None) is None:
-                    # refused before the route could decide: it counts, like any refused call with a key
-                    await run_in_threadpool(count_call, request, request.state.authenticated)
+                pending = getattr(request.state, "uncounted", None)
+                if pending is not None and getattr(request.state, "rate_limit", None) is None:
+                    # refused (400) before the count was taken: it counts, like any refused call with a key
+                    request.state.uncounted = None
+                    await run_in_threadpool(count_call, request, pending)
                 raise
 
         return authenticated_first

@@ -20,6 +20,7 @@ from starlette.responses import StreamingResponse
 
 from botplot.errors import ApiError
 from botplot.services import auth, idempotency, quota
+from botplot.services.auth import Principal
 from botplot.services.idempotency import Claim, Stored
 from botplot.web.errors import error_response
 
@@ -73,9 +74,14 @@ def _recorded(claim: Claim, response: StreamingResponse) -> AsyncIterator:
     return body()
 
 
-async def run(request: Request, require_secret: bool, handler: Callable[[], Awaitable[Response]]) -> Response:
-    """Authenticate, then run the call once per Idempotency-Key; ``handler`` runs the route."""
+async def run(request: Request, require_secret: bool, handler: Callable[[], Awaitable[Response]],
+              admit: Callable[[Principal], Awaitable[Principal]] | None = None) -> Response:
+    """Authenticate, then run the call once per Idempotency-Key; ``handler`` runs the route. ``admit``
+    checks what else the route requires of the caller (origin, verified visitor) before anything
+    is claimed or counted, and may return the principal with more it learned."""
     principal = await run_in_threadpool(auth.authenticate, request.headers.get("authorization"), require_secret)
+    if admit is not None:
+        principal = await admit(principal)
     request.state.principal = principal  # the route's key dependency finds it and does not count again
     try:
         key = idempotency.check_key(request.headers[HEADER])

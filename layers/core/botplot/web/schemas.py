@@ -323,6 +323,16 @@ class BrandingResponse(Model):
 
 class ProjectSettings(Model):
     allowed_origins: list[str] = Field(description="Origins whose pages may use the public key (empty: any origin)")
+    require_identity: bool = Field(description="Public-key chat calls must carry visitorId and its visitorHash")
+    identity_secret_created_at: str | None = Field(description="When the identity secret was created or rotated; "
+                                                               "null while there is none (the secret is never shown "
+                                                               "again)")
+
+
+class IdentitySecretResponse(Model):
+    identity_secret: str = Field(description="The HMAC-SHA256 key for visitorHash; shown only this once")
+    created_at: str
+    rotated: bool = Field(description="true when it replaced a previous secret, which no longer works")
 
 
 class SubdomainResponse(Model):
