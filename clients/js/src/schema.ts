@@ -3824,7 +3824,10 @@ export interface operations {
     rotate_identity_secret_api_v1_projects__projectId__identity_secret_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 projectId: string;
             };
@@ -3841,6 +3844,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3856,6 +3861,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3889,6 +3896,17 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -4024,7 +4042,10 @@ export interface operations {
     update_settings_api_v1_projects__projectId__settings_patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Run this request once: a retry with the same key and the same request within 24 hours replays the first answer (status and body, with Idempotent-Replayed: true) and changes nothing; the same key with another request is 409 IDEMPOTENCY_KEY_REUSED, and while the first is still running 409 IDEMPOTENCY_IN_PROGRESS. Keys are scoped to the project, the method and the route. A request refused by validation (400) or the quota (429) is not stored. 1-255 printable ASCII characters without spaces (a UUID): otherwise 400 INVALID_IDEMPOTENCY_KEY. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 projectId: string;
             };
@@ -4045,6 +4066,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4060,6 +4083,8 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4093,13 +4118,15 @@ export interface operations {
                     "X-RateLimit-Remaining"?: number;
                     /** @description Epoch seconds when the count resets (next month, UTC) */
                     "X-RateLimit-Reset"?: number;
+                    /** @description true when the answer is the stored answer of an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Conflict with the resource's state (a code such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN says which) */
+            /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -35,6 +35,8 @@ class BotPlot:
         self._headers = {"Authorization": f"Bearer {api_key}"}
         #: ``X-RateLimit-*`` of the last answer: limit, remaining, reset (epoch seconds)
         self.rate_limit: dict[str, int] | None = None
+        #: whether the last answer was the stored answer of an earlier call with its Idempotency-Key
+        self.replayed = False
         self.chat = Chat(self)
         self.knowledge = Knowledge(self)
         self.conversations = Conversations(self)
@@ -53,15 +55,22 @@ class BotPlot:
         self._http.close()
 
     def _note_limits(self, response: httpx.Response) -> None:
+        self.replayed = response.headers.get("Idempotent-Replayed") == "true"
         if "X-RateLimit-Limit" in response.headers:
             self.rate_limit = {name: int(response.headers.get(f"X-RateLimit-{name.title()}", 0))
                                for name in ("limit", "remaining", "reset")}
 
+    def _headers_with(self, idempotency_key: str | None) -> dict[str, str]:
+        """``idempotency_key``: a POST or PATCH runs once per key; a retry with it within 24 hours gets the
+        first answer again (``replayed`` is then true) and changes nothing."""
+        return {**self._headers, "Idempotency-Key": idempotency_key} if idempotency_key else self._headers
+
     def request(self, method: str, path: str, *, json_body: Any = None,
-                      params: dict[str, Any] | None = None) -> Any:
+                      params: dict[str, Any] | None = None, idempotency_key: str | None = None) -> Any:
         """One call: the answer's JSON, or a :class:`BotPlotError`."""
         try:
-            response = self._http.request(method, self._base + path, json=json_body, headers=self._headers,
+            response = self._http.request(method, self._base + path, json=json_body,
+                                                headers=self._headers_with(idempotency_key),
                                                 params=_drop_unset(params or {}))
         except httpx.TransportError as error:
             raise ConnectionError(f"Could not reach the BotPlot API: {error}", 0, "NETWORK_ERROR") from error
@@ -70,9 +79,11 @@ class BotPlot:
             raise from_response(response, response.content)
         return response.json()
 
-    def stream_events(self, path: str, body: dict[str, Any]) -> Iterator[StreamEvent]:
+    def stream_events(self, path: str, body: dict[str, Any], idempotency_key: str | None = None
+                            ) -> Iterator[StreamEvent]:
         try:
-            with self._http.stream("POST", self._base + path, json=body, headers=self._headers) as response:
+            with self._http.stream("POST", self._base + path, json=body,
+                                         headers=self._headers_with(idempotency_key)) as response:
                 self._note_limits(response)
                 if response.is_error:
                     raise from_response(response, response.read())
@@ -112,61 +123,70 @@ class _Resource:
 
 
 class Chat(_Resource):
-    def send(self, message: str, *, conversation_id: str | None = None, visitor_id: str | None = None,
-                   visitor_hash: str | None = None) -> models.ChatResponse:
+    def send(self, message: str, *, conversation_id: str | None = None,
+                   visitor_id: str | None = None, visitor_hash: str | None = None,
+                   idempotency_key: str | None = None) -> models.ChatResponse:
         """``POST /chat``: the whole answer at once. ``visitor_hash`` (hex HMAC-SHA256 of ``visitor_id`` with
         the project's identity secret) is required when the project requires identity."""
         return self._client.request("POST", "/api/v1/chat", json_body=_drop_unset(
             {"message": message, "conversationId": conversation_id, "visitorId": visitor_id,
-             "visitorHash": visitor_hash}))
+             "visitorHash": visitor_hash}),
+            idempotency_key=idempotency_key)
 
-    def stream(self, message: str, *, conversation_id: str | None = None, visitor_id: str | None = None,
-                     visitor_hash: str | None = None) -> Iterator[StreamEvent]:
+    def stream(self, message: str, *, conversation_id: str | None = None,
+                     visitor_id: str | None = None, visitor_hash: str | None = None,
+                     idempotency_key: str | None = None) -> Iterator[StreamEvent]:
         """``POST /chat/stream``: ``token`` events as the answer is produced, then ``done`` (or ``error``
         when the answer was interrupted, e.g. ``LLM_UNAVAILABLE``). A connection lost before the end
         raises :class:`ConnectionError`."""
         body = _drop_unset({"message": message, "conversationId": conversation_id, "visitorId": visitor_id,
                             "visitorHash": visitor_hash})
-        for event in self._client.stream_events("/api/v1/chat/stream", body):
+        for event in self._client.stream_events("/api/v1/chat/stream", body, idempotency_key):
             yield event
 
     def config(self) -> models.WidgetConfig:
         """``GET /chat/config``: what the widget shows (name, branding, logo, greeting)."""
         return self._client.request("GET", "/api/v1/chat/config")
 
-    def rate(self, conversation_id: str, rating: Literal[1, -1], *, message_id: str | None = None,
-                   visitor_id: str | None = None, visitor_hash: str | None = None) -> models.RatingResponse:
+    def rate(self, conversation_id: str, rating: Literal[1, -1], *,
+                   message_id: str | None = None, visitor_id: str | None = None, visitor_hash: str | None = None,
+                   idempotency_key: str | None = None) -> models.RatingResponse:
         return self._client.request("POST", "/api/v1/chat/rating", json_body=_drop_unset(
             {"conversationId": conversation_id, "messageId": message_id, "rating": rating, "visitorId": visitor_id,
-             "visitorHash": visitor_hash}))
+             "visitorHash": visitor_hash}),
+            idempotency_key=idempotency_key)
 
     def lead(self, *, conversation_id: str | None = None, visitor_id: str | None = None,
                    name: str | None = None, email: str | None = None, phone: str | None = None,
-                   visitor_hash: str | None = None) -> models.LeadResponse:
+                   visitor_hash: str | None = None, idempotency_key: str | None = None) -> models.LeadResponse:
         return self._client.request("POST", "/api/v1/chat/lead", json_body=_drop_unset(
             {"conversationId": conversation_id, "visitorId": visitor_id, "name": name, "email": email,
-             "phone": phone, "visitorHash": visitor_hash}))
+             "visitorHash": visitor_hash,
+             "phone": phone}), idempotency_key=idempotency_key)
 
     def handoff(self, conversation_id: str, *, reason: str | None = None, visitor_id: str | None = None,
-                      visitor_hash: str | None = None) -> models.HandoffResponse:
+                      visitor_hash: str | None = None, idempotency_key: str | None = None) -> models.HandoffResponse:
         return self._client.request("POST", "/api/v1/chat/handoff", json_body=_drop_unset(
             {"conversationId": conversation_id, "reason": reason, "visitorId": visitor_id,
-             "visitorHash": visitor_hash}))
+             "visitorHash": visitor_hash}), idempotency_key=idempotency_key)
 
 
 class Knowledge(_Resource):
     def list(self) -> models.SourceList:
         return self._client.request("GET", "/api/v1/knowledge")
 
-    def add_url(self, url: str, *, sync_frequency: Literal["manual", "daily", "weekly"] = "manual"
-                      ) -> models.SourceCreated:
+    def add_url(self, url: str, *, sync_frequency: Literal["manual", "daily", "weekly"] = "manual",
+                      idempotency_key: str | None = None) -> models.SourceCreated:
         """Crawl a website (queued: ``pending``, then ``processing``, then ``ready`` or ``failed``)."""
         return self._client.request("POST", "/api/v1/knowledge/url",
-                                          json_body={"url": url, "syncFrequency": sync_frequency})
+                                          json_body={"url": url, "syncFrequency": sync_frequency},
+                                          idempotency_key=idempotency_key)
 
-    def add_qa(self, question: str, answer: str) -> models.SourceCreated:
+    def add_qa(self, question: str, answer: str, *, idempotency_key: str | None = None
+                     ) -> models.SourceCreated:
         return self._client.request("POST", "/api/v1/knowledge/qa",
-                                          json_body={"question": question, "answer": answer})
+                                          json_body={"question": question, "answer": answer},
+                                          idempotency_key=idempotency_key)
 
     def get(self, source_id: str, *, limit: int | None = None, offset: int | None = None
                   ) -> models.SourceResponse:
@@ -185,8 +205,9 @@ class Knowledge(_Resource):
     def delete(self, source_id: str) -> models.SuccessResponse:
         return self._client.request("DELETE", f"/api/v1/knowledge/{_segment(source_id)}")
 
-    def recrawl(self, source_id: str) -> models.RecrawlResponse:
-        return self._client.request("POST", f"/api/v1/knowledge/{_segment(source_id)}/recrawl")
+    def recrawl(self, source_id: str, *, idempotency_key: str | None = None) -> models.RecrawlResponse:
+        return self._client.request("POST", f"/api/v1/knowledge/{_segment(source_id)}/recrawl",
+                                          idempotency_key=idempotency_key)
 
 
 class Conversations(_Resource):
@@ -239,20 +260,23 @@ class Analytics(_Resource):
 
 class Projects(_Resource):
     def update_branding(self, project_id: str, *, white_label: bool | None = _UNSET,
-                              custom_logo: str | None = _UNSET, custom_domain: str | None = _UNSET
-                              ) -> models.BrandingResponse:
+                              custom_logo: str | None = _UNSET, custom_domain: str | None = _UNSET,
+                              idempotency_key: str | None = None) -> models.BrandingResponse:
         """Change only what is passed; ``None`` removes the logo or the custom domain."""
         body = {k: v for k, v in {"white_label": white_label, "custom_logo": custom_logo,
                                   "custom_domain": custom_domain}.items() if v is not _UNSET}
         return self._client.request("PATCH", f"/api/v1/projects/{_segment(project_id)}/branding",
-                                          json_body=body)
+                                          json_body=body, idempotency_key=idempotency_key)
 
-    def set_subdomain(self, project_id: str, subdomain: str) -> models.SubdomainResponse:
+    def set_subdomain(self, project_id: str, subdomain: str, *, idempotency_key: str | None = None
+                            ) -> models.SubdomainResponse:
         return self._client.request("PATCH", f"/api/v1/projects/{_segment(project_id)}/subdomain",
-                                          json_body={"subdomain": subdomain})
+                                          json_body={"subdomain": subdomain}, idempotency_key=idempotency_key)
 
-    def verify_domain(self, project_id: str) -> models.VerifyDomainResponse:
-        return self._client.request("POST", f"/api/v1/projects/{_segment(project_id)}/verify-domain")
+    def verify_domain(self, project_id: str, *, idempotency_key: str | None = None
+                            ) -> models.VerifyDomainResponse:
+        return self._client.request("POST", f"/api/v1/projects/{_segment(project_id)}/verify-domain",
+                                          idempotency_key=idempotency_key)
 
     def get_settings(self, project_id: str) -> models.ProjectSettings:
         """The origins allowed to use the public key."""
@@ -280,16 +304,18 @@ class Webhooks(_Resource):
         return self._client.request("GET", self._path(project_id))
 
     def create(self, project_id: str, url: str, events: list[str], *,
-                     description: str | None = None) -> models.WebhookResponse:
-        """The answer carries the signing ``secret``, shown only this once."""
+                     description: str | None = None, idempotency_key: str | None = None) -> models.WebhookResponse:
+        """The answer carries the signing ``secret``, shown only this once (and again to a retry with the
+        same ``idempotency_key`` within 24 hours)."""
         return self._client.request("POST", self._path(project_id), json_body=_drop_unset(
-            {"url": url, "events": events, "description": description}))
+            {"url": url, "events": events, "description": description}), idempotency_key=idempotency_key)
 
     def update(self, project_id: str, webhook_id: str, *, url: str | None = None,
                      events: list[str] | None = None, description: str | None = None,
-                     is_active: bool | None = None) -> models.WebhookResponse:
+                     is_active: bool | None = None, idempotency_key: str | None = None) -> models.WebhookResponse:
         return self._client.request("PATCH", self._path(project_id, webhook_id), json_body=_drop_unset(
-            {"url": url, "events": events, "description": description, "is_active": is_active}))
+            {"url": url, "events": events, "description": description, "is_active": is_active}),
+            idempotency_key=idempotency_key)
 
     def delete(self, project_id: str, webhook_id: str) -> models.OkResponse:
         return self._client.request("DELETE", self._path(project_id, webhook_id))
@@ -300,13 +326,17 @@ class Webhooks(_Resource):
         return self._client.request("GET", f"{self._path(project_id, webhook_id)}/deliveries",
                                           params={"limit": limit})
 
-    def redeliver(self, project_id: str, webhook_id: str, delivery_id: str) -> models.RedeliveryResponse:
+    def redeliver(self, project_id: str, webhook_id: str, delivery_id: str, *,
+                        idempotency_key: str | None = None) -> models.RedeliveryResponse:
         return self._client.request(
-            "POST", f"{self._path(project_id, webhook_id)}/deliveries/{_segment(delivery_id)}/redeliver")
+            "POST", f"{self._path(project_id, webhook_id)}/deliveries/{_segment(delivery_id)}/redeliver",
+            idempotency_key=idempotency_key)
 
-    def test(self, project_id: str, webhook_id: str) -> models.TestDeliveryResponse:
+    def test(self, project_id: str, webhook_id: str, *, idempotency_key: str | None = None
+                   ) -> models.TestDeliveryResponse:
         """Send a signed ``ping`` now and report how the endpoint answered."""
-        return self._client.request("POST", f"{self._path(project_id, webhook_id)}/test")
+        return self._client.request("POST", f"{self._path(project_id, webhook_id)}/test",
+                                          idempotency_key=idempotency_key)
 
 
 def _segment(value: str) -> str:
