@@ -177,3 +177,18 @@ def test_without_require_identity_a_hash_is_not_checked_but_must_be_well_formed(
     assert chat(stack, owner, {"visitorId": "v", "visitorHash": "ab" * 32}).status_code == 200
     r = chat(stack, owner, {"visitorId": "v", "visitorHash": "not-hex"})
     assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR" and "visitorHash" in r.json()["error"]
+
+
+def test_an_idempotency_key_does_not_bypass_the_origin_or_the_visitor_checks(stack, owner, required):
+    with stack.client(owner["secretKey"]) as c:
+        assert c.patch(f"{base(owner)}/settings", json={"allowed_origins": ["https://app.example.com"]}).status_code == 200
+    with stack.client(owner["publicKey"]) as c:
+        assert eventually(lambda: c.post("/api/v1/chat", json={"message": "Hi"}, headers={
+            "Origin": "https://evil.example", "Idempotency-Key": "k-origin"}).status_code == 403)
+        r = c.post("/api/v1/chat", json={"message": "Hi", "visitorId": "alice"},
+                   headers={"Origin": "https://app.example.com", "Idempotency-Key": "k-visitor"})
+        assert r.status_code == 401 and r.json()["code"] == "INVALID_VISITOR_HASH"
+        r = c.post("/api/v1/chat", json={"message": "Hi", "visitorId": "alice",
+                                         "visitorHash": visitor_hash(required, "alice")},
+                   headers={"Origin": "https://app.example.com", "Idempotency-Key": "k-visitor"})
+        assert r.status_code == 200, r.text
