@@ -116,11 +116,27 @@ def test_a_plan_change_takes_effect_once_the_cache_time_is_up(app):
     assert until(lambda: chat(app, keys.public_key).status_code == 403)
 
 
-def test_a_deleted_project_s_keys_are_refused(app):
+def test_a_deleted_project_s_keys_are_refused(app, monkeypatch):
+    """Refused once the cache time is up, even for a key whose own entry is still cached then (its
+    project's entry, loaded earlier, is not). The cache's clock is moved by hand."""
+    from botplot.services import ttl_cache
     from botplot.services.projects import create_project, delete_project
 
+    class Clock:
+        now = 0.0
+
+        def monotonic(self):
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(ttl_cache, "time", clock)
     project, keys = create_project("deleted", "pro")
-    assert chat(app, keys.public_key).status_code == 200
+    assert chat(app, keys.public_key).status_code == 200  # the project's entry: until 0.5 s
+    clock.now = 0.3
+    assert chat(app, keys.secret_key).status_code == 200  # the secret key's entry: until 0.8 s
     delete_project(project.project_id)
-    refused = until(lambda: (r := chat(app, keys.public_key)).status_code == 401 and r)
-    assert refused and refused.json()["code"] == "INVALID_API_KEY"
+    assert chat(app, keys.secret_key).status_code == 200  # within the cache time
+    clock.now = 0.6
+    r = chat(app, keys.secret_key)
+    assert r.status_code == 401 and r.json() == {"error": "Invalid or revoked API key", "code": "INVALID_API_KEY"}
+    assert chat(app, keys.public_key).status_code == 401
