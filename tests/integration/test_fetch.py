@@ -115,19 +115,21 @@ def test_text_is_utf8_unless_the_charset_says_otherwise(server):
     server.page("/plain", "naïve ✓".encode(), "text/plain")
     server.page("/unknown", "naïve".encode(), "text/plain; charset=no-such-charset")
     server.page("/empty", "naïve".encode(), "text/plain; charset=")
+    server.page("/params", "naïve".encode("latin-1"), "text/plain; format=flowed; charset=iso-8859-1")
     fetcher = Fetcher("test")
     assert fetcher.request("GET", server.url + "/plain").text() == "naïve ✓"
     assert fetcher.request("GET", server.url + "/unknown").text() == "naïve"
     assert fetcher.request("GET", server.url + "/empty").text() == "naïve"
+    assert fetcher.request("GET", server.url + "/params").text() == "naïve"
     assert server.requests[-1]["headers"]["accept"] == "*/*"
 
 
 def test_undecodable_bytes_become_replacement_characters(server):
     server.page("/utf8", b"caf\xe9 ok", "text/plain")
-    server.page("/ascii", b"caf\xe9 ok", "text/plain; charset=ascii")
+    server.page("/ascii", "café ok".encode(), "text/plain; charset=ascii")
     fetcher = Fetcher("test")
     assert fetcher.request("GET", server.url + "/utf8").text() == "caf\ufffd ok"
-    assert fetcher.request("GET", server.url + "/ascii").text() == "caf\ufffd ok"
+    assert fetcher.request("GET", server.url + "/ascii").text() == "caf\ufffd\ufffd ok"  # é is 2 bytes
 
 
 def test_an_ipv6_literal_is_fetched_with_a_bracketed_host(local_targets):
