@@ -45,7 +45,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "ingest-resync": (["knowledge/ingest.py"], ["tests/integration/test_crawl_pipeline.py"]),
     "idle-close": (["services/idle.py"], ["tests/integration/test_idle_closer.py"]),
     "analytics-counters": (["services/counters.py"], ["tests/integration/test_analytics_counters.py"]),
-    "retrieval-ranking": (["knowledge/retrieval.py"], ["tests/integration/test_retrieval_ranking.py"]),
+    "retrieval-ranking": (["knowledge/retrieval.py"],
+                          ["tests/integration/test_retrieval_ranking.py", "tests/unit/test_ranking.py"]),
 }
 
 _STATUS = re.compile(r"^\s+(\S+__mutmut_\d+): (.+)$")
