@@ -140,3 +140,41 @@ def test_a_deleted_project_s_keys_are_refused(app, monkeypatch):
     r = chat(app, keys.secret_key)
     assert r.status_code == 401 and r.json() == {"error": "Invalid or revoked API key", "code": "INVALID_API_KEY"}
     assert chat(app, keys.public_key).status_code == 401
+
+
+def test_the_project_s_name_and_instructions_reach_the_model(app, monkeypatch, tmp_path):
+    """README "Answers", step 3: the grounded prompt names the site and carries its owner's instructions
+    (read with the key, so they follow the project's record). The model is the local OpenAI fake."""
+    from botplot.config import reload_settings
+    from botplot.db.projects import Project
+    from botplot.knowledge.embeddings import default_embedder
+    from botplot.knowledge.index import default_index
+    from botplot.services import knowledge
+    from botplot.services.projects import create_project
+    from tests.support.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-auth-prompt-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("BOTPLOT_EMBEDDER", "openai")
+    monkeypatch.setenv("BOTPLOT_INDEX", "sqlite")
+    monkeypatch.setenv("BOTPLOT_INDEX_PATH", str(tmp_path / "index.sqlite"))
+    reload_settings()
+    default_embedder.cache_clear()
+    default_index.cache_clear()
+    try:
+        project, keys = create_project("Acme Outdoor", "business")
+        Project(project.project_id).update(actions=[Project.instructions.set("Always answer in French.")])
+        knowledge.add_qa(project.project_id, "Do you ship to Canada?", "Yes, we ship to Canada in 5 days.")
+        assert chat(app, keys.public_key).status_code == 200
+        r = app.post("/api/v1/chat", json={"message": "Do you ship to Canada?"},
+                     headers={"Authorization": f"Bearer {keys.public_key}"})
+        assert r.status_code == 200 and fake.chat_requests
+        system = fake.chat_requests[-1]["messages"][0]["content"]
+        assert "Acme Outdoor" in system and "Always answer in French." in system
+    finally:
+        fake.close()
+        monkeypatch.undo()
+        reload_settings()
+        default_embedder.cache_clear()
+        default_index.cache_clear()
