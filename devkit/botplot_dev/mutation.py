@@ -39,7 +39,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
              ["tests/integration/test_auth.py", "tests/unit/test_ttl_cache.py",
               "tests/integration/test_quota_rules.py"]),
     "ssrf-guard": (["net/ssrf.py"], ["tests/unit/test_ssrf.py", "tests/unit/test_ssrf_resolution.py"]),
-    "fetch": (["net/fetch.py"], ["tests/integration/test_fetch.py"]),
+    "fetch": (["net/fetch.py"], ["tests/integration/test_fetch.py", "tests/unit/test_ssrf.py"]),
     "webhook-signing": (["webhooks/signing.py"], ["tests/unit/test_webhook_signing.py"]),
     "webhook-delivery": (["webhooks/delivery.py"], ["tests/integration/test_faults.py"]),
     "ingest-resync": (["knowledge/ingest.py"], ["tests/integration/test_crawl_pipeline.py"]),

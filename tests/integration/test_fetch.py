@@ -263,3 +263,17 @@ def test_a_connection_dropped_midway_is_a_connection_failure(server):
 
     server.routes["/drop"] = drop
     assert failure(lambda: Fetcher("test").request("GET", server.url + "/drop")).startswith("connection failed (")
+
+
+def test_https_is_fetched_over_tls(server):
+    """An https URL is spoken TLS to: a plain HTTP server there fails the handshake."""
+    port = server.url.rsplit(":", 1)[1]
+    server.page("/", b"plain")
+    assert failure(lambda: Fetcher("test").request("GET", f"https://127.0.0.1:{port}/")) == "TLS error: SSLError"
+    assert server.requests == []  # nothing was asked in plain HTTP
+
+
+def test_a_url_without_a_path_asks_for_the_root(server):
+    server.page("/", b"home")
+    assert Fetcher("test").request("GET", server.url).body == b"home"
+    assert server.requests[-1]["path"] == "/"
