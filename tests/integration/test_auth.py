@@ -154,7 +154,8 @@ def test_the_project_s_name_and_instructions_reach_the_model(app, monkeypatch, t
     from tests.support.fake_openai import FakeOpenAI
 
     fake = FakeOpenAI()
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-auth-prompt-test")
+    # a key of its own: the shared client is rebuilt when the key changes (this fake is on a new port)
+    monkeypatch.setenv("OPENAI_API_KEY", f"sk-auth-prompt-{fake.base_url.rsplit(':', 1)[1].split('/')[0]}")
     monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
     monkeypatch.setenv("BOTPLOT_EMBEDDER", "openai")
     monkeypatch.setenv("BOTPLOT_INDEX", "sqlite")
