@@ -1026,7 +1026,7 @@ export interface components {
              * Events
              * @description Event types to subscribe to
              */
-            events: ("conversation.started" | "conversation.ended" | "message.created" | "lead.captured" | "handoff.requested" | "rating.received")[];
+            events: ("conversation.started" | "conversation.ended" | "message.created" | "lead.captured" | "handoff.requested" | "rating.received" | "usage.warning" | "usage.exhausted" | "source.synced" | "source.failed")[];
             /**
              * Description
              * @description Friendly description
@@ -1395,7 +1395,7 @@ export interface components {
              */
             url?: string | null;
             /** Events */
-            events?: ("conversation.started" | "conversation.ended" | "message.created" | "lead.captured" | "handoff.requested" | "rating.received")[] | null;
+            events?: ("conversation.started" | "conversation.ended" | "message.created" | "lead.captured" | "handoff.requested" | "rating.received" | "usage.warning" | "usage.exhausted" | "source.synced" | "source.failed")[] | null;
             /** Description */
             description?: string | null;
             /**

@@ -77,7 +77,7 @@ class CrawlProgress(TypedDict, closed=True):
 
 class CreateWebhook(TypedDict):
     url: str
-    events: list[Literal['conversation.started', 'conversation.ended', 'message.created', 'lead.captured', 'handoff.requested', 'rating.received']]
+    events: list[Literal['conversation.started', 'conversation.ended', 'message.created', 'lead.captured', 'handoff.requested', 'rating.received', 'usage.warning', 'usage.exhausted', 'source.synced', 'source.failed']]
     description: NotRequired[str | None]
 
 
@@ -289,7 +289,7 @@ class TopQuestion(TypedDict, closed=True):
 
 class UpdateWebhook(TypedDict):
     url: NotRequired[str | None]
-    events: NotRequired[list[Literal['conversation.started', 'conversation.ended', 'message.created', 'lead.captured', 'handoff.requested', 'rating.received']] | None]
+    events: NotRequired[list[Literal['conversation.started', 'conversation.ended', 'message.created', 'lead.captured', 'handoff.requested', 'rating.received', 'usage.warning', 'usage.exhausted', 'source.synced', 'source.failed']] | None]
     description: NotRequired[str | None]
     is_active: NotRequired[bool | None]
 

@@ -16,6 +16,8 @@ from botplot.aws import client
 from botplot.config import settings
 from botplot.db.knowledge import Source
 from botplot.errors import bad_request, not_found
+from botplot.events import publish
+from botplot.knowledge import source_events
 from botplot.knowledge import indexing
 from botplot.knowledge.embeddings import EmbeddingError
 from botplot.knowledge.index import default_index
@@ -73,8 +75,9 @@ def add_qa(project_id: str, question: str, answer: str) -> Source:
     except Exception as failure:
         logger.exception("indexing a Q&A pair failed")
         reason = str(failure) if isinstance(failure, EmbeddingError) else "Indexing failed"
-        source.update(actions=[Source.status.set("failed"),
-                               Source.error.set(f"{reason}; delete this pair and add it again")])
+        error, failed_at = f"{reason}; delete this pair and add it again", clock.iso_ms(clock.now())
+        source.update(actions=[Source.status.set("failed"), Source.error.set(error), Source.updated_at.set(failed_at)])
+        publish(source_events.failed(source, error, failed_at))
         return source
     source.update(actions=[Source.status.set("ready"), Source.chunk_count.set(chunks)])
     return source

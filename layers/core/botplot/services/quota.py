@@ -2,6 +2,14 @@
 
 ``ADD calls :1`` only when ``calls < limit``: DynamoDB serialises updates to one item, so under any
 concurrency exactly ``limit`` calls succeed in a month. Rejected calls are not counted.
+
+The same item announces the month's thresholds: ``usage.warning`` once the count reaches 80 % of
+the limit, ``usage.exhausted`` once it reaches the limit. The counter's update returns the new
+count; a call that sees a threshold reached while the month's item has no mark for it claims the
+event with a conditional write (``SET warningSentAt`` if it does not exist). However many calls
+race past the threshold, exactly one claim succeeds, and only its caller publishes. A claim that
+fails for another reason (a throttled write) is retried by the next call, which still sees the
+threshold reached and no mark, so the event is late rather than lost.
 """
 
 from __future__ import annotations
@@ -9,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 
 from botplot import clock
@@ -16,7 +25,14 @@ from botplot.config import settings
 from botplot.db.base import condition_failed
 from botplot.db.usage import Usage
 from botplot.errors import ApiError
-from botplot.observability import count
+from botplot.events import Event, publish
+from botplot.observability import count, logger
+
+#: ``usage.warning`` is sent when this share of the month's calls is used
+WARNING_PERCENT = 80
+#: (project, month) whose ``usage.exhausted`` this process knows to be claimed: a flood of 429s
+#: then costs no extra write
+_exhausted_known: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,11 @@ class RateLimit:
         }
 
 
+def warning_threshold(limit: int) -> int:
+    """The count at which ``usage.warning`` is due: 80 % of the limit, rounded up (800 of 1,000)."""
+    return -(-limit * WARNING_PERCENT // 100)
+
+
 def consume(project_id: str, plan: str) -> RateLimit:
     """Count one call, or raise 429 when this month's calls are used up."""
     limit = settings().plan_limits[plan]
@@ -53,6 +74,7 @@ def consume(project_id: str, plan: str) -> RateLimit:
         if not condition_failed(error):
             raise
         count("QuotaRejections", plan=plan)
+        _announce_rejected(project_id, plan, limit, now)
         rate = RateLimit(limit, 0, reset)
         raise ApiError(
             429,
@@ -60,7 +82,61 @@ def consume(project_id: str, plan: str) -> RateLimit:
             f"Monthly API limit of {limit} calls exceeded; it resets at the start of next month (UTC)",
             headers=rate.headers(),
         ) from None
-    return RateLimit(limit, max(0, limit - int(usage.calls)), reset)
+    calls = int(usage.calls)
+    if calls >= warning_threshold(limit) and usage.warning_sent_at is None:
+        _announce(usage, Usage.warning_sent_at, "usage.warning", plan, limit, calls, now)
+    if calls >= limit and usage.exhausted_sent_at is None:
+        _announce(usage, Usage.exhausted_sent_at, "usage.exhausted", plan, limit, calls, now)
+    return RateLimit(limit, max(0, limit - calls), reset)
+
+
+def usage_event(project_id: str, name: str, plan: str, limit: int, calls: int, now) -> Event:
+    return Event(project_id, name, {
+        "month": clock.month(now),
+        "plan": plan,
+        "limit": limit,
+        "calls": calls,
+        "remaining": max(0, limit - calls),
+        "threshold_percent": WARNING_PERCENT if name == "usage.warning" else 100,
+        "resets_at": clock.iso_ms(clock.next_month(now)),
+    }, at=now)
+
+
+def _claim(project_id: str, month: str, mark: UnicodeAttribute, now) -> Usage | None:
+    """Mark this month's event as sent: the month's item as written for the one caller whose mark
+    was written, None for every other."""
+    usage = Usage(project_id, month)
+    try:
+        usage.update(actions=[mark.set(clock.iso_ms(now))], condition=mark.does_not_exist())
+    except UpdateError as error:
+        if condition_failed(error):
+            return None  # another call claimed it first
+        raise
+    return usage
+
+
+def _announce(usage: Usage, mark: UnicodeAttribute, name: str, plan: str, limit: int, calls: int, now) -> None:
+    try:
+        if _claim(usage.project_id, usage.month, mark, now):
+            publish(usage_event(usage.project_id, name, plan, limit, calls, now))
+    except Exception:
+        # the call itself is counted and goes on; the next call finds the mark missing and tries again
+        logger.exception("usage event not claimed", extra={"event": name})
+
+
+def _announce_rejected(project_id: str, plan: str, limit: int, now) -> None:
+    """A 429 when no call of the month reached the limit (the plan went down after the count passed
+    the new limit): the first rejected call sends ``usage.exhausted``."""
+    key = (project_id, clock.month(now))
+    if key in _exhausted_known:
+        return
+    try:
+        claimed = _claim(project_id, key[1], Usage.exhausted_sent_at, now)
+        if claimed:
+            publish(usage_event(project_id, "usage.exhausted", plan, limit, int(claimed.calls or 0), now))
+        _exhausted_known.add(key)
+    except Exception:
+        logger.exception("usage event not claimed", extra={"event": "usage.exhausted"})
 
 
 def peek(project_id: str, plan: str) -> RateLimit:

@@ -18,6 +18,8 @@ from botplot import clock
 from botplot.db.base import condition_failed
 from botplot.db.knowledge import Source
 from botplot.db.webhooks import Delivery
+from botplot.events import publish
+from botplot.knowledge import source_events
 from botplot.observability import logger
 
 CRAWL_LOST = "The crawl did not finish: its worker timed out or stopped on every attempt; re-crawl to try again"
@@ -32,7 +34,7 @@ def _fail(item, actions: list, condition) -> bool:
         if not condition_failed(failure):
             raise
         return False  # finished, retried or deleted meanwhile
-    return True
+    return True  # the item now holds what was written (the update returns it)
 
 
 def sweep_crawls() -> int:
@@ -40,10 +42,13 @@ def sweep_crawls() -> int:
     now = clock.iso_ms(clock.now())
     failed = 0
     for entry in Source.by_crawl_deadline.query("processing", Source.crawl_deadline < now):
-        failed += _fail(Source(entry.project_id, entry.source_id), [
+        source = Source(entry.project_id, entry.source_id)
+        if _fail(source, [
             Source.status.set("failed"), Source.error.set(CRAWL_LOST), Source.crawl_deadline.remove(), Source.progress.remove(),
             Source.updated_at.set(now),
-        ], (Source.status == "processing") & (Source.crawl_deadline < now))
+        ], (Source.status == "processing") & (Source.crawl_deadline < now)):
+            publish(source_events.failed(source, CRAWL_LOST, now))
+            failed += 1
     if failed:
         logger.warning("crawls failed by the sweeper", extra={"count": failed})
     return failed
