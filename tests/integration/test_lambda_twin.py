@@ -65,7 +65,7 @@ SEQUENCE = [
     "knowledge/get.json",
     "knowledge/recrawl.json", "crawl_worker/crawl.json",
     "chat/chat.json",  # again, now that the project has knowledge: the answer must come from it
-    "conversations/list.json", "conversations/get.json", "leads/list.json",
+    "conversations/list.json", "conversations/get.json", "conversations/visitor-export.json", "leads/list.json",
     "analytics/overview.json", "analytics/ratings.json",
     "projects/list-webhooks.json", "projects/create-webhook.json", "projects/create-webhook.json",
     "projects/update-webhook.json",
@@ -73,7 +73,8 @@ SEQUENCE = [
     "projects/list-deliveries.json", "projects/redeliver.json",
     "projects/branding.json", "projects/subdomain.json", "projects/verify-domain.json",
     "sync_scheduler/daily.json", "sync_scheduler/weekly.json", "idle_closer/scheduled.json",
-    "knowledge/delete.json", "conversations/delete.json", "leads/delete.json", "projects/delete-webhook.json",
+    "knowledge/delete.json", "conversations/delete.json", "leads/delete.json", "conversations/visitor-erase.json",
+    "projects/delete-webhook.json",
 ]
 
 

@@ -28,7 +28,7 @@ SEQUENCE = [
     ("chat/rating.json", 200), ("chat/lead.json", 200), ("chat/handoff.json", 200), ("chat/config.json", 200),
     ("knowledge/list.json", 200), ("knowledge/add-url.json", 200), ("knowledge/add-qa.json", 200),
     ("knowledge/get.json", 200), ("knowledge/recrawl.json", 200), ("crawl_worker/crawl.json", None),
-    ("conversations/list.json", 200), ("conversations/get.json", 200),
+    ("conversations/list.json", 200), ("conversations/get.json", 200), ("conversations/visitor-export.json", 200),
     ("leads/list.json", 200), ("analytics/overview.json", 200), ("analytics/ratings.json", 200),
     ("projects/list-webhooks.json", 200), ("projects/create-webhook.json", 200),
     ("projects/update-webhook.json", 200), ("projects/test-webhook.json", 200),
@@ -37,7 +37,7 @@ SEQUENCE = [
     ("projects/branding.json", 200), ("projects/subdomain.json", 200), ("projects/verify-domain.json", 200),
     ("sync_scheduler/daily.json", None), ("sync_scheduler/weekly.json", None), ("idle_closer/scheduled.json", None),
     ("knowledge/delete.json", 200), ("conversations/delete.json", 200), ("leads/delete.json", 200),
-    ("projects/delete-webhook.json", 200),
+    ("conversations/visitor-erase.json", 200), ("projects/delete-webhook.json", 200),
 ]
 
 

@@ -98,6 +98,7 @@ export declare class BotPlot {
     readonly knowledge: Knowledge;
     readonly conversations: Conversations;
     readonly leads: Leads;
+    readonly visitors: Visitors;
     readonly analytics: Analytics;
     readonly projects: Projects;
     readonly webhooks: Webhooks;
@@ -176,6 +177,15 @@ declare class Leads {
     /** Every lead (newest first), page by page. */
     all(query?: Omit<LeadQuery, "limit" | "offset">, pageSize?: number): AsyncGenerator<Schemas["LeadView"]>;
     delete(id: string, options?: RequestOptions): Promise<Schemas["SuccessResponse"]>;
+}
+/** A visitor's data rights: everything stored about them, exported or erased. */
+declare class Visitors {
+    private readonly api;
+    constructor(api: BotPlot);
+    /** `GET /visitors/:visitorId/export`: their conversations (with messages), ratings and leads. */
+    export(visitorId: string, options?: RequestOptions): Promise<Schemas["VisitorExport"]>;
+    /** `DELETE /visitors/:visitorId`: erase all of it (and what it counted); answers with the counts. */
+    erase(visitorId: string, options?: RequestOptions): Promise<Schemas["VisitorErased"]>;
 }
 type Period = QueryOf<"/api/v1/analytics">;
 declare class Analytics {

@@ -101,6 +101,8 @@ export const OPERATIONS: Record<OperationKey, string> = {
   "GET /api/v1/conversations": "conversations.list",
   "GET /api/v1/conversations/{id}": "conversations.get",
   "DELETE /api/v1/conversations/{id}": "conversations.delete",
+  "GET /api/v1/visitors/{visitorId}/export": "visitors.export",
+  "DELETE /api/v1/visitors/{visitorId}": "visitors.erase",
   "GET /api/v1/leads": "leads.list",
   "DELETE /api/v1/leads/{id}": "leads.delete",
   "GET /api/v1/analytics": "analytics.get",
@@ -149,6 +151,7 @@ export class BotPlot {
   readonly knowledge: Knowledge;
   readonly conversations: Conversations;
   readonly leads: Leads;
+  readonly visitors: Visitors;
   readonly analytics: Analytics;
   readonly projects: Projects;
   readonly webhooks: Webhooks;
@@ -169,6 +172,7 @@ export class BotPlot {
     this.knowledge = new Knowledge(this);
     this.conversations = new Conversations(this);
     this.leads = new Leads(this);
+    this.visitors = new Visitors(this);
     this.analytics = new Analytics(this);
     this.projects = new Projects(this);
     this.webhooks = new Webhooks(this);
@@ -374,6 +378,21 @@ class Leads {
 
   delete(id: string, options?: RequestOptions): Promise<Schemas["SuccessResponse"]> {
     return this.api.json("DELETE", `/api/v1/leads/${segment(id)}`, undefined, undefined, options);
+  }
+}
+
+/** A visitor's data rights: everything stored about them, exported or erased. */
+class Visitors {
+  constructor(private readonly api: BotPlot) {}
+
+  /** `GET /visitors/:visitorId/export`: their conversations (with messages), ratings and leads. */
+  export(visitorId: string, options?: RequestOptions): Promise<Schemas["VisitorExport"]> {
+    return this.api.json("GET", `/api/v1/visitors/${segment(visitorId)}/export`, undefined, undefined, options);
+  }
+
+  /** `DELETE /visitors/:visitorId`: erase all of it (and what it counted); answers with the counts. */
+  erase(visitorId: string, options?: RequestOptions): Promise<Schemas["VisitorErased"]> {
+    return this.api.json("DELETE", `/api/v1/visitors/${segment(visitorId)}`, undefined, undefined, options);
   }
 }
 

@@ -101,6 +101,13 @@ class DeliveryView(TypedDict, closed=True):
     nextAttemptAt: str | None
 
 
+class ErasedCounts(TypedDict, closed=True):
+    conversations: int
+    messages: int
+    ratings: int
+    leads: int
+
+
 class ErrorResponse(TypedDict, closed=True):
     error: str
     code: str
@@ -302,6 +309,33 @@ class VerifyDomainResponse(TypedDict, closed=True):
     verifiedAt: NotRequired[str | None]
 
 
+class VisitorConversation(TypedDict, closed=True):
+    id: str
+    visitorId: str | None
+    status: str
+    overallRating: int | None
+    handoffStatus: str
+    messageCount: int
+    firstMessage: str | None
+    createdAt: str
+    lastMessageAt: str
+    messages: list[MessageView]
+    handoffReason: NotRequired[str | None]
+
+
+class VisitorErased(TypedDict, closed=True):
+    success: bool
+    visitorId: str
+    erased: ErasedCounts
+
+
+class VisitorRating(TypedDict, closed=True):
+    conversationId: str
+    messageId: str | None
+    rating: int
+    ratedAt: str | None
+
+
 class Data(TypedDict):
     conversation_id: NotRequired[str]
     message_id: NotRequired[str]
@@ -389,6 +423,15 @@ class RatingsResponse(TypedDict, closed=True):
 
 class SourceList(TypedDict, closed=True):
     sources: list[SourceSummary]
+
+
+class VisitorExport(TypedDict, closed=True):
+    visitorId: str
+    exportedAt: str
+    lastActiveDay: str | None
+    conversations: list[VisitorConversation]
+    ratings: list[VisitorRating]
+    leads: list[LeadView]
 
 
 class WebhookList(TypedDict, closed=True):

@@ -40,6 +40,7 @@ class AsyncBotPlot:
         self.knowledge = AsyncKnowledge(self)
         self.conversations = AsyncConversations(self)
         self.leads = AsyncLeads(self)
+        self.visitors = AsyncVisitors(self)
         self.analytics = AsyncAnalytics(self)
         self.projects = AsyncProjects(self)
         self.webhooks = AsyncWebhooks(self)
@@ -241,6 +242,16 @@ class AsyncLeads(_Resource):
         return await self._client.request("DELETE", f"/api/v1/leads/{_segment(lead_id)}")
 
 
+class AsyncVisitors(_Resource):
+    """A visitor's data rights: everything stored about them, exported or erased."""
+
+    async def export(self, visitor_id: str) -> models.VisitorExport:
+        return await self._client.request("GET", f"/api/v1/visitors/{_segment(visitor_id)}/export")
+
+    async def erase(self, visitor_id: str) -> models.VisitorErased:
+        return await self._client.request("DELETE", f"/api/v1/visitors/{_segment(visitor_id)}")
+
+
 class AsyncAnalytics(_Resource):
     async def get(self, *, period: Period | None = None) -> models.AnalyticsResponse:
         return await self._client.request("GET", "/api/v1/analytics", params={"period": period})
@@ -338,6 +349,8 @@ OPERATIONS: dict[str, str] = {
     "GET /api/v1/conversations": "conversations.list",
     "GET /api/v1/conversations/{id}": "conversations.get",
     "DELETE /api/v1/conversations/{id}": "conversations.delete",
+    "GET /api/v1/visitors/{visitorId}/export": "visitors.export",
+    "DELETE /api/v1/visitors/{visitorId}": "visitors.erase",
     "GET /api/v1/leads": "leads.list",
     "DELETE /api/v1/leads/{id}": "leads.delete",
     "GET /api/v1/analytics": "analytics.get",

@@ -78,6 +78,10 @@ class StatsDelta:
         entry[0] += n
         return self
 
+    def questions_taken_back(self) -> list[tuple[str, str]]:
+        """(day, question key) of every question this delta counts down."""
+        return [key for key, (n, _) in self._questions.items() if n < 0]
+
     def apply(self, tx: TransactWrite) -> None:
         for day, changes in self._days.items():
             actions = [getattr(DailyStats, attribute).add(n) for attribute, n in changes.items() if n]

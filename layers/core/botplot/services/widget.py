@@ -15,6 +15,7 @@ from botplot import clock, events, ids
 from botplot.db.base import condition_failed, connection
 from botplot.db.conversations import Conversation, Message
 from botplot.db.leads import Lead
+from botplot.db.leads import visitor_key as lead_visitor_key
 from botplot.db.projects import Project
 from botplot.db.stats import TOTALS_DAY
 from botplot.errors import bad_request, not_found
@@ -92,6 +93,7 @@ def capture_lead(principal: Principal, conversation_id: str | None, visitor_id: 
     now = clock.now()
     lead = Lead(principal.project_id, ids.uuid7(), name=name, email=email, phone=phone,
                 conversation_id=conversation_id, visitor_id=visitor_id,
+                visitor_key=lead_visitor_key(principal.project_id, visitor_id) if visitor_id else None,
                 search_text=" ".join(p for p in (name, email) if p).casefold(), created_at=clock.iso_ms(now))
     delta = StatsDelta(principal.project_id).add(clock.day(now), "leads").add(TOTALS_DAY, "leads")
     captured = Event(principal.project_id, "lead.captured", {

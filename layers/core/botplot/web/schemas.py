@@ -204,6 +204,40 @@ class LeadList(Model):
     total: int
 
 
+# ---------------------------------------------------------------- visitor data rights
+class VisitorConversation(ConversationDetail):
+    handoffReason: str | None = None
+
+
+class VisitorRating(Model):
+    conversationId: str
+    messageId: str | None = Field(description="null: the rating of the whole conversation")
+    rating: int = Field(description="1 or -1")
+    ratedAt: str | None
+
+
+class VisitorExport(Model):
+    visitorId: str
+    exportedAt: str
+    lastActiveDay: str | None = Field(description="The visitor's last active day (YYYY-MM-DD, UTC) as analytics count it")
+    conversations: list[VisitorConversation]
+    ratings: list[VisitorRating]
+    leads: list[LeadView]
+
+
+class ErasedCounts(Model):
+    conversations: int
+    messages: int
+    ratings: int
+    leads: int
+
+
+class VisitorErased(Model):
+    success: bool
+    visitorId: str
+    erased: ErasedCounts
+
+
 # ---------------------------------------------------------------- analytics
 class Overview(Model):
     totalConversations: int
