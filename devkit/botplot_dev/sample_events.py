@@ -130,6 +130,7 @@ def events() -> dict[str, dict]:
         "leads/list.json": api_event("GET", "/api/v1/leads", "secretKey", query={"search": "john", "limit": "20"}),
         "leads/delete.json": api_event("DELETE", "/api/v1/leads/{id}", "secretKey", {"id": "{{leadId}}"}),
         "analytics/overview.json": api_event("GET", "/api/v1/analytics", "secretKey", query={"period": "30d"}),
+        "analytics/gaps.json": api_event("GET", "/api/v1/analytics/gaps", "secretKey", query={"period": "30d"}),
         "analytics/ratings.json": api_event("GET", "/api/v1/analytics/ratings", "secretKey", query={"period": "7d"}),
         "projects/list-webhooks.json": api_event("GET", f"{P}/webhooks", "secretKey", PP),
         "projects/create-webhook.json": api_event("POST", f"{P}/webhooks", "secretKey", PP, body={

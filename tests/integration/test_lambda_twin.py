@@ -66,7 +66,7 @@ SEQUENCE = [
     "knowledge/recrawl.json", "crawl_worker/crawl.json",
     "chat/chat.json",  # again, now that the project has knowledge: the answer must come from it
     "conversations/list.json", "conversations/get.json", "conversations/visitor-export.json", "leads/list.json",
-    "analytics/overview.json", "analytics/ratings.json",
+    "analytics/overview.json", "analytics/ratings.json", "analytics/gaps.json",
     "projects/list-webhooks.json", "projects/create-webhook.json", "projects/create-webhook.json",
     "projects/update-webhook.json",
     "projects/test-webhook.json", "webhook_worker/outbox-insert.json", "webhook_worker/delivery.json",

@@ -29,7 +29,7 @@ SEQUENCE = [
     ("knowledge/list.json", 200), ("knowledge/add-url.json", 200), ("knowledge/add-qa.json", 200),
     ("knowledge/get.json", 200), ("knowledge/recrawl.json", 200), ("crawl_worker/crawl.json", None),
     ("conversations/list.json", 200), ("conversations/get.json", 200), ("conversations/visitor-export.json", 200),
-    ("leads/list.json", 200), ("analytics/overview.json", 200), ("analytics/ratings.json", 200),
+    ("leads/list.json", 200), ("analytics/overview.json", 200), ("analytics/ratings.json", 200), ("analytics/gaps.json", 200),
     ("projects/list-webhooks.json", 200), ("projects/create-webhook.json", 200),
     ("projects/update-webhook.json", 200), ("projects/test-webhook.json", 200),
     ("webhook_worker/outbox-insert.json", None), ("webhook_worker/delivery.json", None),

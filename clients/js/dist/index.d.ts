@@ -193,6 +193,8 @@ declare class Analytics {
     constructor(api: BotPlot);
     get(query?: Period, options?: RequestOptions): Promise<Schemas["AnalyticsResponse"]>;
     ratings(query?: Period, options?: RequestOptions): Promise<Schemas["RatingsResponse"]>;
+    /** `GET /analytics/gaps`: the questions the bot could not answer, grouped, with a suggested Q&A question. */
+    gaps(query?: QueryOf<"/api/v1/analytics/gaps">, options?: RequestOptions): Promise<Schemas["GapsResponse"]>;
 }
 declare class Projects {
     private readonly api;

@@ -57,6 +57,7 @@ export const OPERATIONS = {
     "DELETE /api/v1/leads/{id}": "leads.delete",
     "GET /api/v1/analytics": "analytics.get",
     "GET /api/v1/analytics/ratings": "analytics.ratings",
+    "GET /api/v1/analytics/gaps": "analytics.gaps",
     "PATCH /api/v1/projects/{projectId}/branding": "projects.updateBranding",
     "PATCH /api/v1/projects/{projectId}/subdomain": "projects.setSubdomain",
     "POST /api/v1/projects/{projectId}/verify-domain": "projects.verifyDomain",
@@ -301,6 +302,10 @@ class Analytics {
     }
     ratings(query = {}, options) {
         return this.api.json("GET", "/api/v1/analytics/ratings", undefined, query, options);
+    }
+    /** `GET /analytics/gaps`: the questions the bot could not answer, grouped, with a suggested Q&A question. */
+    gaps(query = {}, options) {
+        return this.api.json("GET", "/api/v1/analytics/gaps", undefined, query, options);
     }
 }
 class Projects {

@@ -23,6 +23,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/gaps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Gaps
+         * @description Knowledge gaps: the visitors' questions the bot could not answer (below the confidence
+         *     threshold, or rated down), grouped when they ask the same thing in other words, most frequent
+         *     first, each with a suggested question for a Q&A pair. Adding a Q&A pair that answers a group
+         *     takes it off the list.
+         */
+        get: operations["get_gaps_api_v1_analytics_gaps_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/ratings": {
         parameters: {
             query?: never;
@@ -1145,6 +1168,16 @@ export interface components {
              */
             code: string;
         };
+        /** GapsResponse */
+        GapsResponse: {
+            /** Gaps */
+            gaps: components["schemas"]["KnowledgeGap"][];
+            /**
+             * Totalgroups
+             * @description Open groups in the period (the list shows the first `limit`)
+             */
+            totalGroups: number;
+        };
         /** HandoffRequest */
         HandoffRequest: {
             /** Conversationid */
@@ -1162,6 +1195,31 @@ export interface components {
             handoffStatus: string;
             /** Status */
             status: string;
+        };
+        /** KnowledgeGap */
+        KnowledgeGap: {
+            /**
+             * Question
+             * @description A suggested question for a Q&A pair that would answer the group
+             */
+            question: string;
+            /**
+             * Count
+             * @description Times it went unanswered in the period (below the confidence threshold, or rated down)
+             */
+            count: number;
+            /**
+             * Rateddown
+             * @description How many of those were answers rated down (-1)
+             */
+            ratedDown: number;
+            /**
+             * Examples
+             * @description Wordings visitors used, most frequent first (at most 3)
+             */
+            examples: string[];
+            /** Lastaskedat */
+            lastAskedAt: string | null;
         };
         /** LeadList */
         LeadList: {
@@ -1648,6 +1706,109 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AnalyticsResponse"];
+                };
+            };
+            /** @description Invalid request parameters or body */
+            400: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API access requires a paid plan, or action not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Resource not found */
+            404: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Monthly API limit exceeded */
+            429: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our end */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_gaps_api_v1_analytics_gaps_get: {
+        parameters: {
+            query?: {
+                /** @description "7d", "30d", or "90d" (default "30d") */
+                period?: "7d" | "30d" | "90d";
+                /** @description Groups to list (default 20, max 50) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GapsResponse"];
                 };
             };
             /** @description Invalid request parameters or body */

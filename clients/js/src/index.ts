@@ -107,6 +107,7 @@ export const OPERATIONS: Record<OperationKey, string> = {
   "DELETE /api/v1/leads/{id}": "leads.delete",
   "GET /api/v1/analytics": "analytics.get",
   "GET /api/v1/analytics/ratings": "analytics.ratings",
+  "GET /api/v1/analytics/gaps": "analytics.gaps",
   "PATCH /api/v1/projects/{projectId}/branding": "projects.updateBranding",
   "PATCH /api/v1/projects/{projectId}/subdomain": "projects.setSubdomain",
   "POST /api/v1/projects/{projectId}/verify-domain": "projects.verifyDomain",
@@ -407,6 +408,11 @@ class Analytics {
 
   ratings(query: Period = {}, options?: RequestOptions): Promise<Schemas["RatingsResponse"]> {
     return this.api.json("GET", "/api/v1/analytics/ratings", undefined, query, options);
+  }
+
+  /** `GET /analytics/gaps`: the questions the bot could not answer, grouped, with a suggested Q&A question. */
+  gaps(query: QueryOf<"/api/v1/analytics/gaps"> = {}, options?: RequestOptions): Promise<Schemas["GapsResponse"]> {
+    return this.api.json("GET", "/api/v1/analytics/gaps", undefined, query, options);
   }
 }
 

@@ -125,6 +125,14 @@ class HandoffResponse(TypedDict, closed=True):
     status: str
 
 
+class KnowledgeGap(TypedDict, closed=True):
+    question: str
+    count: int
+    ratedDown: int
+    examples: list[str]
+    lastAskedAt: str | None
+
+
 class LeadRequest1(TypedDict):
     conversationId: NotRequired[str | None]
     visitorId: NotRequired[str | None]
@@ -409,6 +417,11 @@ class ConversationResponse(TypedDict, closed=True):
 class DeliveryList(TypedDict, closed=True):
     deliveries: list[DeliveryView]
     nextCursor: NotRequired[str | None]
+
+
+class GapsResponse(TypedDict, closed=True):
+    gaps: list[KnowledgeGap]
+    totalGroups: int
 
 
 class LeadList(TypedDict, closed=True):

@@ -259,6 +259,10 @@ class AsyncAnalytics(_Resource):
     async def ratings(self, *, period: Period | None = None) -> models.RatingsResponse:
         return await self._client.request("GET", "/api/v1/analytics/ratings", params={"period": period})
 
+    async def gaps(self, *, period: Period | None = None, limit: int | None = None) -> models.GapsResponse:
+        """The questions the bot could not answer, grouped, each with a suggested Q&A question."""
+        return await self._client.request("GET", "/api/v1/analytics/gaps", params={"period": period, "limit": limit})
+
 
 class AsyncProjects(_Resource):
     async def update_branding(self, project_id: str, *, white_label: bool | None = _UNSET,
@@ -355,6 +359,7 @@ OPERATIONS: dict[str, str] = {
     "DELETE /api/v1/leads/{id}": "leads.delete",
     "GET /api/v1/analytics": "analytics.get",
     "GET /api/v1/analytics/ratings": "analytics.ratings",
+    "GET /api/v1/analytics/gaps": "analytics.gaps",
     "PATCH /api/v1/projects/{projectId}/branding": "projects.update_branding",
     "PATCH /api/v1/projects/{projectId}/subdomain": "projects.set_subdomain",
     "POST /api/v1/projects/{projectId}/verify-domain": "projects.verify_domain",

@@ -124,14 +124,18 @@ def delete_conversation(project_id: str, conversation_id: str, *, visitor_counte
         delta.add(clock.day(clock.parse(conversation.rated_at)),
                   "positive" if conversation.overall_rating > 0 else "negative", -1)
         ratings += 1
+    question = ""
     for m in messages:
         day = clock.day(clock.parse(m.created_at))
         delta.add(day, "messages", -1)
         if m.role == "user":
             delta.question(day, m.content, -1)
+            question = m.content
         if m.rating is not None and m.rated_at:
             delta.add(clock.day(clock.parse(m.rated_at)), "positive" if m.rating > 0 else "negative", -1)
             ratings += 1
+        if m.gap_at:
+            delta.gap(clock.day(clock.parse(m.gap_at)), question, -1, rated_down=m.grounded is not False)
     visitor, old_day, new_day = (_visitor_after_delete(conversation, delta) if visitor_counted
                                  else (None, None, None))
     with TransactWrite(connection=connection()) as tx:
@@ -147,16 +151,16 @@ def delete_conversation(project_id: str, conversation_id: str, *, visitor_counte
     with Message.batch_write() as batch:
         for m in messages:
             batch.delete(m)
-    _forget_unasked(project_id, delta)
+    _forget_unasked(delta)
     return {"conversations": 1, "messages": len(messages), "ratings": ratings}
 
 
-def _forget_unasked(project_id: str, delta: StatsDelta) -> None:
-    """Drop the question counters nobody else asked (count back to 0): their text was this
-    conversation's words and must not outlive it."""
-    for day, key in delta.questions_taken_back():
+def _forget_unasked(delta: StatsDelta) -> None:
+    """Drop the question and gap counters nobody else asked (count back to 0): their text was
+    this conversation's words and must not outlive it."""
+    for partition, key in delta.taken_back():
         try:
-            QuestionStat(f"{project_id}#{day}", key).delete(condition=QuestionStat.count <= 0)
+            QuestionStat(partition, key).delete(condition=QuestionStat.count <= 0)
         except DeleteError as error:
             if not condition_failed(error):
                 raise

@@ -22,6 +22,7 @@ from botplot.knowledge import indexing
 from botplot.knowledge.embeddings import EmbeddingError
 from botplot.knowledge.index import default_index
 from botplot.net import urls
+from botplot.services import gaps
 from botplot.observability import logger
 
 SYNC_FREQUENCIES = ("manual", "daily", "weekly")
@@ -80,6 +81,7 @@ def add_qa(project_id: str, question: str, answer: str) -> Source:
         publish(source_events.failed(source, error, failed_at))
         return source
     source.update(actions=[Source.status.set("ready"), Source.chunk_count.set(chunks)])
+    gaps.record_answer(project_id, source.source_id, question)
     return source
 
 
@@ -116,6 +118,8 @@ def delete(project_id: str, source_id: str) -> None:
     source = get(project_id, source_id)
     source.delete()
     indexing.remove_source_content(project_id, source_id)
+    if source.type == "qa":
+        gaps.forget_answer(project_id, source_id)
 
 
 def scheduled_sources(frequency: str):

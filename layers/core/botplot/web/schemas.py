@@ -265,6 +265,19 @@ class AnalyticsResponse(Model):
     topQuestions: list[TopQuestion]
 
 
+class KnowledgeGap(Model):
+    question: str = Field(description="A suggested question for a Q&A pair that would answer the group")
+    count: int = Field(description="Times it went unanswered in the period (below the confidence threshold, or rated down)")
+    ratedDown: int = Field(description="How many of those were answers rated down (-1)")
+    examples: list[str] = Field(description="Wordings visitors used, most frequent first (at most 3)")
+    lastAskedAt: str | None
+
+
+class GapsResponse(Model):
+    gaps: list[KnowledgeGap]
+    totalGroups: int = Field(description="Open groups in the period (the list shows the first `limit`)")
+
+
 class RatingsSummary(Model):
     totalRatings: int
     positive: int
