@@ -61,10 +61,9 @@ def _crawl_event(receive_count: int | None = None) -> dict:
 
 
 def _source_events(project_id: str) -> list[dict]:
-    """The project's ``source.*`` events queued for webhooks (taken off the queue)."""
-    bodies = [json.loads(m["Body"]) for m in _drain("BOTPLOT_WEBHOOK_QUEUE_URL")]
-    return [json.loads(b["payload"]) for b in bodies
-            if b.get("projectId") == project_id and b.get("event", "").startswith("source.")]
+    """The project's ``source.*`` events announced so far (the outbox's stream), oldest first."""
+    payloads = [json.loads(r["dynamodb"]["NewImage"]["payload"]["S"]) for r in outbox_records(project_id)]
+    return [p for p in payloads if p["event"].startswith("source.")]
 
 
 def _sweep() -> dict:
@@ -135,7 +134,6 @@ def test_a_crawl_whose_worker_never_reports_is_failed_by_the_sweeper(local_world
     waiting = knowledge.add_url(project.project_id, "https://example.com/waiting", "manual")
     _drain("BOTPLOT_CRAWL_QUEUE_URL")  # the messages die: no worker ever reports
 
-    _drain("BOTPLOT_WEBHOOK_QUEUE_URL")
     assert _sweep()["crawlsFailed"] >= 1
     swept = knowledge.get(project.project_id, lost.source_id)
     assert (swept.status, swept.error, swept.crawl_deadline) == ("failed", CRAWL_LOST, None)

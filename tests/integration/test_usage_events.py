@@ -1,12 +1,11 @@
 """The month's usage events under real concurrency, against moto's server: 200 threads racing past
 both thresholds of a 100-call limit announce ``usage.warning`` and ``usage.exhausted`` exactly once
 each; a new month announces them again; a plan lowered below the month's count still announces
-the exhaustion once."""
+the exhaustion once. Announced means written to the outbox, in the claim's transaction."""
 
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -15,7 +14,7 @@ import time_machine
 
 from botplot import ids
 from botplot.errors import ApiError
-from tests.support.workers import delete, receive_all
+from tests.support.workers import outbox_records
 
 
 @pytest.fixture
@@ -31,12 +30,9 @@ def quota(moto_endpoint, monkeypatch):
 
 
 def usage_events(project_id: str) -> list[dict]:
-    """The project's usage events queued for delivery (taken off the queue)."""
-    messages = receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"], wait=0)
-    delete("BOTPLOT_WEBHOOK_QUEUE_URL", messages)
-    bodies = [json.loads(m["Body"]) for m in messages]
-    return [json.loads(b["payload"]) for b in bodies
-            if b["projectId"] == project_id and b["event"].startswith("usage.")]
+    """Every usage event of the project announced so far (the outbox's stream), oldest first."""
+    payloads = [json.loads(r["dynamodb"]["NewImage"]["payload"]["S"]) for r in outbox_records(project_id)]
+    return [p for p in payloads if p["event"].startswith("usage.")]
 
 
 def burst(quota, project_id: str, plan: str, calls: int) -> list[int | None]:
@@ -65,7 +61,7 @@ def test_racing_calls_announce_each_threshold_exactly_once(quota):
             exhausted["threshold_percent"]) == (100, 0, 100, "pro", 100)
     # the month is over its limit: more refused calls announce nothing more
     burst(quota, project_id, "pro", 20)
-    assert usage_events(project_id) == []
+    assert usage_events(project_id) == events
 
 
 def test_a_new_month_announces_again(quota):
@@ -78,9 +74,9 @@ def test_a_new_month_announces_again(quota):
     assert {e["data"]["resets_at"] for e in january} == {"2031-02-01T00:00:00.000Z"}
     with time_machine.travel(datetime(2031, 2, 1, 0, 0, 1, tzinfo=timezone.utc), tick=False):
         assert burst(quota, project_id, "pro", 79).count(None) == 0
-        assert usage_events(project_id) == []  # 79 of 100: not yet
+        assert usage_events(project_id) == january  # 79 of 100: not yet
         burst(quota, project_id, "pro", 1)
-    february = usage_events(project_id)
+    february = usage_events(project_id)[len(january):]
     assert [(e["event"], e["data"]["month"], e["data"]["calls"]) for e in february] == [
         ("usage.warning", "2031-02", 80)]
 

@@ -6,10 +6,11 @@ concurrency exactly ``limit`` calls succeed in a month. Rejected calls are not c
 The same item announces the month's thresholds: ``usage.warning`` once the count reaches 80 % of
 the limit, ``usage.exhausted`` once it reaches the limit. The counter's update returns the new
 count; a call that sees a threshold reached while the month's item has no mark for it claims the
-event with a conditional write (``SET warningSentAt`` if it does not exist). However many calls
-race past the threshold, exactly one claim succeeds, and only its caller publishes. A claim that
-fails for another reason (a throttled write) is retried by the next call, which still sees the
-threshold reached and no mark, so the event is late rather than lost.
+event: one transaction sets the mark only if it does not exist (``warningSentAt``) and puts the
+event in the outbox (:mod:`botplot.events`). However many calls race past the threshold, exactly
+one claim commits, and with it the one event. A claim that fails for another reason (a throttled
+write, a conflicting transaction) is retried by the next call, which still sees the threshold
+reached and no mark, so the event is late rather than lost.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
-from botplot import clock
+from botplot import clock, events
 from botplot.config import settings
-from botplot.db.base import condition_failed
+from botplot.db.base import condition_failed, connection
 from botplot.db.usage import Usage
 from botplot.errors import ApiError
-from botplot.events import Event, publish
+from botplot.events import Event
 from botplot.observability import count, logger
 
 #: ``usage.warning`` is sent when this share of the month's calls is used
@@ -102,23 +104,30 @@ def usage_event(project_id: str, name: str, plan: str, limit: int, calls: int, n
     }, at=now)
 
 
-def _claim(project_id: str, month: str, mark: UnicodeAttribute, now) -> Usage | None:
-    """Mark this month's event as sent: the month's item as written for the one caller whose mark
-    was written, None for every other."""
-    usage = Usage(project_id, month)
+def _claimed_elsewhere(error: TransactWriteError) -> bool:
+    """Whether the claim failed because the mark is already there (not a conflict or a throttle)."""
+    return any(reason is not None and reason.code == "ConditionalCheckFailed"
+               for reason in error.cancellation_reasons)
+
+
+def _claim(project_id: str, month: str, mark: UnicodeAttribute, event: Event, now) -> bool:
+    """Mark this month's event as sent and put it in the outbox, in one transaction: True for the
+    one caller whose mark was written (its event goes out with it), False when the mark was there."""
     try:
-        usage.update(actions=[mark.set(clock.iso_ms(now))], condition=mark.does_not_exist())
-    except UpdateError as error:
-        if condition_failed(error):
-            return None  # another call claimed it first
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(Usage(project_id, month), actions=[mark.set(clock.iso_ms(now))],
+                      condition=mark.does_not_exist())
+            events.save(tx, event)
+    except TransactWriteError as error:
+        if _claimed_elsewhere(error):
+            return False  # another call claimed it first
         raise
-    return usage
+    return True
 
 
 def _announce(usage: Usage, mark: UnicodeAttribute, name: str, plan: str, limit: int, calls: int, now) -> None:
     try:
-        if _claim(usage.project_id, usage.month, mark, now):
-            publish(usage_event(usage.project_id, name, plan, limit, calls, now))
+        _claim(usage.project_id, usage.month, mark, usage_event(usage.project_id, name, plan, limit, calls, now), now)
     except Exception:
         # the call itself is counted and goes on; the next call finds the mark missing and tries again
         logger.exception("usage event not claimed", extra={"event": name})
@@ -131,9 +140,10 @@ def _announce_rejected(project_id: str, plan: str, limit: int, now) -> None:
     if key in _exhausted_known:
         return
     try:
-        claimed = _claim(project_id, key[1], Usage.exhausted_sent_at, now)
-        if claimed:
-            publish(usage_event(project_id, "usage.exhausted", plan, limit, int(claimed.calls or 0), now))
+        usage = Usage.get(project_id, key[1], consistent_read=True)
+        if usage.exhausted_sent_at is None:
+            _claim(project_id, key[1], Usage.exhausted_sent_at,
+                   usage_event(project_id, "usage.exhausted", plan, limit, int(usage.calls or 0), now), now)
         _exhausted_known.add(key)
     except Exception:
         logger.exception("usage event not claimed", extra={"event": "usage.exhausted"})
