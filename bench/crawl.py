@@ -1,8 +1,14 @@
 """A site's first crawl, stage by stage, today's pipeline against an earlier revision's.
 
-`python -m bench crawl` (or `python -m bench.crawl [corpus] [--repeat N]`; default flask, once).
+`python -m bench crawl` (or `python -m bench.crawl [corpus] [--repeat N]`; default flask, once;
+``--repeat 0`` only the interleaved stages).
 
-The corpus is served as a local website and crawled by the real worker code (``crawl_source``:
+First the stages that changed, interleaved in one process so that the machine's load weighs on
+both alike: the corpus's pages extracted by the baseline's extractor and by today's, page by page
+alternately, and the crawl's chunk texts embedded by the baseline's MiniLM embedder and by
+today's, 32 texts at a time alternately; CPU seconds of each, and their ratio.
+
+Then whole first crawls: the corpus is served as a local website and crawled by the real worker code (``crawl_source``:
 crawler, extractor, chunker, offline MiniLM embedder, embedded SQLite index, page records in moto)
 for a new source of a new project: a first crawl, where every chunk is embedded. The same run
 crawls it with the code of ``BOTPLOT_BENCH_BASELINE`` (a git revision, by default the one before
@@ -82,6 +88,49 @@ def one_crawl(corpus_name: str) -> dict:
             "load": [load, os.getloadavg()[0]], "stages": dict(timer.seconds)}
 
 
+def _module(name: str, path: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def stage_ratios(corpus_name: str, baseline_code: Path) -> None:
+    """Extraction and embedding, baseline and today alternately, in CPU seconds of this process."""
+    from bench.corpus import CORPORA, unpack
+    from botplot.knowledge import embeddings, extract
+    from botplot.knowledge.chunking import chunk_page, index_text
+
+    corpus = next(c for c in CORPORA if c.name == corpus_name)
+    root = unpack(corpus)
+    old_extract = _module("baseline_extract", baseline_code / "botplot" / "knowledge" / "extract.py")
+    cpu = {"extract": [0.0, 0.0], "embed": [0.0, 0.0]}
+    texts = []
+    for path in sorted(root.rglob("*.html")):
+        html, url = path.read_text(errors="replace"), "http://corpus/" + str(path.relative_to(root))
+        for n, function in enumerate((old_extract.extract_html, extract.extract_html)):
+            started = time.process_time()
+            page = function(html, url)
+            cpu["extract"][n] += time.process_time() - started
+        texts += [index_text(page.title, c.heading, c.content) for c in chunk_page(page.title, page.blocks)]
+    old_embedder = _module("baseline_embeddings", baseline_code / "botplot" / "knowledge" / "embeddings.py")
+    pair = (old_embedder.MiniLMEmbedder(), embeddings.MiniLMEmbedder())
+    for embedder in pair:
+        embedder.embed(["warm up", "the model"])
+    load = os.getloadavg()[0]
+    for start in range(0, len(texts), 32):
+        for n, embedder in enumerate(pair):
+            started = time.process_time()
+            embedder.embed(texts[start:start + 32])
+            cpu["embed"][n] += time.process_time() - started
+    print(f"stages interleaved in one process, CPU seconds ({len(texts)} chunks; load average {load:.1f} -> "
+          f"{os.getloadavg()[0]:.1f}):")
+    for stage, (old, new) in cpu.items():
+        print(f"  {stage:8s} baseline {old:7.1f}   today {new:7.1f}   {old / new:5.2f}x")
+
+
 def _export(revision: str) -> Path:
     """The revision's ``layers/core`` (the botplot package) in a temporary folder."""
     target = Path(tempfile.mkdtemp(prefix="botplot-baseline-"))
@@ -108,6 +157,8 @@ def main(argv: list[str]) -> None:
     repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 1
     corpus = next((a for a in argv if not a.startswith("--") and not a.isdigit()), "flask")
     baseline_code = _export(BASELINE)
+    stage_ratios(corpus, baseline_code)
+    print(f"\nwhole first crawls of {corpus}, baseline ({BASELINE}) and today alternately, each in a fresh interpreter:")
     runs: dict[str, list[dict]] = {"baseline": [], "today": []}
     for n in range(repeat):
         for label, code in (("baseline", baseline_code), ("today", None)):
@@ -117,8 +168,10 @@ def main(argv: list[str]) -> None:
                   f"{result['chunks']} chunks in {result['seconds']:.1f} s = {result['pages'] / result['seconds']:.2f} "
                   f"pages/s (process CPU {result['cpu']:.1f} s); load average {result['load'][0]:.1f} -> "
                   f"{result['load'][1]:.1f}", flush=True)
-    median = {label: {"seconds": statistics.median(r["seconds"] for r in rs),
-                      "pages": rs[0]["pages"],
+    if not repeat:
+        return
+    median = {label: {"seconds": statistics.median(r["seconds"] for r in rs), "pages": rs[0]["pages"],
+                      "cpu": statistics.median(r["cpu"] for r in rs),
                       "stages": {s: statistics.median(r["stages"].get(s, 0.0) for r in rs) for s in STAGES}}
               for label, rs in runs.items()}
     old, new = median["baseline"], median["today"]
@@ -127,6 +180,7 @@ def main(argv: list[str]) -> None:
     print(f"{'pages/s':26s}{old['pages'] / old['seconds']:10.2f}{new['pages'] / new['seconds']:10.2f}"
           f"{(new['pages'] / new['seconds']) / (old['pages'] / old['seconds']):7.2f}x")
     print(f"{'wall seconds':26s}{old['seconds']:10.1f}{new['seconds']:10.1f}{old['seconds'] / new['seconds']:7.2f}x")
+    print(f"{'process CPU seconds':26s}{old['cpu']:10.1f}{new['cpu']:10.1f}{old['cpu'] / new['cpu']:7.2f}x")
     for stage in STAGES:
         a, b = old["stages"][stage], new["stages"][stage]
         ratio = f"{a / b:7.2f}x" if b > 0 else ""

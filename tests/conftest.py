@@ -90,11 +90,11 @@ def dns():
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, dns):
     """The local stack as `make run` starts it (offline responder), with time scales shortened for
-    tests: a 'pro' limit of 5 calls, a 1 s key cache, webhook retries after 1, 1 and 2 s (4
+    tests: a 'pro' limit of 5 calls and a 'business' one of 30, a 1 s key cache, webhook retries after 1, 1 and 2 s (4
     attempts), deactivation after 6 consecutive failures spanning 3 s; names resolve through the
     test DNS server. It logs at DEBUG, so tests that look for leaks in its log see everything."""
     s = LocalStack(tmp_path_factory.mktemp("stack") / ".botplot", {
-        "BOTPLOT_PLAN_LIMITS": '{"pro": 5}', "BOTPLOT_KEY_CACHE_SECONDS": "1",
+        "BOTPLOT_PLAN_LIMITS": '{"pro": 5, "business": 30}', "BOTPLOT_KEY_CACHE_SECONDS": "1",
         "BOTPLOT_WEBHOOK_BACKOFF": "1,1,2", "BOTPLOT_WEBHOOK_DISABLE_AFTER": "6",
         "BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS": "3", "BOTPLOT_DNS_NAMESERVERS": dns.address,
         "POWERTOOLS_LOG_LEVEL": "DEBUG"}).start()

@@ -10,7 +10,9 @@ them again), never the end-to-end ones, whose stack would import the unmutated c
 
 ``python -m botplot_dev.mutation [module ...]`` runs some; results are kept in
 ``.mutation/results.json`` so the table covers every module run so far. ``MUTATION_CHILDREN=n``
-caps the mutants tested at once (default: one per CPU), for a machine shared with other work.
+caps the mutants tested at once (default: one per CPU), for a machine shared with other work;
+``MUTATION_TIME_LIMIT=s`` stops a module's run after s seconds and reports what was checked (marked
+partial); ``--collect`` reports a module's last run from its stage without running it again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -33,15 +36,17 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "quota": (["services/quota.py"],
               ["tests/integration/test_quota_rules.py", "tests/integration/test_quota_concurrency.py"]),
     "auth": (["services/auth.py", "services/ttl_cache.py"],
-             ["tests/integration/test_auth.py", "tests/unit/test_ttl_cache.py", "tests/integration/test_quota_rules.py"]),
+             ["tests/integration/test_auth.py", "tests/unit/test_ttl_cache.py",
+              "tests/integration/test_quota_rules.py"]),
     "ssrf-guard": (["net/ssrf.py"], ["tests/unit/test_ssrf.py", "tests/unit/test_ssrf_resolution.py"]),
-    "fetch": (["net/fetch.py"], ["tests/integration/test_fetch.py"]),
+    "fetch": (["net/fetch.py"], ["tests/integration/test_fetch.py", "tests/unit/test_ssrf.py"]),
     "webhook-signing": (["webhooks/signing.py"], ["tests/unit/test_webhook_signing.py"]),
     "webhook-delivery": (["webhooks/delivery.py"], ["tests/integration/test_faults.py"]),
     "ingest-resync": (["knowledge/ingest.py"], ["tests/integration/test_crawl_pipeline.py"]),
     "idle-close": (["services/idle.py"], ["tests/integration/test_idle_closer.py"]),
     "analytics-counters": (["services/counters.py"], ["tests/integration/test_analytics_counters.py"]),
-    "retrieval-ranking": (["knowledge/retrieval.py"], ["tests/integration/test_retrieval_ranking.py"]),
+    "retrieval-ranking": (["knowledge/retrieval.py"],
+                          ["tests/integration/test_retrieval_ranking.py", "tests/unit/test_ranking.py"]),
 }
 
 _STATUS = re.compile(r"^\s+(\S+__mutmut_\d+): (.+)$")
@@ -71,53 +76,85 @@ def _stage(name: str, files: list[str], tests: list[str]) -> Path:
 
 
 def run_module(name: str) -> dict:
+    """Stage and mutate one module. ``MUTATION_TIME_LIMIT`` (seconds) stops mutmut when it has run that
+    long: the result is then partial, its unchecked mutants counted as "not checked"."""
     files, tests = MODULES[name]
     missing = [t for t in tests if not (ROOT / t).exists()]
     if missing:
         return {"error": f"tests missing: {missing}"}
     stage = _stage(name, files, tests)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.monotonic()
-    mutmut = [sys.executable, "-m", "mutmut"]
     children = os.environ.get("MUTATION_CHILDREN") or str(os.cpu_count() or 2)
-    run = subprocess.run([*mutmut, "run", "--max-children", children], cwd=stage, env=env,
-                         capture_output=True, text=True)
-    listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=stage, env=env, capture_output=True, text=True)
+    limit = float(os.environ["MUTATION_TIME_LIMIT"]) if os.environ.get("MUTATION_TIME_LIMIT") else None
+    run = subprocess.Popen([sys.executable, "-m", "mutmut", "run", "--max-children", children], cwd=stage,
+                           env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)
+    try:
+        output, _ = run.communicate(timeout=limit)
+        partial = False
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGTERM)  # mutmut and the children it forked
+        output, _ = run.communicate()
+        partial = True
+    return collect(name, round(time.monotonic() - started), partial, output)
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def collect(name: str, seconds: int | None = None, partial: bool = False, output: str = "") -> dict:
+    """What mutmut recorded in a module's stage (``--collect``: for a run that was stopped)."""
+    stage = STAGE / re.sub(r"\W+", "-", name)
+    mutmut = [sys.executable, "-m", "mutmut"]
+    listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=stage, env=_env(), capture_output=True,
+                            text=True)
     statuses = {m.group(1): m.group(2).strip() for m in map(_STATUS.match, listed.stdout.splitlines()) if m}
     if not statuses or set(statuses.values()) == {"not checked"}:  # e.g. the tests fail on the unmutated code
-        return {"error": f"mutmut checked no mutants (exit {run.returncode}):\n{(run.stdout + run.stderr)[-2000:]}"}
+        return {"error": f"mutmut checked no mutants:\n{output[-2000:]}"}
     counts: dict[str, int] = {}
     for status in statuses.values():
         counts[status] = counts.get(status, 0) + 1
     survivors = sorted(k for k, s in statuses.items() if s in ("survived", "no tests", "suspicious"))
     diffs = {}
     for mutant in survivors:
-        shown = subprocess.run([*mutmut, "show", mutant], cwd=stage, env=env, capture_output=True, text=True)
+        shown = subprocess.run([*mutmut, "show", mutant], cwd=stage, env=_env(), capture_output=True, text=True)
         diffs[mutant] = "\n".join(line for line in shown.stdout.splitlines()
                                   if line.startswith(("+", "-")) and not line.startswith(("+++", "---")))
-    return {"files": files, "counts": counts, "survivors": diffs, "seconds": round(time.monotonic() - started)}
+    if seconds is None:  # a stopped run: from staging to mutmut's last recorded result
+        metas = list((stage / "mutants").rglob("*.meta"))
+        seconds = round(max(m.stat().st_mtime for m in metas) - (stage / "pyproject.toml").stat().st_mtime)
+    return {"files": MODULES[name][0], "counts": counts, "survivors": diffs, "seconds": seconds,
+            "partial": partial or "not checked" in counts}
 
 
 def table(results: dict) -> str:
-    lines = [f"{'module':30} {'mutants':>7} {'killed':>7} {'survived':>8} {'timeout':>7} {'no tests':>8} "
-             f"{'killed %':>8} {'time':>7}"]
+    """Killed % is of the mutants checked; a partial run (stopped by its time limit) is marked *."""
+    lines = [f"{'module':20} {'mutants':>7} {'killed':>7} {'survived':>8} {'timeout':>7} {'no tests':>8} "
+             f"{'not run':>7} {'killed %':>8} {'time':>7}"]
     for name in MODULES:
         result = results.get(name)
         if result is None:
-            lines.append(f"{name:30} not run")
+            lines.append(f"{name:20} not run")
             continue
         if "error" in result:
-            lines.append(f"{name:30} error: {result['error'].splitlines()[0]}")
+            lines.append(f"{name:20} error: {result['error'].splitlines()[0]}")
             continue
         c = result["counts"]
         total = sum(c.values())
+        checked = total - c.get("not checked", 0)
         killed = c.get("killed", 0) + c.get("caught by type check", 0)
-        lines.append(f"{name:30} {total:7} {killed:7} {c.get('survived', 0):8} {c.get('timeout', 0):7} "
-                     f"{c.get('no tests', 0):8} {100 * killed / total if total else 0:7.1f}% {result['seconds']:6}s")
+        seconds = f"{result['seconds']}s" if result.get("seconds") is not None else "?"
+        lines.append(f"{name:20} {total:7} {killed:7} {c.get('survived', 0):8} {c.get('timeout', 0):7} "
+                     f"{c.get('no tests', 0):8} {c.get('not checked', 0):7} "
+                     f"{100 * killed / checked if checked else 0:7.1f}%{'*' if result.get('partial') else ' '} "
+                     f"{seconds:>7}")
     return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
+    only_collect = "--collect" in argv
+    argv = [a for a in argv if a != "--collect"]
     names = argv or list(MODULES)
     unknown = [n for n in names if n not in MODULES]
     if unknown:
@@ -126,7 +163,7 @@ def main(argv: list[str]) -> int:
     STAGE.mkdir(exist_ok=True)
     for name in names:
         print(f"mutating {name} ({', '.join(MODULES[name][0])}) ...", flush=True)
-        result = run_module(name)
+        result = collect(name) if only_collect else run_module(name)
         # read again: another run (of other modules) may have written its results meanwhile
         results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         results[name] = result

@@ -93,12 +93,13 @@ WH = {**PP, "webhookId": "{{webhookId}}"}
 
 def events() -> dict[str, dict]:
     return {
-        "chat/chat.json": api_event("POST", "/api/v1/chat", "publicKey", body={"message": "What is your return policy?"}),
+        "chat/chat.json": api_event("POST", "/api/v1/chat", "publicKey", body={"message": "What is your return policy?",
+                                                                              "visitorId": "visitor_abc"}),
         "chat/chat-continue.json": api_event("POST", "/api/v1/chat", "publicKey", body={
             "message": "And how long do refunds take?", "conversationId": "{{conversationId}}",
             "visitorId": "visitor_abc"}),
         "chat/chat-stream.json": api_event("POST", "/api/v1/chat/stream", "publicKey",
-                                           body={"message": "How do I get started?"}),
+                                           body={"message": "How do I get started?", "visitorId": "visitor_abc"}),
         "chat/rating.json": api_event("POST", "/api/v1/chat/rating", "publicKey",
                                       body={"conversationId": "{{conversationId}}", "rating": 1}),
         "chat/lead.json": api_event("POST", "/api/v1/chat/lead", "publicKey", body={
@@ -124,9 +125,14 @@ def events() -> dict[str, dict]:
                                             {"id": "{{conversationId}}"}),
         "conversations/delete.json": api_event("DELETE", "/api/v1/conversations/{id}", "secretKey",
                                                {"id": "{{conversationId}}"}),
+        "conversations/visitor-export.json": api_event("GET", "/api/v1/visitors/{visitorId}/export", "secretKey",
+                                                       {"visitorId": "visitor_abc"}),
+        "conversations/visitor-erase.json": api_event("DELETE", "/api/v1/visitors/{visitorId}", "secretKey",
+                                                      {"visitorId": "visitor_abc"}),
         "leads/list.json": api_event("GET", "/api/v1/leads", "secretKey", query={"search": "john", "limit": "20"}),
         "leads/delete.json": api_event("DELETE", "/api/v1/leads/{id}", "secretKey", {"id": "{{leadId}}"}),
         "analytics/overview.json": api_event("GET", "/api/v1/analytics", "secretKey", query={"period": "30d"}),
+        "analytics/gaps.json": api_event("GET", "/api/v1/analytics/gaps", "secretKey", query={"period": "30d"}),
         "analytics/ratings.json": api_event("GET", "/api/v1/analytics/ratings", "secretKey", query={"period": "7d"}),
         "projects/list-webhooks.json": api_event("GET", f"{P}/webhooks", "secretKey", PP),
         "projects/create-webhook.json": api_event("POST", f"{P}/webhooks", "secretKey", PP, body={

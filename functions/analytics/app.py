@@ -1,4 +1,4 @@
-"""Analytics group (secret key): conversations, messages, visitors and trends; ratings."""
+"""Analytics group (secret key): conversations, messages, visitors and trends; ratings; knowledge gaps."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from botplot.services import analytics
+from botplot.services import analytics, gaps
 from botplot.services.auth import Principal
 from botplot.web import schemas
 from botplot.web.app import API_PREFIX, create_app
@@ -29,6 +29,17 @@ def get_analytics(caller: Caller, period: Period = "30d") -> dict:
 def get_ratings(caller: Caller, period: Period = "30d") -> dict:
     """Get customer satisfaction ratings summary and trends."""
     return analytics.ratings(caller.project_id, period)
+
+
+@router.get("/analytics/gaps", response_model=schemas.GapsResponse)
+def get_gaps(caller: Caller, period: Period = "30d",
+             limit: Annotated[int, Query(ge=1, le=50, description="Groups to list (default 20, max 50)")] = 20,
+             ) -> dict:
+    """Knowledge gaps: the visitors' questions the bot could not answer (below the confidence
+    threshold, or rated down), grouped when they ask the same thing in other words, most frequent
+    first, each with a suggested question for a Q&A pair. Adding a Q&A pair that answers a group
+    takes it off the list."""
+    return gaps.report(caller.project_id, analytics.period_days(period), limit)
 
 
 app = create_app(router, service="analytics", title="BotPlot analytics")

@@ -1,12 +1,13 @@
-"""Conversations group (secret key): list with pagination and status filter, read, delete."""
+"""Conversations group (secret key): list with pagination and status filter, read, delete; a
+visitor's data exported or erased."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
-from botplot.services import backoffice
+from botplot.services import backoffice, visitors
 from botplot.services.auth import Principal
 from botplot.web import schemas
 from botplot.web.app import API_PREFIX, create_app
@@ -42,6 +43,27 @@ def delete_conversation(id: str, caller: Caller) -> dict:
     """Delete a conversation and all its messages (analytics no longer count them)."""
     backoffice.delete_conversation(caller.project_id, id)
     return {"success": True}
+
+
+VisitorId = Annotated[str, Path(min_length=1, max_length=visitors.MAX_VISITOR_ID,
+                                description="The visitorId the chat routes were given (at most 200 characters)")]
+
+
+@router.get("/visitors/{visitorId}/export", response_model=schemas.VisitorExport, response_model_exclude_unset=True)
+def export_visitor(visitorId: VisitorId, caller: Caller) -> dict:
+    """Everything stored about one visitor of the key's project, as one JSON document: their
+    conversations with every message, their ratings and their leads, oldest first. A visitor
+    with none of these is 404 VISITOR_NOT_FOUND."""
+    return visitors.export(caller.project_id, visitorId)
+
+
+@router.delete("/visitors/{visitorId}", response_model=schemas.VisitorErased)
+def erase_visitor(visitorId: VisitorId, caller: Caller) -> dict:
+    """Erase one visitor: every conversation, message, rating and lead, and every analytics
+    counter they moved (conversations, messages, questions, ratings, resolution, unique visitors,
+    leads). Answers with what was erased. A visitor with nothing stored (never seen, or already
+    erased) is 404 VISITOR_NOT_FOUND."""
+    return visitors.erase(caller.project_id, visitorId)
 
 
 app = create_app(router, service="conversations", title="BotPlot conversations")

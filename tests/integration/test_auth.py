@@ -116,11 +116,66 @@ def test_a_plan_change_takes_effect_once_the_cache_time_is_up(app):
     assert until(lambda: chat(app, keys.public_key).status_code == 403)
 
 
-def test_a_deleted_project_s_keys_are_refused(app):
+def test_a_deleted_project_s_keys_are_refused(app, monkeypatch):
+    """Refused once the cache time is up, even for a key whose own entry is still cached then (its
+    project's entry, loaded earlier, is not). The cache's clock is moved by hand."""
+    from botplot.services import ttl_cache
     from botplot.services.projects import create_project, delete_project
 
+    class Clock:
+        now = 0.0
+
+        def monotonic(self):
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(ttl_cache, "time", clock)
     project, keys = create_project("deleted", "pro")
-    assert chat(app, keys.public_key).status_code == 200
+    assert chat(app, keys.public_key).status_code == 200  # the project's entry: until 0.5 s
+    clock.now = 0.3
+    assert chat(app, keys.secret_key).status_code == 200  # the secret key's entry: until 0.8 s
     delete_project(project.project_id)
-    refused = until(lambda: (r := chat(app, keys.public_key)).status_code == 401 and r)
-    assert refused and refused.json()["code"] == "INVALID_API_KEY"
+    assert chat(app, keys.secret_key).status_code == 200  # within the cache time
+    clock.now = 0.6
+    r = chat(app, keys.secret_key)
+    assert r.status_code == 401 and r.json() == {"error": "Invalid or revoked API key", "code": "INVALID_API_KEY"}
+    assert chat(app, keys.public_key).status_code == 401
+
+
+def test_the_project_s_name_and_instructions_reach_the_model(app, monkeypatch, tmp_path):
+    """README "Answers", step 3: the grounded prompt names the site and carries its owner's instructions
+    (read with the key, so they follow the project's record). The model is the local OpenAI fake."""
+    from botplot.config import reload_settings
+    from botplot.db.projects import Project
+    from botplot.knowledge.embeddings import default_embedder
+    from botplot.knowledge.index import default_index
+    from botplot.services import knowledge
+    from botplot.services.projects import create_project
+    from tests.support.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI()
+    # a key of its own: the shared client is rebuilt when the key changes (this fake is on a new port)
+    monkeypatch.setenv("OPENAI_API_KEY", f"sk-auth-prompt-{fake.base_url.rsplit(':', 1)[1].split('/')[0]}")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("BOTPLOT_EMBEDDER", "openai")
+    monkeypatch.setenv("BOTPLOT_INDEX", "sqlite")
+    monkeypatch.setenv("BOTPLOT_INDEX_PATH", str(tmp_path / "index.sqlite"))
+    reload_settings()
+    default_embedder.cache_clear()
+    default_index.cache_clear()
+    try:
+        project, keys = create_project("Acme Outdoor", "business")
+        Project(project.project_id).update(actions=[Project.instructions.set("Always answer in French.")])
+        knowledge.add_qa(project.project_id, "Do you ship to Canada?", "Yes, we ship to Canada in 5 days.")
+        assert chat(app, keys.public_key).status_code == 200
+        r = app.post("/api/v1/chat", json={"message": "Do you ship to Canada?"},
+                     headers={"Authorization": f"Bearer {keys.public_key}"})
+        assert r.status_code == 200 and fake.chat_requests
+        system = fake.chat_requests[-1]["messages"][0]["content"]
+        assert "Acme Outdoor" in system and "Always answer in French." in system
+    finally:
+        fake.close()
+        monkeypatch.undo()
+        reload_settings()
+        default_embedder.cache_clear()
+        default_index.cache_clear()

@@ -62,6 +62,11 @@ def test_idle_conversations_close_once_and_fire_conversation_ended_once(moto_end
     totals = boto3.resource("dynamodb").Table(os.environ["BOTPLOT_TABLE_DAILY_STATS"]).get_item(
         Key={"projectId": project.project_id, "day": "all"})["Item"]
     assert (totals["statusActive"], totals["statusClosed"], totals["statusHandedOff"]) == (1, 3, 1)
+    # GET /conversations?status=closed lists them (README "Back office": the status filter)
+    from botplot.services.backoffice import list_conversations
+
+    listed, total = list_conversations(project.project_id, 100, 0, "closed")
+    assert sorted(c.conversation_id for c in listed) == sorted(idle) and total == 3
 
     # a visitor coming back reopens a closed conversation
     chat.begin(caller, "one more thing", idle[0], "v-idle")

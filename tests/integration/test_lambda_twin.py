@@ -68,21 +68,28 @@ SEQUENCE = [
     "knowledge/get.json",
     "knowledge/recrawl.json", "crawl_worker/crawl.json",
     "chat/chat.json",  # again, now that the project has knowledge: the answer must come from it
-    "conversations/list.json", "conversations/get.json", "leads/list.json",
-    "analytics/overview.json", "analytics/ratings.json",
+    "conversations/list.json", "conversations/get.json", "conversations/visitor-export.json", "leads/list.json",
+    "analytics/overview.json", "analytics/ratings.json", "analytics/gaps.json",
     "projects/list-webhooks.json", "projects/create-webhook.json", "projects/create-webhook.json",
     "projects/update-webhook.json",
     "projects/test-webhook.json", "webhook_worker/outbox-insert.json", "webhook_worker/delivery.json",
     "projects/list-deliveries.json", "projects/redeliver.json",
     "projects/branding.json", "projects/subdomain.json", "projects/verify-domain.json",
     "sync_scheduler/daily.json", "sync_scheduler/weekly.json", "idle_closer/scheduled.json",
-    "knowledge/delete.json", "conversations/delete.json", "leads/delete.json", "projects/delete-webhook.json",
+    "knowledge/delete.json", "conversations/delete.json", "leads/delete.json", "conversations/visitor-erase.json",
+    "projects/delete-webhook.json",
     # last: from here on the public key is restricted to some origins and visitors must be verified
     "projects/get-settings.json", "projects/update-settings.json", "projects/identity-secret.json",
     "projects/require-identity.json", "chat/chat-verified-visitor.json",
 ]
 #: the template's key and project cache (BOTPLOT_KEY_CACHE_SECONDS's default, which it does not set)
 KEY_CACHE_SECONDS = 15
+
+#: After the sequence, each HTTP function answers once more as the month's last call (the twin
+#: project one call short of its limit, neither threshold announced): it crosses both thresholds and
+#: writes usage.warning and usage.exhausted to the outbox, which its policy must allow.
+LAST_CALLS = ["chat/config.json", "knowledge/list.json", "conversations/list.json", "leads/list.json",
+              "analytics/overview.json", "projects/list-webhooks.json"]
 
 
 def unavailable(reason: str):
@@ -147,6 +154,7 @@ class World:
         self.queue_arns = provisioned.queue_arns
         self.stream_arns = provisioned.stream_arns
         self.values = self._seed(provisioned)
+        self.tables = provisioned.resource_environment()
         self.values["webhookUrl"] = CREATED_WEBHOOK_URL
         xray_host, xray_port = self.xray.getsockname()
         self.overrides = {
@@ -191,6 +199,22 @@ class World:
                     break
                 iterator = page["NextShardIterator"]
         return records
+
+    def last_call_of_the_month(self) -> None:
+        """The twin project's usage this month one call short of its (enterprise) limit, with neither
+        of the month's thresholds announced yet."""
+        from botplot import clock
+        from botplot.config import DEFAULT_PLAN_LIMITS
+
+        usage = boto3.resource("dynamodb", region_name="us-east-1").Table(self.tables["BOTPLOT_TABLE_USAGE"])
+        usage.put_item(Item={"projectId": self.values["projectId"], "month": clock.month(clock.now()),
+                             "calls": DEFAULT_PLAN_LIMITS["enterprise"] - 1})
+
+    def outbox_writes(self, invocation) -> int:
+        """How many of the invocation's transactions put an item in the outbox."""
+        outbox = self.tables["BOTPLOT_TABLE_OUTBOX"]
+        return sum(1 for c in invocation.calls if c.get("operation") == "TransactWriteItems"
+                   and any(table == outbox for _, table in c["params"]["TransactItems"]))
 
     def receive(self, queue: str) -> list[dict]:
         messages = []
@@ -321,7 +345,7 @@ def _problems(world: World, name: str, invocation, model_calls_before: int) -> l
 
 @pytest.fixture(scope="module")
 def runs(world):
-    """Every sample event sent to its function's twin, in SEQUENCE order."""
+    """Every sample event sent to its function's twin, in SEQUENCE order, then LAST_CALLS."""
     outcomes = []
     knowledge_ready = False
     for name in SEQUENCE:
@@ -346,6 +370,18 @@ def runs(world):
         _remember(world, name, invocation)
         outcomes.append(outcome)
         print(f"twin {function.name:22s} {name:32s} {invocation.status or '-'} {invocation.seconds:6.2f} s"
+              f" {len(invocation.calls):3d} calls {'; '.join(p.splitlines()[0][:120] for p in outcome.problems)}")
+    for name in LAST_CALLS:
+        function = world.functions[FUNCTION_OF[name.split("/")[0]]]
+        world.last_call_of_the_month()
+        label = f"{name} (the month's last call)"
+        invocation = function.invoke(_prepare(world, name), label)
+        outcome = Outcome(label, invocation, False)
+        outcome.problems = _problems(world, name, invocation, len(world.fake.chat_requests))
+        if world.outbox_writes(invocation) != 2:
+            outcome.problems.append("usage.warning and usage.exhausted were not both written to the outbox")
+        outcomes.append(outcome)
+        print(f"twin {function.name:22s} {label:32s} {invocation.status or '-'} {invocation.seconds:6.2f} s"
               f" {len(invocation.calls):3d} calls {'; '.join(p.splitlines()[0][:120] for p in outcome.problems)}")
     _write_call_table(world, outcomes)
     return outcomes

@@ -60,6 +60,12 @@ def _crawl_event(receive_count: int | None = None) -> dict:
     return sqs_event(messages, arn, "us-east-1")
 
 
+def _source_events(project_id: str) -> list[dict]:
+    """The project's ``source.*`` events announced so far (the outbox's stream), oldest first."""
+    payloads = [json.loads(r["dynamodb"]["NewImage"]["payload"]["S"]) for r in outbox_records(project_id)]
+    return [p for p in payloads if p["event"].startswith("source.")]
+
+
 def _sweep() -> dict:
     return load_module("IdleCloserFunction").handler({}, LambdaContext("idle", 120))
 
@@ -105,6 +111,12 @@ def test_a_job_failing_its_last_attempt_leaves_the_source_failed(local_world, mo
         failed = knowledge.get(project.project_id, source.source_id)
         assert failed.status == "failed" and failed.crawl_deadline is None
         assert failed.error.startswith("The crawl failed 3 times on an internal error") and "re-crawl" in failed.error
+        (announced,) = _source_events(project.project_id)  # the two retried attempts announced nothing
+        assert announced["event"] == "source.failed"
+        assert announced["data"] | {"failed_at": None} == {
+            "source_id": source.source_id, "type": "url", "name": source.url, "url": source.url,
+            "sync_frequency": "manual", "status": "failed", "error": failed.error, "failed_at": None, "report": None}
+        assert announced["data"]["failed_at"] == failed.updated_at
     finally:
         fake.close()
 
@@ -127,6 +139,9 @@ def test_a_crawl_whose_worker_never_reports_is_failed_by_the_sweeper(local_world
     assert (swept.status, swept.error, swept.crawl_deadline) == ("failed", CRAWL_LOST, None)
     assert knowledge.get(project.project_id, waiting.source_id).status == "processing"  # its time has not come
     assert _sweep()["crawlsFailed"] == 0  # the index no longer lists the failed one
+    (announced,) = _source_events(project.project_id)  # once, though the sweep ran twice
+    assert (announced["event"], announced["data"]["source_id"], announced["data"]["error"],
+            announced["data"]["url"]) == ("source.failed", lost.source_id, CRAWL_LOST, "https://example.com/lost")
 
     # a re-crawl of the failed source is a new job with a new deadline, which a finished crawl clears
     knowledge.recrawl(project.project_id, lost.source_id)

@@ -98,6 +98,7 @@ export declare class BotPlot {
     readonly knowledge: Knowledge;
     readonly conversations: Conversations;
     readonly leads: Leads;
+    readonly visitors: Visitors;
     readonly analytics: Analytics;
     readonly projects: Projects;
     readonly webhooks: Webhooks;
@@ -177,12 +178,23 @@ declare class Leads {
     all(query?: Omit<LeadQuery, "limit" | "offset">, pageSize?: number): AsyncGenerator<Schemas["LeadView"]>;
     delete(id: string, options?: RequestOptions): Promise<Schemas["SuccessResponse"]>;
 }
+/** A visitor's data rights: everything stored about them, exported or erased. */
+declare class Visitors {
+    private readonly api;
+    constructor(api: BotPlot);
+    /** `GET /visitors/:visitorId/export`: their conversations (with messages), ratings and leads. */
+    export(visitorId: string, options?: RequestOptions): Promise<Schemas["VisitorExport"]>;
+    /** `DELETE /visitors/:visitorId`: erase all of it (and what it counted); answers with the counts. */
+    erase(visitorId: string, options?: RequestOptions): Promise<Schemas["VisitorErased"]>;
+}
 type Period = QueryOf<"/api/v1/analytics">;
 declare class Analytics {
     private readonly api;
     constructor(api: BotPlot);
     get(query?: Period, options?: RequestOptions): Promise<Schemas["AnalyticsResponse"]>;
     ratings(query?: Period, options?: RequestOptions): Promise<Schemas["RatingsResponse"]>;
+    /** `GET /analytics/gaps`: the questions the bot could not answer, grouped, with a suggested Q&A question. */
+    gaps(query?: QueryOf<"/api/v1/analytics/gaps">, options?: RequestOptions): Promise<Schemas["GapsResponse"]>;
 }
 declare class Projects {
     private readonly api;

@@ -51,10 +51,13 @@ export const OPERATIONS = {
     "GET /api/v1/conversations": "conversations.list",
     "GET /api/v1/conversations/{id}": "conversations.get",
     "DELETE /api/v1/conversations/{id}": "conversations.delete",
+    "GET /api/v1/visitors/{visitorId}/export": "visitors.export",
+    "DELETE /api/v1/visitors/{visitorId}": "visitors.erase",
     "GET /api/v1/leads": "leads.list",
     "DELETE /api/v1/leads/{id}": "leads.delete",
     "GET /api/v1/analytics": "analytics.get",
     "GET /api/v1/analytics/ratings": "analytics.ratings",
+    "GET /api/v1/analytics/gaps": "analytics.gaps",
     "PATCH /api/v1/projects/{projectId}/branding": "projects.updateBranding",
     "PATCH /api/v1/projects/{projectId}/subdomain": "projects.setSubdomain",
     "POST /api/v1/projects/{projectId}/verify-domain": "projects.verifyDomain",
@@ -85,6 +88,7 @@ export class BotPlot {
         this.knowledge = new Knowledge(this);
         this.conversations = new Conversations(this);
         this.leads = new Leads(this);
+        this.visitors = new Visitors(this);
         this.analytics = new Analytics(this);
         this.projects = new Projects(this);
         this.webhooks = new Webhooks(this);
@@ -278,6 +282,20 @@ class Leads {
         return this.api.json("DELETE", `/api/v1/leads/${segment(id)}`, undefined, undefined, options);
     }
 }
+/** A visitor's data rights: everything stored about them, exported or erased. */
+class Visitors {
+    constructor(api) {
+        this.api = api;
+    }
+    /** `GET /visitors/:visitorId/export`: their conversations (with messages), ratings and leads. */
+    export(visitorId, options) {
+        return this.api.json("GET", `/api/v1/visitors/${segment(visitorId)}/export`, undefined, undefined, options);
+    }
+    /** `DELETE /visitors/:visitorId`: erase all of it (and what it counted); answers with the counts. */
+    erase(visitorId, options) {
+        return this.api.json("DELETE", `/api/v1/visitors/${segment(visitorId)}`, undefined, undefined, options);
+    }
+}
 class Analytics {
     constructor(api) {
         this.api = api;
@@ -287,6 +305,10 @@ class Analytics {
     }
     ratings(query = {}, options) {
         return this.api.json("GET", "/api/v1/analytics/ratings", undefined, query, options);
+    }
+    /** `GET /analytics/gaps`: the questions the bot could not answer, grouped, with a suggested Q&A question. */
+    gaps(query = {}, options) {
+        return this.api.json("GET", "/api/v1/analytics/gaps", undefined, query, options);
     }
 }
 class Projects {

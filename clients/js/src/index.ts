@@ -101,10 +101,13 @@ export const OPERATIONS: Record<OperationKey, string> = {
   "GET /api/v1/conversations": "conversations.list",
   "GET /api/v1/conversations/{id}": "conversations.get",
   "DELETE /api/v1/conversations/{id}": "conversations.delete",
+  "GET /api/v1/visitors/{visitorId}/export": "visitors.export",
+  "DELETE /api/v1/visitors/{visitorId}": "visitors.erase",
   "GET /api/v1/leads": "leads.list",
   "DELETE /api/v1/leads/{id}": "leads.delete",
   "GET /api/v1/analytics": "analytics.get",
   "GET /api/v1/analytics/ratings": "analytics.ratings",
+  "GET /api/v1/analytics/gaps": "analytics.gaps",
   "PATCH /api/v1/projects/{projectId}/branding": "projects.updateBranding",
   "PATCH /api/v1/projects/{projectId}/subdomain": "projects.setSubdomain",
   "POST /api/v1/projects/{projectId}/verify-domain": "projects.verifyDomain",
@@ -152,6 +155,7 @@ export class BotPlot {
   readonly knowledge: Knowledge;
   readonly conversations: Conversations;
   readonly leads: Leads;
+  readonly visitors: Visitors;
   readonly analytics: Analytics;
   readonly projects: Projects;
   readonly webhooks: Webhooks;
@@ -172,6 +176,7 @@ export class BotPlot {
     this.knowledge = new Knowledge(this);
     this.conversations = new Conversations(this);
     this.leads = new Leads(this);
+    this.visitors = new Visitors(this);
     this.analytics = new Analytics(this);
     this.projects = new Projects(this);
     this.webhooks = new Webhooks(this);
@@ -380,6 +385,21 @@ class Leads {
   }
 }
 
+/** A visitor's data rights: everything stored about them, exported or erased. */
+class Visitors {
+  constructor(private readonly api: BotPlot) {}
+
+  /** `GET /visitors/:visitorId/export`: their conversations (with messages), ratings and leads. */
+  export(visitorId: string, options?: RequestOptions): Promise<Schemas["VisitorExport"]> {
+    return this.api.json("GET", `/api/v1/visitors/${segment(visitorId)}/export`, undefined, undefined, options);
+  }
+
+  /** `DELETE /visitors/:visitorId`: erase all of it (and what it counted); answers with the counts. */
+  erase(visitorId: string, options?: RequestOptions): Promise<Schemas["VisitorErased"]> {
+    return this.api.json("DELETE", `/api/v1/visitors/${segment(visitorId)}`, undefined, undefined, options);
+  }
+}
+
 type Period = QueryOf<"/api/v1/analytics">;
 
 class Analytics {
@@ -391,6 +411,11 @@ class Analytics {
 
   ratings(query: Period = {}, options?: RequestOptions): Promise<Schemas["RatingsResponse"]> {
     return this.api.json("GET", "/api/v1/analytics/ratings", undefined, query, options);
+  }
+
+  /** `GET /analytics/gaps`: the questions the bot could not answer, grouped, with a suggested Q&A question. */
+  gaps(query: QueryOf<"/api/v1/analytics/gaps"> = {}, options?: RequestOptions): Promise<Schemas["GapsResponse"]> {
+    return this.api.json("GET", "/api/v1/analytics/gaps", undefined, query, options);
   }
 }
 

@@ -24,6 +24,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/gaps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Gaps
+         * @description Knowledge gaps: the visitors' questions the bot could not answer (below the confidence
+         *     threshold, or rated down), grouped when they ask the same thing in other words, most frequent
+         *     first, each with a suggested question for a Q&A pair. Adding a Q&A pair that answers a group
+         *     takes it off the list.
+         */
+        get: operations["get_gaps_api_v1_analytics_gaps_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/ratings": {
         parameters: {
             query?: never;
@@ -575,6 +598,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/visitors/{visitorId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Erase Visitor
+         * @description Erase one visitor: every conversation, message, rating and lead, and every analytics
+         *     counter they moved (conversations, messages, questions, ratings, resolution, unique visitors,
+         *     leads). Answers with what was erased. A visitor with nothing stored (never seen, or already
+         *     erased) is 404 VISITOR_NOT_FOUND.
+         */
+        delete: operations["erase_visitor_api_v1_visitors__visitorId__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/visitors/{visitorId}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Visitor
+         * @description Everything stored about one visitor of the key's project, as one JSON document: their
+         *     conversations with every message, their ratings and their leads, oldest first. A visitor
+         *     with none of these is 404 VISITOR_NOT_FOUND.
+         */
+        get: operations["export_visitor_api_v1_visitors__visitorId__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "conversation.started": {
@@ -1080,7 +1148,7 @@ export interface components {
              * Events
              * @description Event types to subscribe to
              */
-            events: ("conversation.started" | "conversation.ended" | "message.created" | "lead.captured" | "handoff.requested" | "rating.received")[];
+            events: ("conversation.started" | "conversation.ended" | "message.created" | "lead.captured" | "handoff.requested" | "rating.received" | "usage.warning" | "usage.exhausted" | "source.synced" | "source.failed")[];
             /**
              * Description
              * @description Friendly description
@@ -1131,6 +1199,17 @@ export interface components {
             /** Nextattemptat */
             nextAttemptAt: string | null;
         };
+        /** ErasedCounts */
+        ErasedCounts: {
+            /** Conversations */
+            conversations: number;
+            /** Messages */
+            messages: number;
+            /** Ratings */
+            ratings: number;
+            /** Leads */
+            leads: number;
+        };
         /** ErrorResponse */
         ErrorResponse: {
             /**
@@ -1143,6 +1222,16 @@ export interface components {
              * @example ERROR_CODE
              */
             code: string;
+        };
+        /** GapsResponse */
+        GapsResponse: {
+            /** Gaps */
+            gaps: components["schemas"]["KnowledgeGap"][];
+            /**
+             * Totalgroups
+             * @description Open groups in the period (the list shows the first `limit`)
+             */
+            totalGroups: number;
         };
         /** HandoffRequest */
         HandoffRequest: {
@@ -1186,6 +1275,31 @@ export interface components {
              * @description true when it replaced a previous secret, which no longer works
              */
             rotated: boolean;
+        };
+        /** KnowledgeGap */
+        KnowledgeGap: {
+            /**
+             * Question
+             * @description A suggested question for a Q&A pair that would answer the group
+             */
+            question: string;
+            /**
+             * Count
+             * @description Times it went unanswered in the period (below the confidence threshold, or rated down)
+             */
+            count: number;
+            /**
+             * Rateddown
+             * @description How many of those were answers rated down (-1)
+             */
+            ratedDown: number;
+            /**
+             * Examples
+             * @description Wordings visitors used, most frequent first (at most 3)
+             */
+            examples: string[];
+            /** Lastaskedat */
+            lastAskedAt: string | null;
         };
         /** LeadList */
         LeadList: {
@@ -1523,7 +1637,7 @@ export interface components {
              */
             url?: string | null;
             /** Events */
-            events?: ("conversation.started" | "conversation.ended" | "message.created" | "lead.captured" | "handoff.requested" | "rating.received")[] | null;
+            events?: ("conversation.started" | "conversation.ended" | "message.created" | "lead.captured" | "handoff.requested" | "rating.received" | "usage.warning" | "usage.exhausted" | "source.synced" | "source.failed")[] | null;
             /** Description */
             description?: string | null;
             /**
@@ -1544,6 +1658,74 @@ export interface components {
             found: string | null;
             /** Verifiedat */
             verifiedAt?: string | null;
+        };
+        /** VisitorConversation */
+        VisitorConversation: {
+            /** Id */
+            id: string;
+            /** Visitorid */
+            visitorId: string | null;
+            /** Status */
+            status: string;
+            /** Overallrating */
+            overallRating: number | null;
+            /** Handoffstatus */
+            handoffStatus: string;
+            /** Messagecount */
+            messageCount: number;
+            /** Firstmessage */
+            firstMessage: string | null;
+            /** Createdat */
+            createdAt: string;
+            /** Lastmessageat */
+            lastMessageAt: string;
+            /** Messages */
+            messages: components["schemas"]["MessageView"][];
+            /** Handoffreason */
+            handoffReason?: string | null;
+        };
+        /** VisitorErased */
+        VisitorErased: {
+            /** Success */
+            success: boolean;
+            /** Visitorid */
+            visitorId: string;
+            erased: components["schemas"]["ErasedCounts"];
+        };
+        /** VisitorExport */
+        VisitorExport: {
+            /** Visitorid */
+            visitorId: string;
+            /** Exportedat */
+            exportedAt: string;
+            /**
+             * Lastactiveday
+             * @description The visitor's last active day (YYYY-MM-DD, UTC) as analytics count it
+             */
+            lastActiveDay: string | null;
+            /** Conversations */
+            conversations: components["schemas"]["VisitorConversation"][];
+            /** Ratings */
+            ratings: components["schemas"]["VisitorRating"][];
+            /** Leads */
+            leads: components["schemas"]["LeadView"][];
+        };
+        /** VisitorRating */
+        VisitorRating: {
+            /** Conversationid */
+            conversationId: string;
+            /**
+             * Messageid
+             * @description null: the rating of the whole conversation
+             */
+            messageId: string | null;
+            /**
+             * Rating
+             * @description 1 or -1
+             */
+            rating: number;
+            /** Ratedat */
+            ratedAt: string | null;
         };
         /** WebhookList */
         WebhookList: {
@@ -1653,6 +1835,109 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AnalyticsResponse"];
+                };
+            };
+            /** @description Invalid request parameters or body */
+            400: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API access requires a paid plan, or action not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Resource not found */
+            404: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Monthly API limit exceeded */
+            429: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our end */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_gaps_api_v1_analytics_gaps_get: {
+        parameters: {
+            query?: {
+                /** @description "7d", "30d", or "90d" (default "30d") */
+                period?: "7d" | "30d" | "90d";
+                /** @description Groups to list (default 20, max 50) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GapsResponse"];
                 };
             };
             /** @description Invalid request parameters or body */
@@ -5169,6 +5454,208 @@ export interface operations {
             /** @description A conflict: IDEMPOTENCY_KEY_REUSED (the Idempotency-Key was used with another request), IDEMPOTENCY_IN_PROGRESS (a request with it is still running), or the route's own codes (such as WEBHOOK_INACTIVE or SUBDOMAIN_TAKEN) */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Monthly API limit exceeded */
+            429: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our end */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    erase_visitor_api_v1_visitors__visitorId__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The visitorId the chat routes were given (at most 200 characters) */
+                visitorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitorErased"];
+                };
+            };
+            /** @description Invalid request parameters or body */
+            400: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API access requires a paid plan, or action not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Resource not found */
+            404: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Monthly API limit exceeded */
+            429: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Something went wrong on our end */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    export_visitor_api_v1_visitors__visitorId__export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The visitorId the chat routes were given (at most 200 characters) */
+                visitorId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitorExport"];
+                };
+            };
+            /** @description Invalid request parameters or body */
+            400: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API access requires a paid plan, or action not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Resource not found */
+            404: {
+                headers: {
+                    /** @description Calls allowed this calendar month (UTC) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Calls left this month */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description Epoch seconds when the count resets (next month, UTC) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {

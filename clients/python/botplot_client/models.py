@@ -78,7 +78,7 @@ class CrawlProgress(TypedDict, closed=True):
 
 class CreateWebhook(TypedDict):
     url: str
-    events: list[Literal['conversation.started', 'conversation.ended', 'message.created', 'lead.captured', 'handoff.requested', 'rating.received']]
+    events: list[Literal['conversation.started', 'conversation.ended', 'message.created', 'lead.captured', 'handoff.requested', 'rating.received', 'usage.warning', 'usage.exhausted', 'source.synced', 'source.failed']]
     description: NotRequired[str | None]
 
 
@@ -100,6 +100,13 @@ class DeliveryView(TypedDict, closed=True):
     createdAt: str
     updatedAt: str | None
     nextAttemptAt: str | None
+
+
+class ErasedCounts(TypedDict, closed=True):
+    conversations: int
+    messages: int
+    ratings: int
+    leads: int
 
 
 class ErrorResponse(TypedDict, closed=True):
@@ -125,6 +132,14 @@ class IdentitySecretResponse(TypedDict, closed=True):
     identity_secret: str
     created_at: str
     rotated: bool
+
+
+class KnowledgeGap(TypedDict, closed=True):
+    question: str
+    count: int
+    ratedDown: int
+    examples: list[str]
+    lastAskedAt: str | None
 
 
 class LeadRequest1(TypedDict):
@@ -316,7 +331,7 @@ class TopQuestion(TypedDict, closed=True):
 
 class UpdateWebhook(TypedDict):
     url: NotRequired[str | None]
-    events: NotRequired[list[Literal['conversation.started', 'conversation.ended', 'message.created', 'lead.captured', 'handoff.requested', 'rating.received']] | None]
+    events: NotRequired[list[Literal['conversation.started', 'conversation.ended', 'message.created', 'lead.captured', 'handoff.requested', 'rating.received', 'usage.warning', 'usage.exhausted', 'source.synced', 'source.failed']] | None]
     description: NotRequired[str | None]
     is_active: NotRequired[bool | None]
 
@@ -327,6 +342,33 @@ class VerifyDomainResponse(TypedDict, closed=True):
     expected: str
     found: str | None
     verifiedAt: NotRequired[str | None]
+
+
+class VisitorConversation(TypedDict, closed=True):
+    id: str
+    visitorId: str | None
+    status: str
+    overallRating: int | None
+    handoffStatus: str
+    messageCount: int
+    firstMessage: str | None
+    createdAt: str
+    lastMessageAt: str
+    messages: list[MessageView]
+    handoffReason: NotRequired[str | None]
+
+
+class VisitorErased(TypedDict, closed=True):
+    success: bool
+    visitorId: str
+    erased: ErasedCounts
+
+
+class VisitorRating(TypedDict, closed=True):
+    conversationId: str
+    messageId: str | None
+    rating: int
+    ratedAt: str | None
 
 
 class Data(TypedDict):
@@ -404,6 +446,11 @@ class DeliveryList(TypedDict, closed=True):
     nextCursor: NotRequired[str | None]
 
 
+class GapsResponse(TypedDict, closed=True):
+    gaps: list[KnowledgeGap]
+    totalGroups: int
+
+
 class LeadList(TypedDict, closed=True):
     leads: list[LeadView]
     total: int
@@ -416,6 +463,15 @@ class RatingsResponse(TypedDict, closed=True):
 
 class SourceList(TypedDict, closed=True):
     sources: list[SourceSummary]
+
+
+class VisitorExport(TypedDict, closed=True):
+    visitorId: str
+    exportedAt: str
+    lastActiveDay: str | None
+    conversations: list[VisitorConversation]
+    ratings: list[VisitorRating]
+    leads: list[LeadView]
 
 
 class WebhookList(TypedDict, closed=True):

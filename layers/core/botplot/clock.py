@@ -37,11 +37,15 @@ def month(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m")
 
 
-def next_month_epoch(dt: datetime) -> int:
-    """Epoch seconds of the first instant of the next calendar month (UTC): the quota reset."""
+def next_month(dt: datetime) -> datetime:
+    """The first instant of the next calendar month (UTC): the quota reset."""
     dt = dt.astimezone(timezone.utc)
-    first = datetime(dt.year + (dt.month == 12), dt.month % 12 + 1, 1, tzinfo=timezone.utc)
-    return int(first.timestamp())
+    return datetime(dt.year + (dt.month == 12), dt.month % 12 + 1, 1, tzinfo=timezone.utc)
+
+
+def next_month_epoch(dt: datetime) -> int:
+    """Epoch seconds of :func:`next_month`."""
+    return int(next_month(dt).timestamp())
 
 
 def period_days(period_days_count: int, today: date | None = None) -> list[str]:

@@ -20,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 from botplot import clock, ids, jsonenc
 from botplot.db.outbox import RETENTION, OutboxEvent
 
+#: the reference's six, then BotPlot's own (usage thresholds, crawl outcomes): all subscribable alike
 EVENT_TYPES = (
     "conversation.started",
     "conversation.ended",
@@ -27,6 +28,10 @@ EVENT_TYPES = (
     "lead.captured",
     "handoff.requested",
     "rating.received",
+    "usage.warning",
+    "usage.exhausted",
+    "source.synced",
+    "source.failed",
 )
 
 

@@ -40,6 +40,7 @@ class AsyncBotPlot:
         self.knowledge = AsyncKnowledge(self)
         self.conversations = AsyncConversations(self)
         self.leads = AsyncLeads(self)
+        self.visitors = AsyncVisitors(self)
         self.analytics = AsyncAnalytics(self)
         self.projects = AsyncProjects(self)
         self.webhooks = AsyncWebhooks(self)
@@ -249,12 +250,26 @@ class AsyncLeads(_Resource):
         return await self._client.request("DELETE", f"/api/v1/leads/{_segment(lead_id)}")
 
 
+class AsyncVisitors(_Resource):
+    """A visitor's data rights: everything stored about them, exported or erased."""
+
+    async def export(self, visitor_id: str) -> models.VisitorExport:
+        return await self._client.request("GET", f"/api/v1/visitors/{_segment(visitor_id)}/export")
+
+    async def erase(self, visitor_id: str) -> models.VisitorErased:
+        return await self._client.request("DELETE", f"/api/v1/visitors/{_segment(visitor_id)}")
+
+
 class AsyncAnalytics(_Resource):
     async def get(self, *, period: Period | None = None) -> models.AnalyticsResponse:
         return await self._client.request("GET", "/api/v1/analytics", params={"period": period})
 
     async def ratings(self, *, period: Period | None = None) -> models.RatingsResponse:
         return await self._client.request("GET", "/api/v1/analytics/ratings", params={"period": period})
+
+    async def gaps(self, *, period: Period | None = None, limit: int | None = None) -> models.GapsResponse:
+        """The questions the bot could not answer, grouped, each with a suggested Q&A question."""
+        return await self._client.request("GET", "/api/v1/analytics/gaps", params={"period": period, "limit": limit})
 
 
 class AsyncProjects(_Resource):
@@ -361,10 +376,13 @@ OPERATIONS: dict[str, str] = {
     "GET /api/v1/conversations": "conversations.list",
     "GET /api/v1/conversations/{id}": "conversations.get",
     "DELETE /api/v1/conversations/{id}": "conversations.delete",
+    "GET /api/v1/visitors/{visitorId}/export": "visitors.export",
+    "DELETE /api/v1/visitors/{visitorId}": "visitors.erase",
     "GET /api/v1/leads": "leads.list",
     "DELETE /api/v1/leads/{id}": "leads.delete",
     "GET /api/v1/analytics": "analytics.get",
     "GET /api/v1/analytics/ratings": "analytics.ratings",
+    "GET /api/v1/analytics/gaps": "analytics.gaps",
     "PATCH /api/v1/projects/{projectId}/branding": "projects.update_branding",
     "PATCH /api/v1/projects/{projectId}/subdomain": "projects.set_subdomain",
     "POST /api/v1/projects/{projectId}/verify-domain": "projects.verify_domain",

@@ -41,6 +41,7 @@ class BotPlot:
         self.knowledge = Knowledge(self)
         self.conversations = Conversations(self)
         self.leads = Leads(self)
+        self.visitors = SyncVisitors(self)
         self.analytics = Analytics(self)
         self.projects = Projects(self)
         self.webhooks = Webhooks(self)
@@ -250,12 +251,26 @@ class Leads(_Resource):
         return self._client.request("DELETE", f"/api/v1/leads/{_segment(lead_id)}")
 
 
+class SyncVisitors(_Resource):
+    """A visitor's data rights: everything stored about them, exported or erased."""
+
+    def export(self, visitor_id: str) -> models.VisitorExport:
+        return self._client.request("GET", f"/api/v1/visitors/{_segment(visitor_id)}/export")
+
+    def erase(self, visitor_id: str) -> models.VisitorErased:
+        return self._client.request("DELETE", f"/api/v1/visitors/{_segment(visitor_id)}")
+
+
 class Analytics(_Resource):
     def get(self, *, period: Period | None = None) -> models.AnalyticsResponse:
         return self._client.request("GET", "/api/v1/analytics", params={"period": period})
 
     def ratings(self, *, period: Period | None = None) -> models.RatingsResponse:
         return self._client.request("GET", "/api/v1/analytics/ratings", params={"period": period})
+
+    def gaps(self, *, period: Period | None = None, limit: int | None = None) -> models.GapsResponse:
+        """The questions the bot could not answer, grouped, each with a suggested Q&A question."""
+        return self._client.request("GET", "/api/v1/analytics/gaps", params={"period": period, "limit": limit})
 
 
 class Projects(_Resource):
@@ -362,10 +377,13 @@ OPERATIONS: dict[str, str] = {
     "GET /api/v1/conversations": "conversations.list",
     "GET /api/v1/conversations/{id}": "conversations.get",
     "DELETE /api/v1/conversations/{id}": "conversations.delete",
+    "GET /api/v1/visitors/{visitorId}/export": "visitors.export",
+    "DELETE /api/v1/visitors/{visitorId}": "visitors.erase",
     "GET /api/v1/leads": "leads.list",
     "DELETE /api/v1/leads/{id}": "leads.delete",
     "GET /api/v1/analytics": "analytics.get",
     "GET /api/v1/analytics/ratings": "analytics.ratings",
+    "GET /api/v1/analytics/gaps": "analytics.gaps",
     "PATCH /api/v1/projects/{projectId}/branding": "projects.update_branding",
     "PATCH /api/v1/projects/{projectId}/subdomain": "projects.set_subdomain",
     "POST /api/v1/projects/{projectId}/verify-domain": "projects.verify_domain",

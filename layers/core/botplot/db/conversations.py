@@ -92,3 +92,5 @@ class Message(Model):
     page_urls = ListAttribute(attr_name="pageUrls", of=UnicodeAttribute, null=True)
     citations = UnicodeAttribute(null=True)  # JSON, as returned to the client
     grounded = BooleanAttribute(null=True)
+    #: an assistant message counted as a knowledge gap: when (unanswered, or rated down)
+    gap_at = UnicodeAttribute(attr_name="gapAt", null=True)

@@ -56,6 +56,14 @@ class QuestionStat(Model):
     text = UnicodeAttribute()
     expires_at = TTLAttribute(attr_name="expiresAt", null=True)
     by_count = TopByCount()
+    # knowledge gaps (``projectId#gaps#day`` partitions, see botplot.services.gaps): the question's
+    # terms, the day's last wording, when it was last asked and how many were rated down
+    terms = UnicodeAttribute(null=True)
+    last_text = UnicodeAttribute(attr_name="lastText", null=True)
+    last_asked_at = UnicodeAttribute(attr_name="lastAskedAt", null=True)
+    rated_down = NumberAttribute(attr_name="ratedDown", null=True)
+    # a Q&A pair's record (``projectId#gaps#answers``): when it was added
+    answered_at = UnicodeAttribute(attr_name="answeredAt", null=True)
 
 
 class Visitor(Model):

@@ -14,4 +14,7 @@ class Usage(Model):
     project_id = UnicodeAttribute(hash_key=True, attr_name="projectId")
     month = UnicodeAttribute(range_key=True)
     calls = NumberAttribute(default=0)
+    #: when ``usage.warning`` / ``usage.exhausted`` was announced this month (set once, conditionally)
+    warning_sent_at = UnicodeAttribute(attr_name="warningSentAt", null=True)
+    exhausted_sent_at = UnicodeAttribute(attr_name="exhaustedSentAt", null=True)
     expires_at = TTLAttribute(attr_name="expiresAt", null=True)

@@ -190,8 +190,10 @@ class MiniLMEmbedder:
             scores = np.matmul(q, k)  # already scaled: the scale is in the query's weights
             scores -= scores.max(-1, keepdims=True)
             np.exp(scores, out=scores)
-            scores /= scores.sum(-1, keepdims=True)
-            context[start:start + length].reshape(length, heads, size)[:] = np.matmul(scores, v).transpose(1, 0, 2)
+            # softmax's division on the (length, 32) result instead of the (length, length) weights
+            mixed = np.matmul(scores, v)
+            mixed /= scores.sum(-1, keepdims=True)
+            context[start:start + length].reshape(length, heads, size)[:] = mixed.transpose(1, 0, 2)
             start += length
         return context
 

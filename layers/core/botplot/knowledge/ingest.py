@@ -14,13 +14,15 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
-from botplot import clock
+from botplot import clock, events
 from botplot.config import settings
-from botplot.db.base import condition_failed
+from botplot.db.base import condition_failed, connection
 from botplot.db.knowledge import Page, Source
 from botplot.db.projects import Project
+from botplot.knowledge import source_events
 from botplot.knowledge.chunking import chunk_page
 from botplot.knowledge.crawler import Crawler, CrawlResult, CrawledPage
 from botplot.knowledge.embeddings import EmbeddingError
@@ -285,11 +287,18 @@ def fail_job(project_id: str, source_id: str, job_id: str, error: str) -> bool:
     """Leave a source whose crawl job cannot finish ``failed`` with ``error``; False when the job is
     no longer the source's (deleted, superseded) or its outcome is already recorded."""
     try:
-        Source(project_id, source_id).update(actions=[
-            Source.status.set("failed"), Source.error.set(error), Source.crawl_deadline.remove(), Source.progress.remove(),
-            Source.updated_at.set(clock.iso_ms(clock.now())),
-        ], condition=(Source.status == "processing") & (Source.crawl_job_id == job_id))
-    except UpdateError as failure:
+        source = Source.get(project_id, source_id, consistent_read=True)
+    except DoesNotExist:
+        return False
+    now = clock.iso_ms(clock.now())
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(source, actions=[
+                Source.status.set("failed"), Source.error.set(error), Source.crawl_deadline.remove(),
+                Source.progress.remove(), Source.updated_at.set(now),
+            ], condition=(Source.status == "processing") & (Source.crawl_job_id == job_id))
+            events.save(tx, source_events.failed(source, error, now))
+    except TransactWriteError as failure:
         if not condition_failed(failure):
             raise
         return False
@@ -302,19 +311,25 @@ def _finish(source: Source, report: Report, error: str | None) -> None:
                        "changed": len(report.changed), "removed": len(report.removed),
                        "failed": len(report.failed)})
     pages = list(Page.query(source.source_id))
+    now, report_json = clock.iso_ms(clock.now()), report.as_json()
+    chunk_count, word_count = sum(len(p.chunk_ids or []) for p in pages), sum(p.word_count for p in pages)
+    outcome = (source_events.failed(source, error, now, report_json) if error
+               else source_events.synced(source, report_json, chunk_count, word_count, now))
     try:
-        source.update(actions=[
-            Source.status.set("failed" if error else "ready"),
-            Source.error.set(error) if error else Source.error.remove(),
-            Source.crawl_deadline.remove(),
-            Source.chunk_count.set(sum(len(p.chunk_ids or []) for p in pages)),
-            Source.word_count.set(sum(p.word_count for p in pages)),
-            Source.last_crawled_at.set(clock.iso_ms(clock.now())),
-            Source.updated_at.set(clock.iso_ms(clock.now())),
-            Source.crawl_report.set(report.as_json()),
-            Source.progress.remove(),
-        ], condition=Source.source_id.exists())
-    except UpdateError as failure:
+        with TransactWrite(connection=connection()) as tx:  # the outcome and its event, together
+            tx.update(source, actions=[
+                Source.status.set("failed" if error else "ready"),
+                Source.error.set(error) if error else Source.error.remove(),
+                Source.crawl_deadline.remove(),
+                Source.chunk_count.set(chunk_count),
+                Source.word_count.set(word_count),
+                Source.last_crawled_at.set(now),
+                Source.updated_at.set(now),
+                Source.crawl_report.set(report_json),
+                Source.progress.remove(),
+            ], condition=Source.source_id.exists())
+            events.save(tx, outcome)
+    except TransactWriteError as failure:
         if not condition_failed(failure):
             raise
         logger.info("source deleted during its crawl; removing what the crawl indexed")

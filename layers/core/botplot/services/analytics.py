@@ -21,7 +21,7 @@ TOP_PER_DAY = 25
 TOP_QUESTIONS = 10
 
 
-def _days(period: str) -> list[str]:
+def period_days(period: str) -> list[str]:
     return clock.period_days(PERIODS[period])
 
 
@@ -59,7 +59,7 @@ def _top_questions(project_id: str, days: list[str]) -> list[dict]:
 
 
 def overview(project_id: str, period: str) -> dict:
-    days = _days(period)
+    days = period_days(period)
     items = _day_items(project_id, days)
     conversations = sum(_n(i.conversations) for i in items.values())
     messages = sum(_n(i.messages) for i in items.values())
@@ -83,7 +83,7 @@ def overview(project_id: str, period: str) -> dict:
 
 
 def ratings(project_id: str, period: str) -> dict:
-    days = _days(period)
+    days = period_days(period)
     items = _day_items(project_id, days)
     positive = sum(_n(i.ratings_positive) for i in items.values())
     negative = sum(_n(i.ratings_negative) for i in items.values())

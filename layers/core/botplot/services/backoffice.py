@@ -13,14 +13,14 @@ from __future__ import annotations
 import itertools
 import json
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from botplot import clock, ids
-from botplot.db.base import connection
+from botplot.db.base import condition_failed, connection
 from botplot.db.conversations import Conversation, Message
 from botplot.db.leads import Lead
-from botplot.db.stats import TOTALS_DAY, DailyStats, Visitor
+from botplot.db.stats import TOTALS_DAY, DailyStats, QuestionStat, Visitor
 from botplot.errors import not_found
 from botplot.services import conversation_store as store
 from botplot.services.counters import STATUS_FIELDS, StatsDelta
@@ -105,26 +105,39 @@ def _visitor_after_delete(conversation: Conversation, delta: StatsDelta) -> tupl
     return visitor, visitor.last_seen_day, new_day
 
 
-def delete_conversation(project_id: str, conversation_id: str) -> None:
-    """Delete a conversation and all its messages, taking back everything they counted."""
+def delete_conversation(project_id: str, conversation_id: str, *, visitor_counted: bool = True) -> dict:
+    """Delete a conversation and all its messages, taking back everything they counted; returns
+    what was erased (``conversations``, ``messages``, ``ratings``).
+
+    ``visitor_counted=False`` leaves the visitor's last active day to the caller: erasing a whole
+    visitor settles it once at the end instead of recomputing it from the remaining conversations
+    after each one."""
     conversation = store.load(project_id, conversation_id)
     messages = store.all_messages(conversation.conversation_id)
     delta = StatsDelta(project_id)
     created_day = clock.day(clock.parse(conversation.created_at))
     delta.add(created_day, "conversations", -1).status(conversation.status, None)
+    ratings = 0
     if conversation.unresolved:
         delta.add(created_day, "unresolved", -1)
     if conversation.overall_rating is not None and conversation.rated_at:
         delta.add(clock.day(clock.parse(conversation.rated_at)),
                   "positive" if conversation.overall_rating > 0 else "negative", -1)
+        ratings += 1
+    question = ""
     for m in messages:
         day = clock.day(clock.parse(m.created_at))
         delta.add(day, "messages", -1)
         if m.role == "user":
             delta.question(day, m.content, -1)
+            question = m.content
         if m.rating is not None and m.rated_at:
             delta.add(clock.day(clock.parse(m.rated_at)), "positive" if m.rating > 0 else "negative", -1)
-    visitor, old_day, new_day = _visitor_after_delete(conversation, delta)
+            ratings += 1
+        if m.gap_at:
+            delta.gap(clock.day(clock.parse(m.gap_at)), question, -1, rated_down=m.grounded is not False)
+    visitor, old_day, new_day = (_visitor_after_delete(conversation, delta) if visitor_counted
+                                 else (None, None, None))
     with TransactWrite(connection=connection()) as tx:
         tx.delete(conversation, condition=Conversation.conversation_id.exists())
         if old_day != new_day:
@@ -138,6 +151,20 @@ def delete_conversation(project_id: str, conversation_id: str) -> None:
     with Message.batch_write() as batch:
         for m in messages:
             batch.delete(m)
+    _forget_unasked(delta)
+    return {"conversations": 1, "messages": len(messages), "ratings": ratings}
+
+
+def _forget_unasked(delta: StatsDelta) -> None:
+    """Drop the question and gap counters nobody else asked (count back to 0): their text was
+    this conversation's words and must not outlive it."""
+    for partition, key in delta.taken_back():
+        try:
+            QuestionStat(partition, key).delete(condition=QuestionStat.count <= 0)
+        except DeleteError as error:
+            if not condition_failed(error):
+                raise
+            # others asked it too: the count and their shared wording stay
 
 
 def list_leads(project_id: str, limit: int, offset: int, search: str | None) -> tuple[list, int]:

@@ -191,10 +191,13 @@ def finish(turn: Turn, answer: AnswerRecord) -> Message:
         page_urls=answer.page_urls or None,
         citations=json.dumps(answer.citations) if answer.citations else None,
         grounded=answer.grounded,
+        gap_at=None if answer.grounded else now_iso,  # below the confidence threshold: a knowledge gap
     )
     mark_unresolved = not answer.grounded and not conversation.unresolved
     for attempt in (1, 2):
         delta = StatsDelta(conversation.project_id).add(today, "messages")
+        if not answer.grounded:
+            delta.gap(today, turn.user_message.content, at=now_iso)
         actions = [Conversation.message_count.add(1), Conversation.last_message_at.set(now_iso)]
         condition = Conversation.conversation_id.exists()  # never resurrect a deleted conversation
         if mark_unresolved:

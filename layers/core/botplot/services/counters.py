@@ -3,7 +3,8 @@
 Per project and UTC day (``DailyStats``): conversations (by creation day), messages, unresolved
 conversations (by creation day), visitors whose last active day it is, leads and ratings. Per
 project (the ``"all"`` item): conversations by status, for exact list totals. Per project, day and
-normalised question (``QuestionStat``): how often it was asked. Deletes apply the same deltas with
+normalised question (``QuestionStat``): how often it was asked; per project, day and question
+terms, how often the bot could not answer it (see :mod:`botplot.services.gaps`). Deletes apply the same deltas with
 the opposite sign, so the figures always describe the records that exist.
 """
 
@@ -18,6 +19,7 @@ from datetime import timedelta
 from pynamodb.transactions import TransactWrite
 
 from botplot.db.stats import TOTALS_DAY, DailyStats, QuestionStat
+from botplot.services import gaps
 
 RETENTION = timedelta(days=400)
 
@@ -58,6 +60,7 @@ class StatsDelta:
         self.project_id = project_id
         self._days: dict[str, dict] = defaultdict(lambda: defaultdict(int))
         self._questions: dict[tuple[str, str], list] = {}
+        self._gaps: dict[tuple[str, str], dict] = {}
 
     def add(self, day: str, counter: str, n: int = 1) -> "StatsDelta":
         self._days[day][DAY_FIELDS[counter]] += n
@@ -78,6 +81,22 @@ class StatsDelta:
         entry[0] += n
         return self
 
+    def gap(self, day: str, question: str, n: int = 1, rated_down: bool = False, at: str | None = None) -> "StatsDelta":
+        """A question the bot could not answer (``rated_down``: its answer was rated -1), asked at ``at``."""
+        question_terms = gaps.terms(question)
+        entry = self._gaps.setdefault((day, gaps.key(question_terms)), {
+            "n": 0, "down": 0, "text": question.strip()[:300], "terms": " ".join(question_terms), "at": None})
+        entry["n"] += n
+        entry["down"] += n if rated_down else 0
+        if at and n > 0:
+            entry["at"], entry["last"] = max(entry["at"] or "", at), question.strip()[:300]
+        return self
+
+    def taken_back(self) -> list[tuple[str, str]]:
+        """(partition, key) of every question and gap counter this delta counts down."""
+        return ([(f"{self.project_id}#{day}", key) for (day, key), (n, _) in self._questions.items() if n < 0]
+                + [(gaps.partition(self.project_id, day), key) for (day, key), e in self._gaps.items() if e["n"] < 0])
+
     def apply(self, tx: TransactWrite) -> None:
         for day, changes in self._days.items():
             actions = [getattr(DailyStats, attribute).add(n) for attribute, n in changes.items() if n]
@@ -96,3 +115,13 @@ class StatsDelta:
                         QuestionStat.expires_at.set(RETENTION),
                     ],
                 )
+        for (day, key), entry in self._gaps.items():
+            if not entry["n"]:
+                continue
+            actions = [QuestionStat.count.add(entry["n"]), QuestionStat.text.set(QuestionStat.text | entry["text"]),
+                       QuestionStat.terms.set(entry["terms"]), QuestionStat.expires_at.set(RETENTION)]
+            if entry["down"]:
+                actions.append(QuestionStat.rated_down.add(entry["down"]))
+            if entry["at"]:
+                actions += [QuestionStat.last_asked_at.set(entry["at"]), QuestionStat.last_text.set(entry["last"])]
+            tx.update(QuestionStat(gaps.partition(self.project_id, day), key), actions=actions)

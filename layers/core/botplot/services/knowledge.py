@@ -10,17 +10,20 @@ import json
 from datetime import timedelta
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.transactions import TransactWrite
 
-from botplot import clock, ids
+from botplot import clock, events, ids
 from botplot.aws import client
 from botplot.config import settings
+from botplot.db.base import connection
 from botplot.db.knowledge import Source
 from botplot.errors import bad_request, not_found
-from botplot.knowledge import indexing
+from botplot.knowledge import indexing, source_events
 from botplot.knowledge.embeddings import EmbeddingError
 from botplot.knowledge.index import default_index
 from botplot.net import urls
 from botplot.observability import logger
+from botplot.services import gaps
 
 SYNC_FREQUENCIES = ("manual", "daily", "weekly")
 MAX_URL_LENGTH = 2048
@@ -73,10 +76,15 @@ def add_qa(project_id: str, question: str, answer: str) -> Source:
     except Exception as failure:
         logger.exception("indexing a Q&A pair failed")
         reason = str(failure) if isinstance(failure, EmbeddingError) else "Indexing failed"
-        source.update(actions=[Source.status.set("failed"),
-                               Source.error.set(f"{reason}; delete this pair and add it again")])
+        error, failed_at = f"{reason}; delete this pair and add it again", clock.iso_ms(clock.now())
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(source, actions=[Source.status.set("failed"), Source.error.set(error),
+                                       Source.updated_at.set(failed_at)])
+            events.save(tx, source_events.failed(source, error, failed_at))
+        source.status, source.error = "failed", error
         return source
     source.update(actions=[Source.status.set("ready"), Source.chunk_count.set(chunks)])
+    gaps.record_answer(project_id, source.source_id, question)
     return source
 
 
@@ -113,6 +121,8 @@ def delete(project_id: str, source_id: str) -> None:
     source = get(project_id, source_id)
     source.delete()
     indexing.remove_source_content(project_id, source_id)
+    if source.type == "qa":
+        gaps.forget_answer(project_id, source_id)
 
 
 def scheduled_sources(frequency: str):

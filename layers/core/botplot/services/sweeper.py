@@ -12,12 +12,14 @@ with that deadline, so an outcome recorded meanwhile wins.
 
 from __future__ import annotations
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
-from botplot import clock
-from botplot.db.base import condition_failed
+from botplot import clock, events
+from botplot.db.base import condition_failed, connection
 from botplot.db.knowledge import Source
 from botplot.db.webhooks import Delivery
+from botplot.knowledge import source_events
 from botplot.observability import logger
 
 CRAWL_LOST = "The crawl did not finish: its worker timed out or stopped on every attempt; re-crawl to try again"
@@ -40,10 +42,22 @@ def sweep_crawls() -> int:
     now = clock.iso_ms(clock.now())
     failed = 0
     for entry in Source.by_crawl_deadline.query("processing", Source.crawl_deadline < now):
-        failed += _fail(Source(entry.project_id, entry.source_id), [
-            Source.status.set("failed"), Source.error.set(CRAWL_LOST), Source.crawl_deadline.remove(), Source.progress.remove(),
-            Source.updated_at.set(now),
-        ], (Source.status == "processing") & (Source.crawl_deadline < now))
+        try:
+            source = Source.get(entry.project_id, entry.source_id, consistent_read=True)
+        except DoesNotExist:
+            continue
+        try:
+            with TransactWrite(connection=connection()) as tx:  # the failure and its source.failed, together
+                tx.update(source, actions=[
+                    Source.status.set("failed"), Source.error.set(CRAWL_LOST), Source.crawl_deadline.remove(),
+                    Source.progress.remove(), Source.updated_at.set(now),
+                ], condition=(Source.status == "processing") & (Source.crawl_deadline < now))
+                events.save(tx, source_events.failed(source, CRAWL_LOST, now))
+        except TransactWriteError as failure:
+            if not condition_failed(failure):
+                raise
+            continue  # finished, retried or deleted meanwhile
+        failed += 1
     if failed:
         logger.warning("crawls failed by the sweeper", extra={"count": failed})
     return failed

@@ -15,6 +15,7 @@ from botplot import clock, events, ids
 from botplot.db.base import condition_failed, connection
 from botplot.db.conversations import Conversation, Message
 from botplot.db.leads import Lead
+from botplot.db.leads import visitor_key as lead_visitor_key
 from botplot.db.projects import Project
 from botplot.db.stats import TOTALS_DAY
 from botplot.errors import bad_request, not_found
@@ -39,6 +40,25 @@ def _rating_counter(rating: int) -> str:
     return "positive" if rating > 0 else "negative"
 
 
+def _question_answered(message: Message) -> str:
+    """The visitor's question an assistant message answered: the message just before it."""
+    before = Message.query(message.conversation_id, Message.message_id < message.message_id,
+                           scan_index_forward=False, limit=1)
+    return next((m.content for m in before if m.role == "user"), "")
+
+
+def _gap_moves(message: Message, question: str, rating: int, now, delta: StatsDelta) -> list:
+    """A grounded answer rated down is a knowledge gap (counted on the rating's day); rated again,
+    the gap moves to the new rating's day or, rated up, is taken back. (Answers below the
+    confidence threshold were counted when they were written.)"""
+    if message.gap_at:
+        delta.gap(clock.day(clock.parse(message.gap_at)), question, -1, rated_down=True)
+    if rating < 0:
+        delta.gap(clock.day(now), question, rated_down=True, at=clock.iso_ms(now))
+        return [Message.gap_at.set(clock.iso_ms(now))]
+    return [Message.gap_at.remove()] if message.gap_at else []
+
+
 def rate(principal: Principal, conversation_id: str, message_id: str | None, rating: int) -> dict:
     conversation = store.load(principal.project_id, conversation_id, principal.verified_visitor)
     target = conversation
@@ -52,6 +72,7 @@ def rate(principal: Principal, conversation_id: str, message_id: str | None, rat
         if target.role != "assistant":
             raise bad_request("Only the assistant's messages can be rated", "NOT_RATEABLE")
     field = type(target).rating if message_id is not None else Conversation.overall_rating
+    question = _question_answered(target) if message_id is not None and target.grounded is not False else None
     for attempt in (1, 2):
         previous = target.rating if message_id is not None else target.overall_rating
         previous_at = target.rated_at
@@ -67,10 +88,12 @@ def rate(principal: Principal, conversation_id: str, message_id: str | None, rat
             "rating": rating,
             "created_at": clock.iso_ms(now),
         })
+        actions = [field.set(rating), type(target).rated_at.set(clock.iso_ms(now))]
+        if question is not None:
+            actions += _gap_moves(target, question, rating, now, delta)
         try:
             with TransactWrite(connection=connection()) as tx:
-                tx.update(target, actions=[field.set(rating), type(target).rated_at.set(clock.iso_ms(now))],
-                          condition=unchanged)
+                tx.update(target, actions=actions, condition=unchanged)
                 delta.apply(tx)
                 events.save(tx, received)
             break
@@ -93,6 +116,7 @@ def capture_lead(principal: Principal, conversation_id: str | None, visitor_id: 
     now = clock.now()
     lead = Lead(principal.project_id, ids.uuid7(), name=name, email=email, phone=phone,
                 conversation_id=conversation_id, visitor_id=visitor_id,
+                visitor_key=lead_visitor_key(principal.project_id, visitor_id) if visitor_id else None,
                 search_text=" ".join(p for p in (name, email) if p).casefold(), created_at=clock.iso_ms(now))
     delta = StatsDelta(principal.project_id).add(clock.day(now), "leads").add(TOTALS_DAY, "leads")
     captured = Event(principal.project_id, "lead.captured", {

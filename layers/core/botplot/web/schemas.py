@@ -204,6 +204,40 @@ class LeadList(Model):
     total: int
 
 
+# ---------------------------------------------------------------- visitor data rights
+class VisitorConversation(ConversationDetail):
+    handoffReason: str | None = None
+
+
+class VisitorRating(Model):
+    conversationId: str
+    messageId: str | None = Field(description="null: the rating of the whole conversation")
+    rating: int = Field(description="1 or -1")
+    ratedAt: str | None
+
+
+class VisitorExport(Model):
+    visitorId: str
+    exportedAt: str
+    lastActiveDay: str | None = Field(description="The visitor's last active day (YYYY-MM-DD, UTC) as analytics count it")
+    conversations: list[VisitorConversation]
+    ratings: list[VisitorRating]
+    leads: list[LeadView]
+
+
+class ErasedCounts(Model):
+    conversations: int
+    messages: int
+    ratings: int
+    leads: int
+
+
+class VisitorErased(Model):
+    success: bool
+    visitorId: str
+    erased: ErasedCounts
+
+
 # ---------------------------------------------------------------- analytics
 class Overview(Model):
     totalConversations: int
@@ -229,6 +263,19 @@ class AnalyticsResponse(Model):
     overview: Overview
     messagesOverTime: list[DayPoint]
     topQuestions: list[TopQuestion]
+
+
+class KnowledgeGap(Model):
+    question: str = Field(description="A suggested question for a Q&A pair that would answer the group")
+    count: int = Field(description="Times it went unanswered in the period (below the confidence threshold, or rated down)")
+    ratedDown: int = Field(description="How many of those were answers rated down (-1)")
+    examples: list[str] = Field(description="Wordings visitors used, most frequent first (at most 3)")
+    lastAskedAt: str | None
+
+
+class GapsResponse(Model):
+    gaps: list[KnowledgeGap]
+    totalGroups: int = Field(description="Open groups in the period (the list shows the first `limit`)")
 
 
 class RatingsSummary(Model):
