@@ -1,16 +1,19 @@
-"""Create the template's tables (with their streams), queues and buckets in moto, and the environment
-that names them.
+"""Create the template's tables (with their streams), queues, buckets and secrets in moto, and the
+environment that names them.
 
 Tables and buckets already there (restored with the local stack's saved state) are kept.
 
 Names follow the code's defaults (``botplot-<suffix>`` for tables) so that the CLI and tests find
 them without configuration. Function environment variables are resolved from the template the way
-CloudFormation would resolve them: ``!Ref Table`` → table name, ``!Ref Queue`` → queue URL.
+CloudFormation would resolve them: ``!Ref Table`` → table name, ``!Ref Queue`` → queue URL,
+``!Ref Secret`` → secret ARN. A secret the template generates (``GenerateSecretString``) gets a
+random value at every start (moto's secrets are not part of the saved state).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 
 import boto3
 
@@ -87,6 +90,18 @@ def create_buckets(template: dict, region: str) -> dict[str, str]:
     return names
 
 
+def create_secrets(template: dict, region: str) -> dict[str, str]:
+    client = boto3.client("secretsmanager", region_name=region)
+    arns = {}
+    for logical_id in tpl.resources("AWS::SecretsManager::Secret", template):
+        name = _kebab(logical_id)
+        try:
+            arns[logical_id] = client.create_secret(Name=name, SecretString=secrets.token_hex(32))["ARN"]
+        except client.exceptions.ResourceExistsException:
+            arns[logical_id] = client.describe_secret(SecretId=name)["ARN"]
+    return arns
+
+
 class Provisioned:
     """What the local stack created, and how the template's references resolve to it."""
 
@@ -96,6 +111,7 @@ class Provisioned:
         self.tables, self.stream_arns = create_tables(template, region)
         self.queue_urls, self.queue_arns, self.queue_names = create_queues(template, region)
         self.buckets = create_buckets(template, region)
+        self.secrets = create_secrets(template, region)
         self.parameters = tpl.parameter_defaults(template)
 
     def resolve(self, value) -> str | None:
@@ -106,7 +122,7 @@ class Provisioned:
             return None
         if "Ref" in value:
             ref = value["Ref"]
-            for table in (self.tables, self.queue_urls, self.buckets, self.parameters):
+            for table in (self.tables, self.queue_urls, self.buckets, self.secrets, self.parameters):
                 if ref in table:
                     return table[ref]
             return {"AWS::Region": self.region}.get(ref)
@@ -121,8 +137,8 @@ class Provisioned:
         return None
 
     def resource_environment(self) -> dict[str, str]:
-        """Only the variables that name provisioned resources (tables, queues, buckets)."""
-        names = {*self.tables, *self.queue_urls, *self.buckets}
+        """Only the variables that name provisioned resources (tables, queues, buckets, secrets)."""
+        names = {*self.tables, *self.queue_urls, *self.buckets, *self.secrets}
         return {name: self.resolve(value) for name, value in tpl.environment(template=self.template).items()
                 if isinstance(value, dict) and value.get("Ref") in names}
 

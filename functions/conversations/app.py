@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from botplot.services import backoffice, visitors
 from botplot.services.auth import Principal
-from botplot.web import schemas
+from botplot.web import paging, schemas
 from botplot.web.app import API_PREFIX, create_app
 from botplot.web.deps import AuthFirstRoute, secret_key
 from botplot.web.handlers import mangum_handler
@@ -22,14 +22,21 @@ Caller = Annotated[Principal, Depends(secret_key)]
 @router.get("/conversations", response_model=schemas.ConversationList)
 def list_conversations(
     caller: Caller,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=100, description="Max results (default 20, max 100)")] = 20,
     offset: Annotated[int, Query(ge=0, le=100_000, description="Skip N results")] = 0,
     status: Annotated[Literal["active", "closed", "archived", "handed_off"] | None, Query(
         description='"active", "closed", "archived", or "handed_off"')] = None,
+    cursor: paging.Cursor = None,
 ) -> dict:
-    """List conversations with pagination and optional status filter, newest first."""
-    items, total = backoffice.list_conversations(caller.project_id, limit, offset, status)
-    return {"conversations": [backoffice.conversation_view(c) for c in items], "total": total}
+    """List conversations with pagination and optional status filter, newest first. Page with `offset`, or with
+    `cursor` (the previous page's `nextCursor`), which reads only the page whatever its depth."""
+    filters = {"status": status}
+    after = paging.after(request, cursor, caller.project_id, "conversations", filters)
+    items, total, more = backoffice.list_conversations(caller.project_id, limit, offset, status, after)
+    return {"conversations": [backoffice.conversation_view(c) for c in items], "total": total,
+            "nextCursor": paging.next_cursor(caller.project_id, "conversations", filters,
+                                             items[-1].conversation_id if items else None, more)}
 
 
 @router.get("/conversations/{id}", response_model=schemas.ConversationResponse, response_model_exclude_unset=True)

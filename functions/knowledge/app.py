@@ -12,7 +12,7 @@ from botplot.errors import ApiError
 from botplot.net import urls
 from botplot.services import knowledge
 from botplot.services.auth import Principal
-from botplot.web import schemas
+from botplot.web import paging, schemas
 from botplot.web.app import API_PREFIX, create_app
 from botplot.web.deps import AuthFirstRoute, count_call, secret_key, secret_key_uncounted
 from botplot.web.handlers import mangum_handler
@@ -55,9 +55,20 @@ class AddQa(BaseModel):
 
 
 @router.get("/knowledge", response_model=schemas.SourceList, response_model_exclude_unset=True)
-def list_sources(caller: Caller) -> dict:
-    """List all knowledge sources for the project."""
-    return {"sources": [knowledge.view(s) for s in knowledge.list_sources(caller.project_id)]}
+def list_sources(
+    caller: Caller,
+    request: Request,
+    limit: Annotated[int | None, Query(ge=1, le=100, description="Max results (default: all, as the reference "
+                                                                  "lists them; give it, or cursor, to page)")] = None,
+    cursor: paging.Cursor = None,
+) -> dict:
+    """List all knowledge sources for the project, newest first; with `limit` (and then `cursor`, the previous
+    page's `nextCursor`) a page at a time."""
+    after = paging.after(request, cursor, caller.project_id, "sources", {})
+    items, more = knowledge.list_sources(caller.project_id, limit, after)
+    return {"sources": [knowledge.view(s) for s in items],
+            "nextCursor": paging.next_cursor(caller.project_id, "sources", {},
+                                             items[-1].source_id if items else None, more)}
 
 
 @router.post("/knowledge/url", response_model=schemas.SourceCreated)

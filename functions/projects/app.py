@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from botplot.errors import bad_request
@@ -15,7 +15,7 @@ from botplot.services import access, identity, origins
 from botplot.services import settings as project_settings
 from botplot.services import webhooks
 from botplot.services.auth import Principal
-from botplot.web import schemas
+from botplot.web import paging, schemas
 from botplot.web.app import API_PREFIX, create_app
 from botplot.web.deps import AuthFirstRoute, secret_key
 from botplot.web.handlers import mangum_handler
@@ -57,9 +57,20 @@ class UpdateWebhook(BaseModel):
 
 
 @router.get("/projects/{projectId}/webhooks", response_model=schemas.WebhookList, response_model_exclude_unset=True)
-def list_webhooks(caller: Caller) -> dict:
-    """List all webhooks for a project (never their secrets)."""
-    return {"webhooks": [webhooks.view(w) for w in webhooks.list_webhooks(caller.project_id)]}
+def list_webhooks(
+    caller: Caller,
+    request: Request,
+    limit: Annotated[int | None, Query(ge=1, le=100, description="Max results (default: all, as the reference "
+                                                                  "lists them; give it, or cursor, to page)")] = None,
+    cursor: paging.Cursor = None,
+) -> dict:
+    """List all webhooks for a project (never their secrets), oldest first; with `limit` (and then `cursor`, the
+    previous page's `nextCursor`) a page at a time."""
+    after = paging.after(request, cursor, caller.project_id, "webhooks", {})
+    items, more = webhooks.list_webhooks(caller.project_id, limit, after)
+    return {"webhooks": [webhooks.view(w) for w in items],
+            "nextCursor": paging.next_cursor(caller.project_id, "webhooks", {},
+                                             items[-1].webhook_id if items else None, more)}
 
 
 @router.post("/projects/{projectId}/webhooks", response_model=schemas.WebhookResponse, response_model_exclude_unset=True)
@@ -90,12 +101,15 @@ def test_webhook(webhookId: str, caller: Caller) -> dict:
 
 
 @router.get("/projects/{projectId}/webhooks/{webhookId}/deliveries", response_model=schemas.DeliveryList)
-def list_deliveries(webhookId: str, caller: Caller,
+def list_deliveries(webhookId: str, caller: Caller, request: Request,
                     limit: Annotated[int, Query(ge=1, le=100, description="Max results (default 20)")] = 20,
-                    cursor: Annotated[str | None, Query(description="nextCursor of the previous page")] = None) -> dict:
+                    cursor: paging.Cursor = None) -> dict:
     """Recent delivery attempts, newest first: status code, duration, error. Paged with `cursor`."""
-    page, next_cursor = webhooks.deliveries(caller.project_id, webhookId, limit, cursor)
-    return {"deliveries": page, "nextCursor": next_cursor}
+    filters = {"webhookId": webhookId}
+    after = paging.after(request, cursor, caller.project_id, "deliveries", filters)
+    page, last = webhooks.deliveries(caller.project_id, webhookId, limit, after)
+    return {"deliveries": page,
+            "nextCursor": paging.next_cursor(caller.project_id, "deliveries", filters, last, last is not None)}
 
 
 @router.post("/projects/{projectId}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",

@@ -171,3 +171,19 @@ def test_an_idempotency_key_makes_a_retry_a_replay(stack, project):
 
     one, two, replayed = asyncio.run(streamed())
     assert one == two and one[-1]["type"] == "done" and replayed
+
+
+def test_lists_page_with_cursors(stack):
+    owner_keys = stack.new_project("enterprise", "Python client cursors")
+    with BotPlot(api_key=owner_keys["publicKey"], base_url=stack.url) as bot, \
+            BotPlot(api_key=owner_keys["secretKey"], base_url=stack.url) as owner:
+        for i in range(3):
+            bot.chat.lead(email=f"cursor{i}@example.com")
+        first = owner.leads.list(limit=2)
+        second = owner.leads.list(limit=2, cursor=first["nextCursor"])
+        assert second["nextCursor"] is None and first["total"] == second["total"] == 3
+        walked = [lead["id"] for lead in owner.leads.iter(page_size=1)]
+        assert walked == [lead["id"] for lead in first["leads"] + second["leads"]]
+        with pytest.raises(ValidationError) as invalid:
+            owner.conversations.list(cursor=first["nextCursor"])
+        assert invalid.value.code == "INVALID_CURSOR"

@@ -64,13 +64,15 @@ SEQUENCE = [
     "chat/chat.json", "chat/chat-continue.json", "chat/chat-stream.json", "chat/rating.json", "chat/lead.json",
     "chat/lead.json",  # again, with the same Idempotency-Key: the stored answer is replayed
     "chat/handoff.json", "chat/config.json",
-    "knowledge/list.json", "knowledge/add-url.json", "knowledge/add-qa.json", "knowledge/add-qa.json",
+    "knowledge/add-url.json", "knowledge/add-qa.json", "knowledge/add-qa.json",
+    "knowledge/list.json",  # a page of one of the two sources: its nextCursor is signed
     "knowledge/get.json",
     "knowledge/recrawl.json", "crawl_worker/crawl.json",
     "chat/chat.json",  # again, now that the project has knowledge: the answer must come from it
     "conversations/list.json", "conversations/get.json", "conversations/visitor-export.json", "leads/list.json",
     "analytics/overview.json", "analytics/ratings.json", "analytics/gaps.json",
-    "projects/list-webhooks.json", "projects/create-webhook.json", "projects/create-webhook.json",
+    "projects/create-webhook.json", "projects/create-webhook.json",
+    "projects/list-webhooks.json",  # a page of one of the two webhooks: its nextCursor is signed
     "projects/update-webhook.json",
     "projects/test-webhook.json", "webhook_worker/outbox-insert.json", "webhook_worker/delivery.json",
     "projects/list-deliveries.json", "projects/redeliver.json",

@@ -164,8 +164,8 @@ declare class Conversations {
     private readonly api;
     constructor(api: BotPlot);
     list(query?: ConversationQuery, options?: RequestOptions): Promise<Schemas["ConversationList"]>;
-    /** Every conversation (newest first), page by page. */
-    all(query?: Omit<ConversationQuery, "limit" | "offset">, pageSize?: number): AsyncGenerator<Schemas["ConversationSummary"]>;
+    /** Every conversation (newest first), page by page (with `cursor`). */
+    all(query?: Omit<ConversationQuery, "limit" | "offset" | "cursor">, pageSize?: number): AsyncGenerator<Schemas["ConversationSummary"]>;
     get(id: string, options?: RequestOptions): Promise<Schemas["ConversationResponse"]>;
     delete(id: string, options?: RequestOptions): Promise<Schemas["SuccessResponse"]>;
 }
@@ -174,8 +174,8 @@ declare class Leads {
     private readonly api;
     constructor(api: BotPlot);
     list(query?: LeadQuery, options?: RequestOptions): Promise<Schemas["LeadList"]>;
-    /** Every lead (newest first), page by page. */
-    all(query?: Omit<LeadQuery, "limit" | "offset">, pageSize?: number): AsyncGenerator<Schemas["LeadView"]>;
+    /** Every lead (newest first), page by page (with `cursor`). */
+    all(query?: Omit<LeadQuery, "limit" | "offset" | "cursor">, pageSize?: number): AsyncGenerator<Schemas["LeadView"]>;
     delete(id: string, options?: RequestOptions): Promise<Schemas["SuccessResponse"]>;
 }
 /** A visitor's data rights: everything stored about them, exported or erased. */

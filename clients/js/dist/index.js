@@ -164,6 +164,18 @@ async function* paginate(fetchPage, pageSize = 100, start = 0) {
             return;
     }
 }
+/** Every item of a cursor list: each page starts where the previous one's `nextCursor` points, so a
+ * page costs the API the same at any depth. */
+async function* walk(fetchPage) {
+    let cursor;
+    for (;;) {
+        const { items, nextCursor } = await fetchPage(cursor);
+        yield* items;
+        if (!nextCursor)
+            return;
+        cursor = nextCursor;
+    }
+}
 class Chat {
     constructor(api) {
         this.api = api;
@@ -250,12 +262,12 @@ class Conversations {
     list(query = {}, options) {
         return this.api.json("GET", "/api/v1/conversations", undefined, query, options);
     }
-    /** Every conversation (newest first), page by page. */
+    /** Every conversation (newest first), page by page (with `cursor`). */
     all(query = {}, pageSize = 100) {
-        return paginate(async (page) => {
-            const result = await this.list({ ...query, ...page });
-            return { items: result.conversations, total: result.total };
-        }, pageSize);
+        return walk(async (cursor) => {
+            const result = await this.list({ ...query, limit: pageSize, cursor });
+            return { items: result.conversations, nextCursor: result.nextCursor };
+        });
     }
     get(id, options) {
         return this.api.json("GET", `/api/v1/conversations/${segment(id)}`, undefined, undefined, options);
@@ -271,12 +283,12 @@ class Leads {
     list(query = {}, options) {
         return this.api.json("GET", "/api/v1/leads", undefined, query, options);
     }
-    /** Every lead (newest first), page by page. */
+    /** Every lead (newest first), page by page (with `cursor`). */
     all(query = {}, pageSize = 100) {
-        return paginate(async (page) => {
-            const result = await this.list({ ...query, ...page });
-            return { items: result.leads, total: result.total };
-        }, pageSize);
+        return walk(async (cursor) => {
+            const result = await this.list({ ...query, limit: pageSize, cursor });
+            return { items: result.leads, nextCursor: result.nextCursor };
+        });
     }
     delete(id, options) {
         return this.api.json("DELETE", `/api/v1/leads/${segment(id)}`, undefined, undefined, options);

@@ -248,6 +248,19 @@ async function* paginate<T>(fetchPage: (page: Page) => Promise<{ items: T[]; tot
   }
 }
 
+/** Every item of a cursor list: each page starts where the previous one's `nextCursor` points, so a
+ * page costs the API the same at any depth. */
+async function* walk<T>(fetchPage: (cursor?: string) => Promise<{ items: T[]; nextCursor?: string | null }>):
+  AsyncGenerator<T> {
+  let cursor: string | undefined;
+  for (;;) {
+    const { items, nextCursor } = await fetchPage(cursor);
+    yield* items;
+    if (!nextCursor) return;
+    cursor = nextCursor;
+  }
+}
+
 class Chat {
   constructor(private readonly api: BotPlot) {}
 
@@ -345,13 +358,13 @@ class Conversations {
     return this.api.json("GET", "/api/v1/conversations", undefined, query, options);
   }
 
-  /** Every conversation (newest first), page by page. */
-  all(query: Omit<ConversationQuery, "limit" | "offset"> = {}, pageSize = 100):
+  /** Every conversation (newest first), page by page (with `cursor`). */
+  all(query: Omit<ConversationQuery, "limit" | "offset" | "cursor"> = {}, pageSize = 100):
     AsyncGenerator<Schemas["ConversationSummary"]> {
-    return paginate(async (page) => {
-      const result = await this.list({ ...query, ...page });
-      return { items: result.conversations, total: result.total };
-    }, pageSize);
+    return walk(async (cursor) => {
+      const result = await this.list({ ...query, limit: pageSize, cursor });
+      return { items: result.conversations, nextCursor: result.nextCursor };
+    });
   }
 
   get(id: string, options?: RequestOptions): Promise<Schemas["ConversationResponse"]> {
@@ -372,12 +385,12 @@ class Leads {
     return this.api.json("GET", "/api/v1/leads", undefined, query, options);
   }
 
-  /** Every lead (newest first), page by page. */
-  all(query: Omit<LeadQuery, "limit" | "offset"> = {}, pageSize = 100): AsyncGenerator<Schemas["LeadView"]> {
-    return paginate(async (page) => {
-      const result = await this.list({ ...query, ...page });
-      return { items: result.leads, total: result.total };
-    }, pageSize);
+  /** Every lead (newest first), page by page (with `cursor`). */
+  all(query: Omit<LeadQuery, "limit" | "offset" | "cursor"> = {}, pageSize = 100): AsyncGenerator<Schemas["LeadView"]> {
+    return walk(async (cursor) => {
+      const result = await this.list({ ...query, limit: pageSize, cursor });
+      return { items: result.leads, nextCursor: result.nextCursor };
+    });
   }
 
   delete(id: string, options?: RequestOptions): Promise<Schemas["SuccessResponse"]> {

@@ -196,7 +196,8 @@ export interface paths {
         };
         /**
          * List Conversations
-         * @description List conversations with pagination and optional status filter, newest first.
+         * @description List conversations with pagination and optional status filter, newest first. Page with `offset`, or with
+         *     `cursor` (the previous page's `nextCursor`), which reads only the page whatever its depth.
          */
         get: operations["list_conversations_api_v1_conversations_get"];
         put?: never;
@@ -240,7 +241,8 @@ export interface paths {
         };
         /**
          * List Sources
-         * @description List all knowledge sources for the project.
+         * @description List all knowledge sources for the project, newest first; with `limit` (and then `cursor`, the previous
+         *     page's `nextCursor`) a page at a time.
          */
         get: operations["list_sources_api_v1_knowledge_get"];
         put?: never;
@@ -346,7 +348,8 @@ export interface paths {
         };
         /**
          * List Leads
-         * @description List captured leads, newest first; search matches name or email, case-insensitively.
+         * @description List captured leads, newest first; search matches name or email, case-insensitively. Page with `offset`,
+         *     or with `cursor` (the previous page's `nextCursor`).
          */
         get: operations["list_leads_api_v1_leads_get"];
         put?: never;
@@ -498,7 +501,8 @@ export interface paths {
         };
         /**
          * List Webhooks
-         * @description List all webhooks for a project (never their secrets).
+         * @description List all webhooks for a project (never their secrets), oldest first; with `limit` (and then `cursor`, the
+         *     previous page's `nextCursor`) a page at a time.
          */
         get: operations["list_webhooks_api_v1_projects__projectId__webhooks_get"];
         put?: never;
@@ -1069,6 +1073,11 @@ export interface components {
             conversations: components["schemas"]["ConversationSummary"][];
             /** Total */
             total: number;
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last (an addition: the reference pages with offset)
+             */
+            nextCursor?: string | null;
         };
         /** ConversationResponse */
         ConversationResponse: {
@@ -1307,6 +1316,11 @@ export interface components {
             leads: components["schemas"]["LeadView"][];
             /** Total */
             total: number;
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page; null on the last (an addition: the reference pages with offset)
+             */
+            nextCursor?: string | null;
         };
         /** LeadRequest */
         LeadRequest: {
@@ -1547,6 +1561,11 @@ export interface components {
         SourceList: {
             /** Sources */
             sources: components["schemas"]["SourceSummary"][];
+            /**
+             * Nextcursor
+             * @description With limit or cursor: pass as `cursor` for the next page; null on the last (an addition)
+             */
+            nextCursor?: string | null;
         };
         /** SourceResponse */
         SourceResponse: {
@@ -1731,6 +1750,11 @@ export interface components {
         WebhookList: {
             /** Webhooks */
             webhooks: components["schemas"]["WebhookView"][];
+            /**
+             * Nextcursor
+             * @description With limit or cursor: pass as `cursor` for the next page; null on the last (an addition)
+             */
+            nextCursor?: string | null;
         };
         /** @description The exact bytes signed: X-BotPlot-Signature is sha256=<hex HMAC-SHA256(secret, body)> */
         WebhookPayload: {
@@ -2822,6 +2846,8 @@ export interface operations {
                 offset?: number;
                 /** @description "active", "closed", "archived", or "handed_off" */
                 status?: ("active" | "closed" | "archived" | "handed_off") | null;
+                /** @description The nextCursor of the previous page: the page after it, whatever its depth (not with offset). 400 INVALID_CURSOR for a cursor of another list, project or filters */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -3120,7 +3146,12 @@ export interface operations {
     };
     list_sources_api_v1_knowledge_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Max results (default: all, as the reference lists them; give it, or cursor, to page) */
+                limit?: number | null;
+                /** @description The nextCursor of the previous page: the page after it, whatever its depth (not with offset). 400 INVALID_CURSOR for a cursor of another list, project or filters */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3788,6 +3819,8 @@ export interface operations {
                 offset?: number;
                 /** @description Search by name or email */
                 search?: string | null;
+                /** @description The nextCursor of the previous page: the page after it, whatever its depth (not with offset). 400 INVALID_CURSOR for a cursor of another list, project or filters */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -4697,7 +4730,12 @@ export interface operations {
     };
     list_webhooks_api_v1_projects__projectId__webhooks_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Max results (default: all, as the reference lists them; give it, or cursor, to page) */
+                limit?: number | null;
+                /** @description The nextCursor of the previous page: the page after it, whatever its depth (not with offset). 400 INVALID_CURSOR for a cursor of another list, project or filters */
+                cursor?: string | null;
+            };
             header?: never;
             path: {
                 projectId: string;
@@ -5146,7 +5184,7 @@ export interface operations {
             query?: {
                 /** @description Max results (default 20) */
                 limit?: number;
-                /** @description nextCursor of the previous page */
+                /** @description The nextCursor of the previous page: the page after it, whatever its depth (not with offset). 400 INVALID_CURSOR for a cursor of another list, project or filters */
                 cursor?: string | null;
             };
             header?: never;

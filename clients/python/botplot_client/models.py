@@ -435,6 +435,7 @@ class ConversationDetail(TypedDict, closed=True):
 class ConversationList(TypedDict, closed=True):
     conversations: list[ConversationSummary]
     total: int
+    nextCursor: NotRequired[str | None]
 
 
 class ConversationResponse(TypedDict, closed=True):
@@ -454,6 +455,7 @@ class GapsResponse(TypedDict, closed=True):
 class LeadList(TypedDict, closed=True):
     leads: list[LeadView]
     total: int
+    nextCursor: NotRequired[str | None]
 
 
 class RatingsResponse(TypedDict, closed=True):
@@ -463,6 +465,7 @@ class RatingsResponse(TypedDict, closed=True):
 
 class SourceList(TypedDict, closed=True):
     sources: list[SourceSummary]
+    nextCursor: NotRequired[str | None]
 
 
 class VisitorExport(TypedDict, closed=True):
@@ -476,6 +479,7 @@ class VisitorExport(TypedDict, closed=True):
 
 class WebhookList(TypedDict, closed=True):
     webhooks: list[WebhookView]
+    nextCursor: NotRequired[str | None]
 
 
 class WebhookResponse(TypedDict, closed=True):

@@ -39,7 +39,7 @@ class Stack:
         if name in self.pseudo:
             return self.pseudo[name]
         p = self.provisioned
-        for known in (p.tables, p.queue_urls, p.buckets):
+        for known in (p.tables, p.queue_urls, p.buckets, p.secrets):
             if name in known:
                 return known[name]
         kind = self.template["Resources"][name]["Type"]

@@ -117,6 +117,19 @@ async def _pages(fetch, key: str, page_size: int) -> AsyncIterator[Any]:
             return
 
 
+async def _walk(fetch, key: str, page_size: int) -> AsyncIterator[Any]:
+    """Every item of a cursor list: each page starts where the previous one's ``nextCursor`` points,
+    so a page costs the API the same at any depth."""
+    cursor = None
+    while True:
+        page = await fetch(limit=page_size, cursor=cursor)
+        for item in page[key]:
+            yield item
+        cursor = page.get("nextCursor")
+        if not cursor:
+            return
+
+
 class _Resource:
     def __init__(self, client: AsyncBotPlot):
         self._client = client
@@ -172,8 +185,9 @@ class AsyncChat(_Resource):
 
 
 class AsyncKnowledge(_Resource):
-    async def list(self) -> models.SourceList:
-        return await self._client.request("GET", "/api/v1/knowledge")
+    async def list(self, *, limit: int | None = None, cursor: str | None = None) -> models.SourceList:
+        """Every source (the reference's list), or with ``limit`` a page; ``cursor``: a ``nextCursor``."""
+        return await self._client.request("GET", "/api/v1/knowledge", params={"limit": limit, "cursor": cursor})
 
     async def add_url(self, url: str, *, sync_frequency: Literal["manual", "daily", "weekly"] = "manual",
                       idempotency_key: str | None = None) -> models.SourceCreated:
@@ -212,17 +226,18 @@ class AsyncKnowledge(_Resource):
 
 class AsyncConversations(_Resource):
     async def list(self, *, limit: int | None = None, offset: int | None = None,
-                   status: str | None = None) -> models.ConversationList:
-        return await self._client.request("GET", "/api/v1/conversations",
-                                          params={"limit": limit, "offset": offset, "status": status})
+                   status: str | None = None, cursor: str | None = None) -> models.ConversationList:
+        """A page by ``offset``, or after ``cursor`` (a ``nextCursor``; not with ``offset``)."""
+        return await self._client.request("GET", "/api/v1/conversations", params={
+            "limit": limit, "offset": offset, "status": status, "cursor": cursor})
 
     async def iter(self, *, status: str | None = None, page_size: int = 100
                    ) -> AsyncIterator[models.ConversationSummary]:
-        """Every conversation, newest first, page by page."""
+        """Every conversation, newest first, page by page (with cursors)."""
         async def fetch(**page):
             return await self.list(status=status, **page)
 
-        async for conversation in _pages(fetch, "conversations", page_size):
+        async for conversation in _walk(fetch, "conversations", page_size):
             yield conversation
 
     async def get(self, conversation_id: str) -> models.ConversationResponse:
@@ -234,16 +249,17 @@ class AsyncConversations(_Resource):
 
 class AsyncLeads(_Resource):
     async def list(self, *, limit: int | None = None, offset: int | None = None,
-                   search: str | None = None) -> models.LeadList:
-        return await self._client.request("GET", "/api/v1/leads",
-                                          params={"limit": limit, "offset": offset, "search": search})
+                   search: str | None = None, cursor: str | None = None) -> models.LeadList:
+        """A page by ``offset``, or after ``cursor`` (a ``nextCursor``; not with ``offset``)."""
+        return await self._client.request("GET", "/api/v1/leads", params={
+            "limit": limit, "offset": offset, "search": search, "cursor": cursor})
 
     async def iter(self, *, search: str | None = None, page_size: int = 100) -> AsyncIterator[models.LeadView]:
-        """Every lead, newest first, page by page."""
+        """Every lead, newest first, page by page (with cursors)."""
         async def fetch(**page):
             return await self.list(search=search, **page)
 
-        async for lead in _pages(fetch, "leads", page_size):
+        async for lead in _walk(fetch, "leads", page_size):
             yield lead
 
     async def delete(self, lead_id: str) -> models.SuccessResponse:
@@ -314,8 +330,10 @@ class AsyncWebhooks(_Resource):
         path = f"/api/v1/projects/{_segment(project_id)}/webhooks"
         return path if webhook_id is None else f"{path}/{_segment(webhook_id)}"
 
-    async def list(self, project_id: str) -> models.WebhookList:
-        return await self._client.request("GET", self._path(project_id))
+    async def list(self, project_id: str, *, limit: int | None = None, cursor: str | None = None
+                   ) -> models.WebhookList:
+        """Every webhook (the reference's list), or with ``limit`` a page; ``cursor``: a ``nextCursor``."""
+        return await self._client.request("GET", self._path(project_id), params={"limit": limit, "cursor": cursor})
 
     async def create(self, project_id: str, url: str, events: list[str], *,
                      description: str | None = None, idempotency_key: str | None = None) -> models.WebhookResponse:
@@ -334,11 +352,11 @@ class AsyncWebhooks(_Resource):
     async def delete(self, project_id: str, webhook_id: str) -> models.OkResponse:
         return await self._client.request("DELETE", self._path(project_id, webhook_id))
 
-    async def deliveries(self, project_id: str, webhook_id: str, *, limit: int | None = None
-                         ) -> models.DeliveryList:
-        """Recent delivery attempts, newest first."""
+    async def deliveries(self, project_id: str, webhook_id: str, *, limit: int | None = None,
+                         cursor: str | None = None) -> models.DeliveryList:
+        """Recent delivery attempts, newest first; ``cursor``: the previous page's ``nextCursor``."""
         return await self._client.request("GET", f"{self._path(project_id, webhook_id)}/deliveries",
-                                          params={"limit": limit})
+                                          params={"limit": limit, "cursor": cursor})
 
     async def redeliver(self, project_id: str, webhook_id: str, delivery_id: str, *,
                         idempotency_key: str | None = None) -> models.RedeliveryResponse:

@@ -118,6 +118,19 @@ def _pages(fetch, key: str, page_size: int) -> Iterator[Any]:
             return
 
 
+def _walk(fetch, key: str, page_size: int) -> Iterator[Any]:
+    """Every item of a cursor list: each page starts where the previous one's ``nextCursor`` points,
+    so a page costs the API the same at any depth."""
+    cursor = None
+    while True:
+        page = fetch(limit=page_size, cursor=cursor)
+        for item in page[key]:
+            yield item
+        cursor = page.get("nextCursor")
+        if not cursor:
+            return
+
+
 class _Resource:
     def __init__(self, client: BotPlot):
         self._client = client
@@ -173,8 +186,9 @@ class Chat(_Resource):
 
 
 class Knowledge(_Resource):
-    def list(self) -> models.SourceList:
-        return self._client.request("GET", "/api/v1/knowledge")
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> models.SourceList:
+        """Every source (the reference's list), or with ``limit`` a page; ``cursor``: a ``nextCursor``."""
+        return self._client.request("GET", "/api/v1/knowledge", params={"limit": limit, "cursor": cursor})
 
     def add_url(self, url: str, *, sync_frequency: Literal["manual", "daily", "weekly"] = "manual",
                       idempotency_key: str | None = None) -> models.SourceCreated:
@@ -213,17 +227,18 @@ class Knowledge(_Resource):
 
 class Conversations(_Resource):
     def list(self, *, limit: int | None = None, offset: int | None = None,
-                   status: str | None = None) -> models.ConversationList:
-        return self._client.request("GET", "/api/v1/conversations",
-                                          params={"limit": limit, "offset": offset, "status": status})
+                   status: str | None = None, cursor: str | None = None) -> models.ConversationList:
+        """A page by ``offset``, or after ``cursor`` (a ``nextCursor``; not with ``offset``)."""
+        return self._client.request("GET", "/api/v1/conversations", params={
+            "limit": limit, "offset": offset, "status": status, "cursor": cursor})
 
     def iter(self, *, status: str | None = None, page_size: int = 100
                    ) -> Iterator[models.ConversationSummary]:
-        """Every conversation, newest first, page by page."""
+        """Every conversation, newest first, page by page (with cursors)."""
         def fetch(**page):
             return self.list(status=status, **page)
 
-        for conversation in _pages(fetch, "conversations", page_size):
+        for conversation in _walk(fetch, "conversations", page_size):
             yield conversation
 
     def get(self, conversation_id: str) -> models.ConversationResponse:
@@ -235,16 +250,17 @@ class Conversations(_Resource):
 
 class Leads(_Resource):
     def list(self, *, limit: int | None = None, offset: int | None = None,
-                   search: str | None = None) -> models.LeadList:
-        return self._client.request("GET", "/api/v1/leads",
-                                          params={"limit": limit, "offset": offset, "search": search})
+                   search: str | None = None, cursor: str | None = None) -> models.LeadList:
+        """A page by ``offset``, or after ``cursor`` (a ``nextCursor``; not with ``offset``)."""
+        return self._client.request("GET", "/api/v1/leads", params={
+            "limit": limit, "offset": offset, "search": search, "cursor": cursor})
 
     def iter(self, *, search: str | None = None, page_size: int = 100) -> Iterator[models.LeadView]:
-        """Every lead, newest first, page by page."""
+        """Every lead, newest first, page by page (with cursors)."""
         def fetch(**page):
             return self.list(search=search, **page)
 
-        for lead in _pages(fetch, "leads", page_size):
+        for lead in _walk(fetch, "leads", page_size):
             yield lead
 
     def delete(self, lead_id: str) -> models.SuccessResponse:
@@ -315,8 +331,10 @@ class Webhooks(_Resource):
         path = f"/api/v1/projects/{_segment(project_id)}/webhooks"
         return path if webhook_id is None else f"{path}/{_segment(webhook_id)}"
 
-    def list(self, project_id: str) -> models.WebhookList:
-        return self._client.request("GET", self._path(project_id))
+    def list(self, project_id: str, *, limit: int | None = None, cursor: str | None = None
+                   ) -> models.WebhookList:
+        """Every webhook (the reference's list), or with ``limit`` a page; ``cursor``: a ``nextCursor``."""
+        return self._client.request("GET", self._path(project_id), params={"limit": limit, "cursor": cursor})
 
     def create(self, project_id: str, url: str, events: list[str], *,
                      description: str | None = None, idempotency_key: str | None = None) -> models.WebhookResponse:
@@ -335,11 +353,11 @@ class Webhooks(_Resource):
     def delete(self, project_id: str, webhook_id: str) -> models.OkResponse:
         return self._client.request("DELETE", self._path(project_id, webhook_id))
 
-    def deliveries(self, project_id: str, webhook_id: str, *, limit: int | None = None
-                         ) -> models.DeliveryList:
-        """Recent delivery attempts, newest first."""
+    def deliveries(self, project_id: str, webhook_id: str, *, limit: int | None = None,
+                         cursor: str | None = None) -> models.DeliveryList:
+        """Recent delivery attempts, newest first; ``cursor``: the previous page's ``nextCursor``."""
         return self._client.request("GET", f"{self._path(project_id, webhook_id)}/deliveries",
-                                          params={"limit": limit})
+                                          params={"limit": limit, "cursor": cursor})
 
     def redeliver(self, project_id: str, webhook_id: str, delivery_id: str, *,
                         idempotency_key: str | None = None) -> models.RedeliveryResponse:

@@ -3,9 +3,11 @@
 Lists read the newest items first from a key designed for it (conversation and lead ids are
 UUIDv7, so the range key is creation order; the ``byStatus`` index serves the status filter) and
 take ``total`` from the counters. ``offset`` pagination reads the skipped items too: DynamoDB has no
-positional access, so a page costs ``offset + limit`` item reads. A lead search reads the project's
-leads (a case-insensitive substring match on name and email cannot use a key) and counts what
-matched.
+positional access, so a page costs ``offset + limit`` item reads. A cursor (``after``: the last id
+of the previous page) starts the query just past it, so a page costs ``limit`` reads at any depth.
+Each page reads one item more than it returns, to tell whether a next page exists. A lead search
+reads the project's leads (a case-insensitive substring match on name and email cannot use a key)
+and counts what matched.
 """
 
 from __future__ import annotations
@@ -42,15 +44,25 @@ def _status_total(totals: DailyStats | None, status: str | None) -> int:
     return sum(max(0, int(getattr(totals, STATUS_FIELDS[s]) or 0)) for s in statuses)
 
 
-def list_conversations(project_id: str, limit: int, offset: int, status: str | None) -> tuple[list, int]:
+def _window(pages, offset: int, limit: int) -> tuple[list, bool]:
+    """The page, and whether more items follow it."""
+    items = list(itertools.islice(pages, offset, offset + limit + 1))
+    return items[:limit], len(items) > limit
+
+
+def list_conversations(project_id: str, limit: int, offset: int, status: str | None,
+                       after: str | None = None) -> tuple[list, int, bool]:
+    """A page of conversations, newest first, the exact total, and whether there are more."""
+    reads = offset + limit + 1
+    after_key = Conversation.conversation_id < after if after else None
     if status:
-        pages = Conversation.by_status.query(store.status_key(project_id, status), scan_index_forward=False,
-                                             limit=offset + limit, page_size=min(offset + limit, 1000))
+        pages = Conversation.by_status.query(store.status_key(project_id, status), after_key,
+                                             scan_index_forward=False, limit=reads, page_size=min(reads, 1000))
     else:
-        pages = Conversation.query(project_id, scan_index_forward=False, limit=offset + limit,
-                                   page_size=min(offset + limit, 1000))
-    items = list(itertools.islice(pages, offset, offset + limit))
-    return items, _status_total(_totals(project_id), status)
+        pages = Conversation.query(project_id, after_key, scan_index_forward=False, limit=reads,
+                                   page_size=min(reads, 1000))
+    items, more = _window(pages, offset, limit)
+    return items, _status_total(_totals(project_id), status), more
 
 
 def conversation_view(c: Conversation) -> dict:
@@ -167,15 +179,21 @@ def _forget_unasked(delta: StatsDelta) -> None:
             # others asked it too: the count and their shared wording stay
 
 
-def list_leads(project_id: str, limit: int, offset: int, search: str | None) -> tuple[list, int]:
+def list_leads(project_id: str, limit: int, offset: int, search: str | None,
+               after: str | None = None) -> tuple[list, int, bool]:
+    """A page of leads, newest first, the exact total, and whether there are more."""
     if not search:
-        pages = Lead.query(project_id, scan_index_forward=False, limit=offset + limit,
-                           page_size=min(offset + limit, 1000))
+        reads = offset + limit + 1
+        pages = Lead.query(project_id, Lead.lead_id < after if after else None, scan_index_forward=False,
+                           limit=reads, page_size=min(reads, 1000))
         totals = _totals(project_id)
-        return list(itertools.islice(pages, offset, offset + limit)), max(0, int((totals and totals.leads) or 0))
+        items, more = _window(pages, offset, limit)
+        return items, max(0, int((totals and totals.leads) or 0)), more
     needle = search.strip().casefold()
     matches = list(Lead.query(project_id, scan_index_forward=False, filter_condition=Lead.search_text.contains(needle)))
-    return matches[offset:offset + limit], len(matches)
+    start = offset if after is None else next((i for i, lead in enumerate(matches) if lead.lead_id < after),
+                                              len(matches))
+    return matches[start:start + limit], len(matches), len(matches) > start + limit
 
 
 def lead_view(lead: Lead) -> dict:

@@ -97,8 +97,13 @@ def get(project_id: str, source_id: str) -> Source:
         raise not_found("Source", "SOURCE_NOT_FOUND") from None
 
 
-def list_sources(project_id: str) -> list[Source]:
-    return list(Source.query(project_id, scan_index_forward=False))
+def list_sources(project_id: str, limit: int | None = None, after: str | None = None) -> tuple[list[Source], bool]:
+    """The project's sources, newest first: all of them (the reference's list), or a page of ``limit``
+    after the source id ``after``; and whether more follow."""
+    query = Source.query(project_id, Source.source_id < after if after else None, scan_index_forward=False,
+                         **({} if limit is None else {"limit": limit + 1, "page_size": limit + 1}))
+    items = list(query)
+    return (items, False) if limit is None else (items[:limit], len(items) > limit)
 
 
 def chunks(project_id: str, source_id: str, limit: int, offset: int):

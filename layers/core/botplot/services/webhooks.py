@@ -89,8 +89,13 @@ def get(project_id: str, webhook_id: str) -> Webhook:
         raise not_found("Webhook", "WEBHOOK_NOT_FOUND") from None
 
 
-def list_webhooks(project_id: str) -> list[Webhook]:
-    return list(Webhook.query(project_id))
+def list_webhooks(project_id: str, limit: int | None = None, after: str | None = None) -> tuple[list[Webhook], bool]:
+    """The project's webhooks, oldest first: all of them (the reference's list), or a page of ``limit``
+    after the webhook id ``after``; and whether more follow."""
+    query = Webhook.query(project_id, Webhook.webhook_id > after if after else None,
+                          **({} if limit is None else {"limit": limit + 1, "page_size": limit + 1}))
+    items = list(query)
+    return (items, False) if limit is None else (items[:limit], len(items) > limit)
 
 
 def view(webhook: Webhook, with_secret: bool = False) -> dict:
@@ -147,14 +152,12 @@ def ping(project_id: str, webhook_id: str) -> dict:
 
 
 def deliveries(project_id: str, webhook_id: str, limit: int,
-               cursor: str | None = None) -> tuple[list[dict], str | None]:
+               after: str | None = None) -> tuple[list[dict], str | None]:
     """A page of the webhook's deliveries, newest first (delivery ids are UUIDv7s of the event's
-    time), and the cursor of the next page (``None`` on the last one): the deliveries older than
-    ``cursor``."""
+    time), and the last delivery id of the page when more follow (``None`` on the last one): the
+    next page is the deliveries older than it."""
     get(project_id, webhook_id)
-    if cursor is not None and not ids.is_uuid(cursor):
-        raise bad_request("'cursor' must be a nextCursor this route returned")
-    condition = Delivery.delivery_id < cursor if cursor else None
+    condition = Delivery.delivery_id < after if after else None
     records = list(Delivery.query(webhook_id, condition, scan_index_forward=False, limit=limit + 1))
     more = len(records) > limit
     records = records[:limit]

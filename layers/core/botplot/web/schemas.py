@@ -122,6 +122,8 @@ class SourceDetail(SourceSummary):
 
 class SourceList(Model):
     sources: list[SourceSummary]
+    nextCursor: str | None = Field(None, description="With limit or cursor: pass as `cursor` for the next page; "
+                                                     "null on the last (an addition)")
 
 
 class ChunkView(Model):
@@ -183,6 +185,8 @@ class ConversationDetail(ConversationSummary):
 class ConversationList(Model):
     conversations: list[ConversationSummary]
     total: int
+    nextCursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last "
+                                                     "(an addition: the reference pages with offset)")
 
 
 class ConversationResponse(Model):
@@ -202,6 +206,8 @@ class LeadView(Model):
 class LeadList(Model):
     leads: list[LeadView]
     total: int
+    nextCursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last "
+                                                     "(an addition: the reference pages with offset)")
 
 
 # ---------------------------------------------------------------- visitor data rights
@@ -310,6 +316,8 @@ class WebhookView(Model):
 
 class WebhookList(Model):
     webhooks: list[WebhookView]
+    nextCursor: str | None = Field(None, description="With limit or cursor: pass as `cursor` for the next page; "
+                                                     "null on the last (an addition)")
 
 
 class WebhookResponse(Model):
