@@ -202,7 +202,7 @@ def test_conversation_list_is_newest_first_with_exact_totals_and_edges(stack, hi
         page = c.get("/api/v1/conversations?limit=100&offset=100").json()
         assert [x["id"] for x in page["conversations"]] == [x["conversationId"] for x in expected[100:200]]
         past = c.get(f"/api/v1/conversations?offset={len(expected) + 5}").json()
-        assert past == {"conversations": [], "total": len(expected)}
+        assert past == {"conversations": [], "total": len(expected), "nextCursor": None}
         for bad in ("limit=101", "limit=0", "limit=-1", "limit=ten", "offset=-1", "status=open", "offset=1e3"):
             r = c.get(f"/api/v1/conversations?{bad}")
             assert r.status_code == 400 and r.json()["code"] == "VALIDATION_ERROR", bad
@@ -270,8 +270,8 @@ def test_another_project_sees_none_of_it(stack, history, raw):
     conversation_id = raw["conversations"][0]["conversationId"]
     lead_id = raw["leads"][0]["leadId"]
     with stack.client(other["secretKey"]) as c:
-        assert c.get("/api/v1/conversations").json() == {"conversations": [], "total": 0}
-        assert c.get("/api/v1/leads").json() == {"leads": [], "total": 0}
+        assert c.get("/api/v1/conversations").json() == {"conversations": [], "total": 0, "nextCursor": None}
+        assert c.get("/api/v1/leads").json() == {"leads": [], "total": 0, "nextCursor": None}
         assert c.get("/api/v1/analytics").json()["overview"]["totalMessages"] == 0
         assert c.get("/api/v1/analytics/ratings").json()["summary"]["totalRatings"] == 0
         assert c.get(f"/api/v1/conversations/{conversation_id}").status_code == 404

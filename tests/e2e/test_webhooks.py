@@ -275,7 +275,7 @@ def test_delete_removes_the_webhook_and_its_deliveries(stack, owner, receiver):
     with stack.client(owner["secretKey"]) as c:
         c.post(f"{base}/{hook['id']}/test")
         assert c.delete(f"{base}/{hook['id']}").json() == {"ok": True}
-        assert c.get(base).json() == {"webhooks": []}
+        assert c.get(base).json() == {"webhooks": [], "nextCursor": None}
         assert c.delete(f"{base}/{hook['id']}").status_code == 404
     left = stack.table("DELIVERIES").query(KeyConditionExpression=Key("webhookId").eq(hook["id"]))["Items"]
     assert left == []
@@ -303,7 +303,7 @@ def test_bad_webhooks_are_400_and_create_nothing(stack, owner, receiver, body, c
     with stack.client(owner["secretKey"]) as c:
         r = c.post(base, json=body)
         assert r.status_code == 400 and r.json()["code"] == code and set(r.json()) == {"error", "code"}, r.text
-        assert c.get(base).json() == {"webhooks": []}
+        assert c.get(base).json() == {"webhooks": [], "nextCursor": None}
 
 
 @pytest.mark.parametrize("change, code", [({"events": ["message.deleted"]}, "INVALID_EVENTS"),
