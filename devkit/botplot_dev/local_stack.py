@@ -152,6 +152,9 @@ def main() -> int:
     for name, value in provisioned.environment().items():
         if name not in _AWS_ONLY and not name.startswith("AWS_LWA"):
             os.environ.setdefault(name, value)
+    # the resources this stack created are the ones it uses, whatever the calling shell names (a
+    # secret's ARN differs from one moto to the next)
+    os.environ.update(provisioned.resource_environment())
     if not os.environ.get("OPENAI_BASE_URL"):
         os.environ.pop("OPENAI_BASE_URL", None)
     _serve_logos(os.environ["BOTPLOT_ASSETS_BUCKET"], region)
