@@ -177,7 +177,12 @@ def test_webhook_create_and_patch_are_replayed(stack, fresh):
         first = c.post(base, json=create, headers=headers)
         again = c.post(base, json=create, headers=headers)
         assert first.status_code == 200, first.text
-        assert again.json() == first.json() and again.headers[REPLAYED] == "true"
+        assert again.headers[REPLAYED] == "true"
+        shown = first.json()
+        secret = shown["webhook"]["secret"]
+        assert secret.startswith("whsec_")
+        shown["webhook"]["secret"] = None  # shown once: the replay says null
+        assert again.json() == shown and secret not in again.text
         assert len(c.get(base).json()["webhooks"]) == 1
         hook = first.json()["webhook"]["id"]
         patch_headers = key()
@@ -186,3 +191,19 @@ def test_webhook_create_and_patch_are_replayed(stack, fresh):
         replayed = c.patch(f"{base}/{hook}", json={"description": "first"}, headers=patch_headers)
         assert replayed.headers[REPLAYED] == "true" and replayed.json() == changed.json()
         assert c.get(base).json()["webhooks"][0]["description"] == "second"  # the replay changed nothing
+
+
+def test_a_replayed_identity_secret_is_not_shown_again(stack, fresh):
+    """A secret is shown once: the replay of its creation says it was created, with null in its place,
+    and rotates nothing."""
+    path = f"/api/v1/projects/{fresh['projectId']}/identity-secret"
+    headers = key()
+    with stack.client(fresh["secretKey"]) as c:
+        first = c.post(path, headers=headers)
+        again = c.post(path, headers=headers)
+        settings = c.get(f"/api/v1/projects/{fresh['projectId']}/settings").json()
+    assert first.status_code == 200 and again.status_code == 200, (first.text, again.text)
+    secret = first.json()["identity_secret"]
+    assert secret.startswith("idsec_") and again.headers[REPLAYED] == "true"
+    assert again.json() == {**first.json(), "identity_secret": None} and secret not in again.text
+    assert settings["identity_secret_created_at"] == first.json()["created_at"]  # the replay rotated nothing

@@ -43,6 +43,9 @@ DEFAULT_LEASE_SECONDS = 900.0
 #: codes of a request refused by validation before it ran: not stored, so a corrected retry with the
 #: same key runs
 UNSTORED_CODES = frozenset({"INVALID_JSON", "INVALID_BODY", "VALIDATION_ERROR", "INVALID_IDEMPOTENCY_KEY"})
+#: answer fields shown only once (a webhook's signing secret, the visitor identity secret): never
+#: stored, so no replay can show them a second time; a replay answers ``null`` in their place
+SHOWN_ONCE = frozenset({"secret", "identity_secret"})
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,35 @@ def begin(record: str, print_: str, lease_until: float) -> Claim | Stored:
                    "IDEMPOTENCY_IN_PROGRESS")
 
 
+def without_secrets(media_type: str | None, body: bytes) -> bytes:
+    """The answer as stored: a JSON body's shown-once fields, at any depth, set to ``null``."""
+    if not media_type or "json" not in media_type:
+        return body
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return body
+    found = False
+
+    def redact(node):
+        nonlocal found
+        if isinstance(node, dict):
+            for name in node:
+                if name in SHOWN_ONCE and isinstance(node[name], str):
+                    node[name], found = None, True
+                else:
+                    redact(node[name])
+        elif isinstance(node, list):
+            for item in node:
+                redact(item)
+
+    redact(value)
+    return json.dumps(value, ensure_ascii=False).encode() if found else body
+
+
 def complete(claim: Claim, status: int, media_type: str | None, body: bytes) -> None:
     """Store the answer in place of the claim (unless the claim was lost: its lease ran out)."""
+    body = without_secrets(media_type, body)
     try:
         IdempotencyRecord(id=claim.record_id).update(
             actions=[IdempotencyRecord.state.set("done"), IdempotencyRecord.status.set(status),
