@@ -19,7 +19,7 @@ SOURCE_IP = "203.0.113.24"
 
 
 def api_event(method: str, resource: str, key: str, path_params: dict | None = None, body: dict | None = None,
-              query: dict | None = None, origin: str | None = None) -> dict:
+              query: dict | None = None, origin: str | None = None, idempotency_key: str | None = None) -> dict:
     path = resource
     for name, value in (path_params or {}).items():
         path = path.replace("{" + name + "}", value)
@@ -30,6 +30,8 @@ def api_event(method: str, resource: str, key: str, path_params: dict | None = N
         headers["Content-Type"] = "application/json"
     if origin is not None:  # a browser's call (the widget on a customer's page)
         headers["Origin"] = origin
+    if idempotency_key is not None:  # a retry-safe call: sent twice, the second answer replays the first
+        headers["Idempotency-Key"] = idempotency_key
     return {
         "resource": resource,
         "path": path,
@@ -102,17 +104,18 @@ def events() -> dict[str, dict]:
                                            body={"message": "How do I get started?", "visitorId": "visitor_abc"}),
         "chat/rating.json": api_event("POST", "/api/v1/chat/rating", "publicKey",
                                       body={"conversationId": "{{conversationId}}", "rating": 1}),
-        "chat/lead.json": api_event("POST", "/api/v1/chat/lead", "publicKey", body={
-            "conversationId": "{{conversationId}}", "name": "John Doe", "email": "john@example.com",
-            "phone": "+1234567890"}),
+        "chat/lead.json": api_event("POST", "/api/v1/chat/lead", "publicKey", idempotency_key="7f0c2a4e-lead-0001",
+                                    body={"conversationId": "{{conversationId}}", "name": "John Doe",
+                                          "email": "john@example.com", "phone": "+1234567890"}),
         "chat/handoff.json": api_event("POST", "/api/v1/chat/handoff", "publicKey",
                                        body={"conversationId": "{{conversationId}}", "reason": "Wants a person"}),
         "chat/config.json": api_event("GET", "/api/v1/chat/config", "publicKey"),
-        "knowledge/list.json": api_event("GET", "/api/v1/knowledge", "secretKey"),
+        "knowledge/list.json": api_event("GET", "/api/v1/knowledge", "secretKey", query={"limit": "1"}),
         "knowledge/add-url.json": api_event("POST", "/api/v1/knowledge/url", "secretKey",
                                             body={"url": "https://example.com/docs", "syncFrequency": "daily"}),
-        "knowledge/add-qa.json": api_event("POST", "/api/v1/knowledge/qa", "secretKey", body={
-            "question": "What are your hours?", "answer": "We are open Monday-Friday, 9am-5pm EST."}),
+        "knowledge/add-qa.json": api_event("POST", "/api/v1/knowledge/qa", "secretKey", idempotency_key="7f0c2a4e-qa-0001",
+                                           body={"question": "What are your hours?",
+                                                 "answer": "We are open Monday-Friday, 9am-5pm EST."}),
         "knowledge/get.json": api_event("GET", "/api/v1/knowledge/{sourceId}", "secretKey",
                                         {"sourceId": "{{sourceId}}"}),
         "knowledge/recrawl.json": api_event("POST", "/api/v1/knowledge/{sourceId}/recrawl", "secretKey",
@@ -120,7 +123,7 @@ def events() -> dict[str, dict]:
         "knowledge/delete.json": api_event("DELETE", "/api/v1/knowledge/{sourceId}", "secretKey",
                                            {"sourceId": "{{sourceId}}"}),
         "conversations/list.json": api_event("GET", "/api/v1/conversations", "secretKey",
-                                             query={"limit": "20", "offset": "0", "status": "active"}),
+                                             query={"limit": "1", "offset": "0", "status": "active"}),
         "conversations/get.json": api_event("GET", "/api/v1/conversations/{id}", "secretKey",
                                             {"id": "{{conversationId}}"}),
         "conversations/delete.json": api_event("DELETE", "/api/v1/conversations/{id}", "secretKey",
@@ -134,10 +137,12 @@ def events() -> dict[str, dict]:
         "analytics/overview.json": api_event("GET", "/api/v1/analytics", "secretKey", query={"period": "30d"}),
         "analytics/gaps.json": api_event("GET", "/api/v1/analytics/gaps", "secretKey", query={"period": "30d"}),
         "analytics/ratings.json": api_event("GET", "/api/v1/analytics/ratings", "secretKey", query={"period": "7d"}),
-        "projects/list-webhooks.json": api_event("GET", f"{P}/webhooks", "secretKey", PP),
-        "projects/create-webhook.json": api_event("POST", f"{P}/webhooks", "secretKey", PP, body={
+        "projects/list-webhooks.json": api_event("GET", f"{P}/webhooks", "secretKey", PP, query={"limit": "1"}),
+        "projects/create-webhook.json": api_event("POST", f"{P}/webhooks", "secretKey", PP,
+                                                  idempotency_key="7f0c2a4e-webhook-0001", body={
             "url": "{{webhookUrl}}", "events": ["message.created", "lead.captured"], "description": "CRM integration"}),
         "projects/update-webhook.json": api_event("PATCH", f"{P}/webhooks/{{webhookId}}", "secretKey", WH,
+                                                  idempotency_key="7f0c2a4e-webhook-patch-0001",
                                                   body={"is_active": True}),
         "projects/test-webhook.json": api_event("POST", f"{P}/webhooks/{{webhookId}}/test", "secretKey", WH),
         "projects/list-deliveries.json": api_event("GET", f"{P}/webhooks/{{webhookId}}/deliveries", "secretKey", WH,
@@ -177,11 +182,16 @@ def events() -> dict[str, dict]:
     }
 
 
+def render(event: dict) -> str:
+    """An event file's text, exactly as committed under ``events/``."""
+    return json.dumps(event, indent=2) + "\n"
+
+
 def main() -> int:
     for name, event in events().items():
         path = EVENTS / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(event, indent=2) + "\n")
+        path.write_text(render(event))
     print(f"wrote {len(events())} events under {EVENTS.relative_to(ROOT)}/")
     return 0
 

@@ -131,6 +131,17 @@ def test_every_function_and_route_has_a_sample_event():
     assert routes == covered
 
 
+def test_committed_events_are_what_the_generator_writes():
+    """events/ is generated (``python -m botplot_dev.sample_events``): an event edited by hand, such as
+    an Idempotency-Key header added only to the JSON, would be lost at the next generation."""
+    from botplot_dev.sample_events import events, render
+
+    generated = {name: render(event) for name, event in events().items()}
+    committed = {str(p.relative_to(EVENTS)): p.read_text() for p in EVENTS.rglob("*.json")}
+    assert set(committed) == set(generated)
+    assert [name for name in generated if committed[name] != generated[name]] == []
+
+
 def test_every_handler_answers_every_sample_event(world):
     values = world["values"]
     for name, expected in SEQUENCE:
