@@ -2,8 +2,8 @@
 
 The same questions and scores as ``bench.retrieval`` without the crawl: each corpus's pages are
 read from its files, extracted, chunked and indexed as the pipeline does, with every vector kept in
-``BOTPLOT_BENCH_CACHE`` between runs (one file per model), so a change to ranking, chunking or
-tokenising is measured in seconds and only new chunk texts are embedded. ``--failures`` prints,
+``BOTPLOT_BENCH_CACHE`` between runs (one file per model and MiniLM runtime), so a change to
+ranking, chunking or tokenising is measured in seconds and only new chunk texts are embedded. ``--failures`` prints,
 for each question of the *dev* sets whose page is not ranked first, what came first and where the
 expected page was (never used for the held-out sets: their figures only are printed). ``--full``
 adds the LangChain baselines (vectors cached too) and the offline answers.

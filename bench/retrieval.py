@@ -189,8 +189,8 @@ _STORED: dict[Path, dict] = {}
 
 
 def cached_embeddings(embedder, texts: list[str]) -> list[list[float]]:
-    """Vectors from ``BASELINE_CACHE`` (one file per model, read once per process), embedding only
-    what it lacks.
+    """Vectors from ``BASELINE_CACHE`` (one file per model and MiniLM runtime, read once per process),
+    embedding only what it lacks.
 
     The LangChain baseline uses it (its chunks never change, and embedding them again on every run
     would double the benchmark's time), and so does ``bench.ranking``. BotPlot's own crawl in this
@@ -199,7 +199,9 @@ def cached_embeddings(embedder, texts: list[str]) -> list[list[float]]:
 
     import numpy as np
 
-    path = BASELINE_CACHE / f"{embedder.model}.npz"
+    # one file per model and MiniLM runtime: int8 vectors are not numpy's (whose file keeps its name)
+    runtime = getattr(embedder, "runtime", "numpy")
+    path = BASELINE_CACHE / (f"{embedder.model}.npz" if runtime == "numpy" else f"{embedder.model}-{runtime}.npz")
     if path not in _STORED:
         _STORED[path] = dict(np.load(path)) if path.exists() else {}
     stored = _STORED[path]
