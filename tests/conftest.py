@@ -60,7 +60,7 @@ def moto_endpoint():
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     # moto's state is process-wide: start empty even in a process that ran a session before
-    # (mutmut runs each mutant's tests in a fork of the process that ran them all once)
+    # (pytest.main run twice in one process, as mutmut's default "fork" isolation does)
     httpx.post(f"{endpoint}/moto-api/reset").raise_for_status()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
 

@@ -70,6 +70,12 @@ def _stage(name: str, files: list[str], tests: list[str]) -> Path:
         "timeout_multiplier = 5.0",
         "timeout_constant = 10.0",
         "use_git_change_detection = false",
+        # mutmut's default ("fork") runs the stats session, then the clean one, in its own process and
+        # forks every mutant from it: the second session inherits the first's module state, such as the
+        # webhook worker's idempotency client (built at import, as in Lambda) pointing at the first
+        # session's moto server, long stopped. The fork server runs each session in a fresh fork of a
+        # process that has only collected the tests.
+        'process_isolation = "forkserver"',
     ])
     (stage / "pyproject.toml").write_text(pytest_options + "\n\n" + mutmut + "\n")
     return stage
