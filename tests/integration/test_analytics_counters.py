@@ -110,3 +110,34 @@ def test_question_normalisation():
     assert normalize_question("Ｗｈａｔ’s the ＰＲＩＣＥ") == "what s the price"  # full-width forms fold (NFKC)
     assert normalize_question("Straße?") == normalize_question("STRASSE")  # casefold, not lower
     assert question_key("Where is my order?") == question_key("where is my order") != question_key("where is it")
+
+
+def test_one_delta_counts_every_change_it_holds(moto_endpoint):
+    """Deleting a conversation takes back every question its visitor asked, the same one twice included;
+    a day whose changes cancel out is skipped without losing the days after it; a question is shown as
+    its first 300 characters (README "Back office": topQuestions)."""
+    from pynamodb.transactions import TransactWrite
+
+    from botplot import ids
+    from botplot.db.base import connection
+    from botplot.db.stats import TOTALS_DAY, DailyStats, QuestionStat
+    from botplot.services.counters import StatsDelta, question_key
+
+    pid = f"p-{ids.uuid7()}"
+    long_question = "  " + "Can I return a gift bought abroad? " * 12  # 420 characters, spaces around
+    with TransactWrite(connection=connection()) as tx:
+        (StatsDelta(pid).add("2026-11-01", "messages", 1).add("2026-11-01", "messages", -1)  # cancels out
+         .add("2026-11-02", "messages", 2).add("2026-11-02", "messages")
+         .question("2026-11-02", long_question).question("2026-11-02", long_question.upper())
+         .question("2026-11-02", "Where is my order?", 3).question("2026-11-02", "where is my order", -1)
+         .status(None, "active").status(None, "active").status(None, "active").status("active", "closed")
+         .status("handed_off", "handed_off")).apply(tx)
+
+    assert DailyStats.count(pid, DailyStats.day == "2026-11-01") == 0  # nothing to write for that day
+    assert DailyStats.get(pid, "2026-11-02", consistent_read=True).messages == 3
+    totals = DailyStats.get(pid, TOTALS_DAY, consistent_read=True)
+    assert (totals.status_active, totals.status_closed, totals.status_handed_off) == (2, 1, None)
+    asked = QuestionStat.get(f"{pid}#2026-11-02", question_key(long_question), consistent_read=True)
+    assert (asked.count, asked.text) == (2, long_question.strip()[:300])
+    assert len(asked.text) == 300
+    assert QuestionStat.get(f"{pid}#2026-11-02", question_key("Where is my order?"), consistent_read=True).count == 2

