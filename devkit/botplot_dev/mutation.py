@@ -34,14 +34,16 @@ RESULTS = STAGE / "results.json"
 #: module -> (files under layers/core/botplot to mutate, the tests that exercise them)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "quota": (["services/quota.py"],
-              ["tests/integration/test_quota_rules.py", "tests/integration/test_quota_concurrency.py"]),
+              ["tests/integration/test_quota_rules.py", "tests/integration/test_quota_concurrency.py",
+               "tests/integration/test_usage_claims.py"]),
     "auth": (["services/auth.py", "services/ttl_cache.py"],
              ["tests/integration/test_auth.py", "tests/unit/test_ttl_cache.py",
               "tests/integration/test_quota_rules.py"]),
     "ssrf-guard": (["net/ssrf.py"], ["tests/unit/test_ssrf.py", "tests/unit/test_ssrf_resolution.py"]),
     "fetch": (["net/fetch.py"], ["tests/integration/test_fetch.py", "tests/unit/test_ssrf.py"]),
     "webhook-signing": (["webhooks/signing.py"], ["tests/unit/test_webhook_signing.py"]),
-    "webhook-delivery": (["webhooks/delivery.py"], ["tests/integration/test_faults.py"]),
+    "webhook-delivery": (["webhooks/delivery.py"],
+                         ["tests/integration/test_webhook_delivery.py", "tests/integration/test_faults.py"]),
     "ingest-resync": (["knowledge/ingest.py"], ["tests/integration/test_crawl_pipeline.py"]),
     "idle-close": (["services/idle.py"], ["tests/integration/test_idle_closer.py"]),
     "analytics-counters": (["services/counters.py"], ["tests/integration/test_analytics_counters.py"]),

@@ -1,0 +1,106 @@
+"""How a call that reaches a usage threshold claims its event (README "Quotas"), staged one call at a
+time against moto: a call that loses the claim to another says nothing (the other announced it); a
+claim DynamoDB refuses for another reason is logged and the next call claims it, so the event is
+late, never lost. Answers are injected in front of DynamoDB (botocore's before-send)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from botplot import ids
+from tests.support.workers import outbox_records
+
+NOT_CLAIMED = "usage event not claimed"
+
+
+@pytest.fixture
+def quota(moto_endpoint, monkeypatch):
+    monkeypatch.setenv("BOTPLOT_PLAN_LIMITS", '{"pro": 5}')  # usage.warning at 4 calls (80 %)
+    from botplot.config import reload_settings
+    from botplot.services import quota
+
+    reload_settings()
+    yield quota
+    monkeypatch.undo()
+    reload_settings()
+
+
+@pytest.fixture
+def before_transactions():
+    """Run a function in front of every TransactWriteItems request of the transactions' connection."""
+    from botplot.db.base import connection
+
+    client = connection().client
+    hooks = []
+
+    def register(hook):
+        def before_send(request, **_):
+            target = request.headers.get("X-Amz-Target", b"")
+            target = target.decode() if isinstance(target, bytes) else target
+            return hook(request) if target.endswith("TransactWriteItems") else None
+
+        hooks.append(before_send)
+        client.meta.events.register_first("before-send.dynamodb", before_send)
+
+    yield register
+    for hook in hooks:
+        client.meta.events.unregister("before-send.dynamodb", hook)
+
+
+def usage_events(project_id: str) -> list[tuple[str, int]]:
+    payloads = [json.loads(r["dynamodb"]["NewImage"]["payload"]["S"]) for r in outbox_records(project_id)]
+    return [(p["event"], p["data"]["calls"]) for p in payloads if p["event"].startswith("usage.")]
+
+
+class _Raw:
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def stream(self, **_):
+        yield self.body
+
+
+def test_a_call_that_loses_the_claim_announces_nothing_and_logs_nothing(quota, before_transactions, caplog):
+    project_id = ids.uuid7()
+    for _ in range(3):
+        quota.consume(project_id, "pro")
+    raced = []
+
+    def another_call_claims_first(request):
+        if not raced:  # the 4th call's claim is on its way: a 5th call overtakes it and claims both thresholds
+            raced.append("overtaking")
+            raced.append(quota.consume(project_id, "pro").remaining)
+        return None
+
+    before_transactions(another_call_claims_first)
+    assert quota.consume(project_id, "pro").remaining == 1
+    assert raced == ["overtaking", 0]
+    assert sorted(usage_events(project_id)) == [("usage.exhausted", 5), ("usage.warning", 5)]
+    assert NOT_CLAIMED not in caplog.messages
+
+
+def test_a_claim_refused_for_another_reason_is_logged_and_the_next_call_claims_it(quota, before_transactions, caplog):
+    project_id = ids.uuid7()
+    for _ in range(3):
+        quota.consume(project_id, "pro")
+    refused = []
+
+    def conflict_once(request):
+        if refused:
+            return None
+        refused.append(request)
+        body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                           "message": "Transaction cancelled [TransactionConflict, None]",
+                           "CancellationReasons": [{"Code": "TransactionConflict", "Message": "injected"},
+                                                   {"Code": "None"}]}).encode()
+        return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "TransactionCanceledException"}, _Raw(body))
+
+    before_transactions(conflict_once)
+    assert quota.consume(project_id, "pro").remaining == 1  # the call itself is counted and answered
+    assert usage_events(project_id) == []
+    assert NOT_CLAIMED in caplog.messages
+    assert quota.consume(project_id, "pro").remaining == 0
+    assert sorted(usage_events(project_id)) == [("usage.exhausted", 5), ("usage.warning", 5)]

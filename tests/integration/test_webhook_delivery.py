@@ -1,0 +1,242 @@
+"""One event to one webhook (README "Webhooks"), in-process on moto against a receiver on 127.0.0.1:
+the delivery record, the signed POST of the stored bytes, what each outcome records, the backoff
+schedule, the last attempt, manual redeliveries, and when a failing webhook is switched off."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import time_machine
+
+from tests.support.receivers import PythonReceiver
+from tests.support.workers import receive_all
+
+BACKOFF = (30, 60, 120)
+GRACE = 3600
+
+
+@pytest.fixture
+def webhooks_env(moto_endpoint, monkeypatch):
+    monkeypatch.setenv("BOTPLOT_ALLOW_PRIVATE_TARGETS", "1")  # the receiver is on 127.0.0.1
+    monkeypatch.setenv("BOTPLOT_WEBHOOK_BACKOFF", ",".join(map(str, BACKOFF)))
+    monkeypatch.setenv("BOTPLOT_WEBHOOK_GRACE_SECONDS", str(GRACE))
+    monkeypatch.setenv("BOTPLOT_WEBHOOK_DISABLE_AFTER", "3")
+    monkeypatch.setenv("BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS", "600")
+    from botplot.config import reload_settings
+
+    reload_settings()
+    receiver = PythonReceiver().start()
+    yield receiver
+    receiver.stop()
+    monkeypatch.undo()
+    reload_settings()
+
+
+def _hook(receiver: PythonReceiver, events=("lead.captured",)):
+    from botplot.services import projects, webhooks
+
+    project, _ = projects.create_project("delivery", "enterprise")
+    hook = webhooks.create(project.project_id, receiver.url, list(events), None)
+    receiver.secret = hook.secret
+    return hook
+
+
+def _event(project_id: str, name: str = "lead.captured") -> dict:
+    from botplot import ids
+
+    event_id = ids.uuid7()
+    payload = json.dumps({"id": event_id, "event": name, "data": {"email": "ann@example.com", "note": "é ✓"}},
+                         ensure_ascii=False)
+    return {"eventId": event_id, "projectId": project_id, "event": name, "payload": payload}
+
+
+def _queued(webhook_id: str) -> list[dict]:
+    messages = receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"], wait=0)
+    return [m for m in map(lambda m: json.loads(m["Body"]), messages) if m.get("webhookId") == webhook_id]
+
+
+def _at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def _record(hook, delivery_id):
+    from botplot.db.webhooks import Delivery
+
+    return Delivery.get(hook.webhook_id, delivery_id, consistent_read=True)
+
+
+def _webhook(hook):
+    from botplot.db.webhooks import Webhook
+
+    return Webhook.get(hook.project_id, hook.webhook_id, consistent_read=True)
+
+
+def test_an_event_becomes_one_signed_post_of_its_stored_bytes(webhooks_env):
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    hook = _hook(receiver)
+    _queued(hook.webhook_id)
+    event = _event(hook.project_id)
+    before = datetime.now(timezone.utc)
+    assert delivery.fan_out(event) == 1
+    (message,) = _queued(hook.webhook_id)
+    delivery_id = message["deliveryId"]
+    assert message == {"kind": "delivery", "deliveryId": delivery_id, "webhookId": hook.webhook_id,
+                       "projectId": hook.project_id, "manual": False}
+    # one event to one webhook has one delivery id, a UUIDv7 carrying the event's time (newest first lists)
+    assert uuid.UUID(delivery_id).version == 7 and uuid.UUID(delivery_id).variant == uuid.RFC_4122
+    assert delivery_id[:18] == event["eventId"][:18] and delivery_id != event["eventId"]
+    record = _record(hook, delivery_id)
+    assert (record.status, record.attempts, record.event, record.payload) == ("pending", 0, "lead.captured",
+                                                                               event["payload"])
+    assert timedelta(seconds=GRACE - 5) < _at(record.give_up_at) - before < timedelta(seconds=GRACE + 60)
+    # the same event handed over again finds its delivery, still waiting, and queues it again
+    assert delivery.fan_out(event) == 1
+    assert [m["deliveryId"] for m in _queued(hook.webhook_id)] == [delivery_id]
+    # an event the webhook did not subscribe to goes nowhere
+    assert delivery.fan_out(_event(hook.project_id, "handoff.requested")) == 0
+
+    assert delivery.deliver(message) == "delivered"
+    (request,) = receiver.received
+    assert request["valid"] and request["body"] == event["payload"].encode()
+    headers = request["headers"]
+    assert (headers["content-type"], headers["x-botplot-event"], headers["x-botplot-delivery"],
+            headers["user-agent"]) == ("application/json", "lead.captured", delivery_id, "BotPlot-Webhooks/1.0")
+    record = _record(hook, delivery_id)
+    assert (record.status, record.attempts, record.status_code, record.response_body, record.error) == (
+        "succeeded", 1, 200, "OK", None)
+    assert record.give_up_at is None and record.next_attempt_at is None and record.duration_ms >= 0
+    assert record.updated_at is not None
+    # delivered is final: the message coming again (SQS is at least once) posts nothing
+    assert delivery.deliver(message) == "already delivered"
+    assert len(receiver.received) == 1
+    # a fan-out after the delivery started queues nothing
+    assert delivery.fan_out(event) == 0
+
+
+def test_failed_attempts_follow_the_backoff_then_the_delivery_fails_to_the_dead_letter_queue(webhooks_env):
+    from botplot.config import settings
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    receiver.statuses = [500] * 4
+    hook = _hook(receiver)
+    event = _event(hook.project_id)
+    delivery.fan_out(event)
+    (message,) = _queued(hook.webhook_id)
+    receive_all(settings().webhook_dlq_url, wait=0)
+    for attempt, delay in enumerate(BACKOFF, start=1):
+        started = datetime.now(timezone.utc)
+        with pytest.raises(delivery.RetryLater) as later:
+            delivery.deliver(message)
+        assert later.value.delay == delay
+        record = _record(hook, message["deliveryId"])
+        assert (record.status, record.attempts, record.status_code, record.error, record.response_body) == (
+            "retrying", attempt, 500, "HTTP 500", "Temporary failure")
+        due = _at(record.next_attempt_at)
+        assert timedelta(seconds=delay - 1) < due - started < timedelta(seconds=delay + 30)
+        assert _at(record.give_up_at) - due == timedelta(seconds=GRACE)
+    assert delivery.deliver(message) == "failed"
+    record = _record(hook, message["deliveryId"])
+    assert (record.status, record.attempts, record.next_attempt_at, record.give_up_at) == ("failed", 4, None, None)
+    (dead,) = [json.loads(m["Body"]) for m in receive_all(settings().webhook_dlq_url, wait=0)]
+    assert dead == {**message, "reason": "failed after 4 attempts: HTTP 500"}
+    assert len(receiver.received) == 4
+
+
+def test_an_unreachable_receiver_records_the_error_and_no_status(webhooks_env):
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    hook = _hook(receiver)
+    receiver.stop()  # nothing listens on its port now
+    delivery.fan_out(_event(hook.project_id))
+    (message,) = _queued(hook.webhook_id)
+    with pytest.raises(delivery.RetryLater):
+        delivery.deliver(message)
+    record = _record(hook, message["deliveryId"])
+    assert (record.status, record.attempts, record.status_code, record.response_body) == ("retrying", 1, None, None)
+    assert record.error and "HTTP" not in record.error
+
+
+def test_a_manual_redelivery_is_one_attempt(webhooks_env):
+    from botplot.config import settings
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    receiver.statuses = [503]
+    hook = _hook(receiver)
+    delivery.fan_out(_event(hook.project_id))
+    (message,) = _queued(hook.webhook_id)
+    receive_all(settings().webhook_dlq_url, wait=0)
+    assert delivery.deliver({**message, "manual": True}) == "failed"  # no retry, no dead letter
+    record = _record(hook, message["deliveryId"])
+    assert (record.status, record.attempts, record.status_code) == ("failed", 1, 503)
+    assert receive_all(settings().webhook_dlq_url, wait=0) == []
+
+
+def test_a_webhook_failing_long_enough_is_switched_off_and_a_success_resets_the_count(webhooks_env):
+    """Disabled after 3 failures in a row spanning 10 minutes (this test's settings): failures in a
+    burst do not switch it off; a success in between starts the count again."""
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    hook = _hook(receiver)
+    start = datetime.now(timezone.utc).replace(microsecond=0)
+
+    def attempt_at(minutes: float, status: int):
+        receiver.statuses = [status]
+        delivery.fan_out(_event(hook.project_id))
+        (message,) = _queued(hook.webhook_id)
+        with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+            try:
+                return delivery.deliver(message), message
+            except delivery.RetryLater:
+                return "retry", message
+
+    assert attempt_at(0, 500)[0] == "retry"
+    assert attempt_at(1, 200)[0] == "delivered"
+    webhook = _webhook(hook)
+    assert (webhook.consecutive_failures, webhook.failing_since, webhook.is_active) == (0, None, True)
+    for minutes in (2, 3, 4, 5):  # four failures in three minutes: a burst, not switched off
+        assert attempt_at(minutes, 500)[0] == "retry"
+    webhook = _webhook(hook)
+    assert (webhook.consecutive_failures, webhook.is_active) == (4, True)
+    assert _at(webhook.failing_since) == start + timedelta(minutes=2)
+    assert attempt_at(12, 500)[0] == "failed"  # 5 in a row over 10 minutes: switched off, the delivery fails
+    webhook = _webhook(hook)
+    assert webhook.is_active is False
+    assert webhook.disabled_reason == ("deactivated after 5 consecutive failed deliveries; "
+                                       "re-enable it with is_active: true")
+    # a switched-off webhook gets no new deliveries, and a message already queued is dropped unsent
+    sent = len(receiver.received)
+    assert delivery.fan_out(_event(hook.project_id)) == 0
+    from botplot.db.webhooks import Webhook
+
+    _webhook(hook).update(actions=[Webhook.is_active.set(True)])
+    delivery.fan_out(_event(hook.project_id))
+    (message,) = _queued(hook.webhook_id)
+    _webhook(hook).update(actions=[Webhook.is_active.set(False)])
+    result = delivery.deliver(message)
+    assert result == "dropped: webhook inactive" and len(receiver.received) == sent
+    record = _record(hook, message["deliveryId"])
+    assert (record.status, record.error, record.give_up_at, record.next_attempt_at) == (
+        "failed", "webhook is inactive", None, None)
+
+
+def test_a_deleted_webhooks_messages_are_dropped(webhooks_env):
+    from botplot.services import webhooks
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    hook = _hook(receiver)
+    delivery.fan_out(_event(hook.project_id))
+    (message,) = _queued(hook.webhook_id)
+    webhooks.delete(hook.project_id, hook.webhook_id)
+    assert delivery.deliver(message) == "dropped: webhook or delivery deleted"
+    assert receiver.received == []
