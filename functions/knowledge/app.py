@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from botplot.errors import ApiError
+from botplot.knowledge.index.base import ChunkPosition
 from botplot.net import urls
 from botplot.services import knowledge
 from botplot.services.auth import Principal
@@ -89,22 +90,28 @@ def add_qa(body: AddQa, caller: Caller) -> dict:
 def get_source(sourceId: str, request: Request, caller: Annotated[Principal, Depends(secret_key_uncounted)],
                limit: Annotated[int, Query(ge=1, le=1000, description="Chunks to return (default 500)")] = 500,
                offset: Annotated[int, Query(ge=0, le=MAX_CHUNK_OFFSET, description="Chunks to skip (max 100000)")] = 0,
+               cursor: paging.Cursor = None,
                ) -> dict:
     """Get full details of a knowledge source including its chunks and its last crawl's change report.
     While the source is processing, reading it does not count against the monthly quota (poll its
-    `progress` freely); once it is ready or failed, it counts like any call."""
+    `progress` freely); once it is ready or failed, it counts like any call. Chunks page with `limit`
+    and `offset`, or `cursor` (the previous page's `nextCursor`, bound to this source)."""
     try:
         source = knowledge.get(caller.project_id, sourceId)
+        scope = {"sourceId": source.source_id}
+        after = paging.after(request, cursor, caller.project_id, "chunks", scope)
     except ApiError:
         count_call(request, caller)
         raise
     count_call(request, caller, counted=source.status != "processing")
-    chunks = knowledge.chunks(caller.project_id, source.source_id, limit, offset)
+    chunks, more = knowledge.chunks(caller.project_id, source.source_id, limit, offset, after)
     return {
         "source": knowledge.view(source, detail=True),
         "chunks": [{"id": c.chunk_id, "content": c.content, "tokenCount": c.token_count, "url": c.url,
                     "title": c.title, "heading": c.heading} for c in chunks],
         "crawlReport": json.loads(source.crawl_report) if source.crawl_report else None,
+        "nextCursor": paging.next_cursor(caller.project_id, "chunks", scope,
+                                         ChunkPosition.of(chunks[-1]).encode() if chunks else None, more),
     }
 
 

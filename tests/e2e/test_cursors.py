@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.test_knowledge_api import wait_ready
+from tests.support.site import Site, store_site
+
 
 @pytest.fixture(scope="module")
 def filled(stack):
@@ -107,3 +110,50 @@ def test_the_reference_answer_keeps_its_fields(stack, filled):
     with stack.client(filled["secretKey"]) as c:
         body = c.get("/api/v1/conversations", params={"limit": 20, "offset": 0}).json()
     assert set(body) == {"conversations", "total", "nextCursor"} and body["total"] == 7
+
+
+@pytest.fixture(scope="module")
+def crawled(stack):
+    """A project whose one URL source (the test site, crawled) holds several chunks, and a Q&A source."""
+    owner = stack.new_project("enterprise", "Chunk cursors")
+    with Site(store_site()) as site, stack.client(owner["secretKey"]) as c:
+        kind, body = site.pages["/sitemap.xml"]
+        site.pages["/sitemap.xml"] = (kind, body.format(base=site.url))
+        source_id = c.post("/api/v1/knowledge/url", json={"url": site.url + "/"}).json()["sourceId"]
+        assert wait_ready(c, source_id)["source"]["status"] == "ready"
+        qa_id = c.post("/api/v1/knowledge/qa", json={"question": "Q?", "answer": "A."}).json()["sourceId"]
+    return {**owner, "sourceId": source_id, "qaId": qa_id}
+
+
+def test_a_sources_chunks_page_by_cursor(stack, crawled):
+    path = f"/api/v1/knowledge/{crawled['sourceId']}"
+    with stack.client(crawled["secretKey"]) as c:
+        everything = c.get(path).json()
+        assert everything["nextCursor"] is None and len(everything["chunks"]) >= 4
+        items, pages = walk(c, path, "chunks", limit=1)
+        deep = c.get(path, params={"limit": 1, "offset": 1}).json()
+        after_offset = c.get(path, params={"limit": 2, "cursor": deep["nextCursor"]}).json()
+    assert [ch["id"] for ch in items] == [ch["id"] for ch in everything["chunks"]]  # same order, none twice or lost
+    assert [len(p["chunks"]) for p in pages] == [1] * len(items)
+    # the total stays exact on every page: the source's chunk count
+    assert all(p["source"]["chunkCount"] == len(items) for p in pages)
+    assert [ch["id"] for ch in after_offset["chunks"]] == [ch["id"] for ch in everything["chunks"][2:4]]
+
+
+def test_a_chunk_cursor_only_works_for_its_source(stack, crawled, filled):
+    path = f"/api/v1/knowledge/{crawled['sourceId']}"
+    with stack.client(crawled["secretKey"]) as c, stack.client(filled["secretKey"]) as other:
+        cursor = c.get(path, params={"limit": 1}).json()["nextCursor"]
+        foreign = other.get("/api/v1/conversations", params={"limit": 1}).json()["nextCursor"]
+        refused = [
+            c.get(f"/api/v1/knowledge/{crawled['qaId']}", params={"cursor": cursor}),  # another source
+            c.get("/api/v1/conversations", params={"cursor": cursor}),  # another list
+            c.get(path, params={"cursor": foreign}),  # another project's list
+            c.get(path, params={"cursor": cursor[:-2] + ("AA" if cursor[-2:] != "AA" else "BB")}),  # altered
+        ]
+        both = c.get(path, params={"cursor": cursor, "offset": 1})
+        # another project cannot see the source at all
+        assert other.get(path, params={"cursor": cursor}).status_code == 404
+    for r in refused:
+        assert r.status_code == 400 and r.json()["code"] == "INVALID_CURSOR", r.text
+    assert both.status_code == 400 and both.json()["code"] == "VALIDATION_ERROR"

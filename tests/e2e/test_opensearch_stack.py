@@ -40,6 +40,16 @@ def test_a_crawled_site_answers_a_chat_from_the_node(node_stack, opensearch):
     assert len(hits) == source["source"]["chunkCount"] >= 4
     assert {h["_index"] for h in hits} <= {"botplot-chunks-384", "botplot-chunks-1536"}
 
+    with node_stack.client(project["secretKey"]) as c:  # a page at a time by cursor: the same chunks, in order
+        items, cursor = [], None
+        for _ in range(len(hits)):
+            page = c.get(f"/api/v1/knowledge/{source_id}", params={"limit": 1, **({"cursor": cursor} if cursor else {})})
+            assert page.status_code == 200, page.text
+            items += page.json()["chunks"]
+            if not (cursor := page.json()["nextCursor"]):
+                break
+    assert cursor is None and [ch["id"] for ch in items] == [ch["id"] for ch in source["chunks"]]
+
     with node_stack.client(project["publicKey"]) as c:
         answer = c.post("/api/v1/chat", json={"message": "What is your return policy?"}).json()
         unknown = c.post("/api/v1/chat", json={"message": "Do you sell spaceships to Mars?"}).json()

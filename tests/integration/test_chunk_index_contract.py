@@ -6,10 +6,11 @@ from __future__ import annotations
 import math
 import os
 import uuid
+from dataclasses import replace
 
 import pytest
 
-from botplot.knowledge.index.base import ChunkRecord
+from botplot.knowledge.index.base import ChunkPosition, ChunkRecord
 
 
 def _vector(*weights: float) -> list[float]:
@@ -95,6 +96,56 @@ def test_list_source_pages_in_url_then_ordinal_order(index):
     assert [(c.url, c.ordinal) for c in listed] == sorted((c.url, c.ordinal) for c in listed)
     assert len(index.list_source("p", "s", 3, 0)) == 3 and len(index.list_source("p", "s", 10, 5)) == 2
     assert index.list_source("other-project", "s", 10, 0) == []
+
+
+@pytest.fixture
+def pages(index):
+    """A source of 12 chunks: two without a URL (Q&A), then three pages of URLs, one holding two chunks
+    at the same ordinal (the chunk id decides); beside it another source and another project."""
+    same = _vector(1, 1, 1, 1)
+    index.upsert([replace(chunk("p", "s", f"qa-{i}", "Q", f"answer {i}", same), url=None) for i in (1, 0)] + [
+        chunk("p", "s", f"c{i:02}", "T", f"text {i}", same, url=f"https://s/{i // 4}", ordinal=min(i % 4, 2))
+        for i in range(10)] + [
+        chunk("p", "other-source", "o1", "T", "other", same, url="https://s/0"),
+        chunk("q", "s", "q1", "T", "other project", same, url="https://s/0")])
+    return index
+
+
+def walk(index, limit: int) -> list[str]:
+    """Every chunk of the source, a page of ``limit`` at a time after the last page's last chunk."""
+    seen, after = [], None
+    while page := index.list_source("p", "s", limit, after=after):
+        assert len(page) <= limit
+        seen += [c.chunk_id for c in page]
+        after = ChunkPosition.decode(ChunkPosition.of(page[-1]).encode())  # as a cursor carries it
+    return seen
+
+
+def test_pages_after_a_position_walk_the_offset_order(pages):
+    everything = pages.list_source("p", "s", 100, 0)
+    order = [c.chunk_id for c in everything]
+    assert order[:2] == ["qa-0", "qa-1"] and len(order) == 12  # URL-less first, ties by id, nothing else's
+    assert order[2:] == sorted(order[2:], key=lambda cid: (f"https://s/{int(cid[1:]) // 4}", min(int(cid[1:]) % 4, 2),
+                                                           cid))
+    for limit in (1, 2, 5, 12, 13):
+        assert walk(pages, limit) == order, limit
+    for start in range(12):  # after any chunk: the same page an offset gives
+        after = ChunkPosition.of(everything[start])
+        assert [c.chunk_id for c in pages.list_source("p", "s", 3, after=after)] == order[start + 1:start + 4]
+
+
+def test_a_position_outlives_its_chunk(pages):
+    """A chunk deleted between two pages (a resync): the next page starts where it stood."""
+    everything = pages.list_source("p", "s", 100, 0)
+    order = [c.chunk_id for c in everything]
+    pages.delete("p", [order[1], order[6]])  # a Q&A chunk, a page's chunk
+    assert [c.chunk_id for c in pages.list_source("p", "s", 2, after=ChunkPosition.of(everything[1]))] == order[2:4]
+    assert [c.chunk_id for c in pages.list_source("p", "s", 2, after=ChunkPosition.of(everything[6]))] == order[7:9]
+
+
+def test_an_offset_and_a_position_together_are_refused(pages):
+    with pytest.raises(ValueError):
+        pages.list_source("p", "s", 2, 1, after=ChunkPosition(None, 0, "qa-0"))
 
 
 def test_deletes_are_scoped_to_their_project(corpus):

@@ -304,7 +304,8 @@ export interface paths {
          * Get Source
          * @description Get full details of a knowledge source including its chunks and its last crawl's change report.
          *     While the source is processing, reading it does not count against the monthly quota (poll its
-         *     `progress` freely); once it is ready or failed, it counts like any call.
+         *     `progress` freely); once it is ready or failed, it counts like any call. Chunks page with `limit`
+         *     and `offset`, or `cursor` (the previous page's `nextCursor`, bound to this source).
          */
         get: operations["get_source_api_v1_knowledge__sourceId__get"];
         put?: never;
@@ -1579,6 +1580,11 @@ export interface components {
             crawlReport?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Nextcursor
+             * @description Pass as `cursor` for the next page of chunks; null on the last (an addition)
+             */
+            nextCursor?: string | null;
         };
         /** SourceSummary */
         SourceSummary: {
@@ -3494,6 +3500,8 @@ export interface operations {
                 limit?: number;
                 /** @description Chunks to skip (max 100000) */
                 offset?: number;
+                /** @description The nextCursor of the previous page: the page after it, whatever its depth (not with offset). 400 INVALID_CURSOR for a cursor of another list, project or filters */
+                cursor?: string | null;
             };
             header?: never;
             path: {

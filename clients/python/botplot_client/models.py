@@ -283,6 +283,7 @@ class SourceResponse(TypedDict, closed=True):
     source: SourceDetail
     chunks: list[ChunkView]
     crawlReport: NotRequired[dict[str, Any] | None]
+    nextCursor: NotRequired[str | None]
 
 
 class SourceSummary(TypedDict, closed=True):

@@ -21,6 +21,7 @@ from botplot.errors import bad_request, not_found
 from botplot.knowledge import indexing, source_events
 from botplot.knowledge.embeddings import EmbeddingError
 from botplot.knowledge.index import default_index
+from botplot.knowledge.index.base import ChunkPosition, ChunkRecord
 from botplot.net import urls
 from botplot.observability import logger
 from botplot.services import gaps
@@ -106,8 +107,13 @@ def list_sources(project_id: str, limit: int | None = None, after: str | None = 
     return (items, False) if limit is None else (items[:limit], len(items) > limit)
 
 
-def chunks(project_id: str, source_id: str, limit: int, offset: int):
-    return default_index().list_source(project_id, source_id, limit, offset)
+def chunks(project_id: str, source_id: str, limit: int, offset: int = 0,
+           after: str | None = None) -> tuple[list[ChunkRecord], bool]:
+    """A page of a source's chunks from the index, after ``offset`` chunks or after the position
+    ``after`` (a cursor's, see ``ChunkPosition``); and whether more follow (one more is read to know)."""
+    position = ChunkPosition.decode(after) if after is not None else None
+    items = default_index().list_source(project_id, source_id, limit + 1, offset, position)
+    return items[:limit], len(items) > limit
 
 
 def recrawl(project_id: str, source_id: str) -> Source:

@@ -139,6 +139,8 @@ class SourceResponse(Model):
     source: SourceDetail
     chunks: list[ChunkView]
     crawlReport: dict | None = Field(None, description="The last crawl's change report (an addition)")
+    nextCursor: str | None = Field(None, description="Pass as `cursor` for the next page of chunks; "
+                                                     "null on the last (an addition)")
 
 
 class SourceCreated(Model):

@@ -8,6 +8,7 @@ normalization search pipeline does, so both backends rank alike.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -57,6 +58,35 @@ class Hit:
     similarity: float | None = None  # cosine similarity, when vectors were compared
 
 
+@dataclass(frozen=True)
+class ChunkPosition:
+    """Where a chunk sits in a source's list: the list is ordered by ``(url, ordinal, chunk_id)``,
+    chunks without a URL (Q&A) first. ``list_source(after=...)`` continues strictly after it, so a
+    next page is found from the position alone (a keyset), never by skipping the chunks before it."""
+
+    url: str | None
+    ordinal: int
+    chunk_id: str
+
+    @classmethod
+    def of(cls, chunk: ChunkRecord) -> "ChunkPosition":
+        return cls(chunk.url, chunk.ordinal, chunk.chunk_id)
+
+    def encode(self) -> str:
+        return json.dumps([self.url, self.ordinal, self.chunk_id], separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str) -> "ChunkPosition":
+        """The position :meth:`encode` wrote (``ValueError`` for anything else)."""
+        try:
+            url, ordinal, chunk_id = json.loads(text)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"not a chunk position: {text!r}") from error
+        if not (url is None or isinstance(url, str)) or type(ordinal) is not int or not isinstance(chunk_id, str):
+            raise ValueError(f"not a chunk position: {text!r}")
+        return cls(url, ordinal, chunk_id)
+
+
 MIN_NORMALISED = 0.001
 
 
@@ -90,7 +120,12 @@ class ChunkIndex(Protocol):
 
     def delete_source(self, project_id: str, source_id: str) -> None: ...
 
-    def list_source(self, project_id: str, source_id: str, limit: int, offset: int) -> list[ChunkRecord]: ...
+    def list_source(self, project_id: str, source_id: str, limit: int, offset: int = 0,
+                    after: ChunkPosition | None = None) -> list[ChunkRecord]:
+        """Up to ``limit`` of a source's chunks in ``ChunkPosition`` order: those after ``offset``
+        others, or those after the position ``after`` (not both), which reads only the page itself
+        whatever its depth."""
+        ...
 
     def search(self, project_id: str, text: str, vector: list[float] | None, model: str | None,
                k: int = 10, mode: str = "hybrid") -> list[Hit]: ...

@@ -29,7 +29,8 @@ from __future__ import annotations
 from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
 from botplot.config import aws_region
-from botplot.knowledge.index.base import CANDIDATES, FIELD_WEIGHTS, HYBRID_WEIGHTS, ChunkRecord, Hit, combine
+from botplot.knowledge.index.base import (CANDIDATES, FIELD_WEIGHTS, HYBRID_WEIGHTS, ChunkPosition, ChunkRecord, Hit,
+                                          combine)
 
 PIPELINE = "botplot-hybrid"
 DEFAULT_DIMENSIONS = 1536
@@ -195,19 +196,26 @@ class OpenSearchIndex:
         except NotFoundError:  # no index yet: nothing was ever indexed, so nothing to delete
             pass
 
-    def list_source(self, project_id: str, source_id: str, limit: int, offset: int) -> list[ChunkRecord]:
-        """A page of a source's chunks in (url, ordinal) order. Pages beyond OpenSearch's result
-        window (from + size > 10,000) are reached with ``search_after``: the chunks before the page
-        are walked through by their sort keys only."""
+    def list_source(self, project_id: str, source_id: str, limit: int, offset: int = 0,
+                    after: ChunkPosition | None = None) -> list[ChunkRecord]:
+        """A page of a source's chunks in (url, ordinal, chunk_id) order. After a position, one
+        ``search_after`` query of ``limit`` hits whatever the depth (the sort is total: chunk ids are
+        unique). Pages beyond OpenSearch's result window (from + size > 10,000) by offset are reached
+        with ``search_after`` too: the chunks before the page are walked through by their sort keys only."""
+        if after is not None and offset:
+            raise ValueError("a page starts after an offset or after a position, not both")
         query = {"bool": {"filter": [{"term": {"project_id": project_id}}, {"term": {"source_id": source_id}}]}}
-        after = None
+        if after is not None:
+            hits = self._list_page(query, limit, [after.url, after.ordinal, after.chunk_id], with_source=True)
+            return [_record(h["_source"]) for h in hits]
+        sort_after = None
         while offset + limit > RESULT_WINDOW:
             step = min(offset, RESULT_WINDOW)
-            page = self._list_page(query, step, after, with_source=False)
+            page = self._list_page(query, step, sort_after, with_source=False)
             if len(page) < step:
                 return []
-            after, offset = page[-1]["sort"], offset - step
-        hits = self._list_page(query, limit, after, with_source=True, start=offset)
+            sort_after, offset = page[-1]["sort"], offset - step
+        hits = self._list_page(query, limit, sort_after, with_source=True, start=offset)
         return [_record(h["_source"]) for h in hits]
 
     def _list_page(self, query: dict, size: int, after: list | None, with_source: bool, start: int = 0) -> list[dict]:

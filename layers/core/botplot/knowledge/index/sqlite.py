@@ -17,6 +17,7 @@ import numpy as np
 from botplot.knowledge.index.base import (
     CANDIDATES,
     FIELD_WEIGHTS,
+    ChunkPosition,
     ChunkRecord,
     Hit,
     combine,
@@ -29,7 +30,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     title TEXT NOT NULL, heading TEXT NOT NULL, content TEXT NOT NULL, token_count INTEGER NOT NULL,
     ordinal INTEGER NOT NULL, is_qa INTEGER NOT NULL, embedding BLOB, embedding_model TEXT
 );
-CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(project_id, source_id, url, ordinal);
+DROP INDEX IF EXISTS chunks_by_source;
+CREATE INDEX IF NOT EXISTS chunks_in_order ON chunks(project_id, source_id, url, ordinal, chunk_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, heading, content, chunk_id UNINDEXED, project_id UNINDEXED,
     tokenize = 'porter unicode61 remove_diacritics 2'
@@ -103,10 +105,26 @@ class SqliteIndex:
                 db.execute("DELETE FROM chunks WHERE project_id = ? AND source_id = ?", (project_id, source_id))
             self._version += 1
 
-    def list_source(self, project_id: str, source_id: str, limit: int, offset: int) -> list[ChunkRecord]:
-        rows = self._db().execute(
-            f"SELECT {_COLUMNS} FROM chunks WHERE project_id = ? AND source_id = ? "
-            "ORDER BY url, ordinal, chunk_id LIMIT ? OFFSET ?", (project_id, source_id, limit, offset))
+    def list_source(self, project_id: str, source_id: str, limit: int, offset: int = 0,
+                    after: ChunkPosition | None = None) -> list[ChunkRecord]:
+        """A page in index order (``chunks_in_order`` holds the whole sort key): with ``after``, a
+        range scan that starts at the position (SQLite sorts NULL URLs first, as the list does; a row
+        value with a NULL compares to nothing, so the URL-less chunks are their own range)."""
+        if after is not None and offset:
+            raise ValueError("a page starts after an offset or after a position, not both")
+        select = f"SELECT {_COLUMNS} FROM chunks WHERE project_id = ? AND source_id = ? AND "
+        order = " ORDER BY url, ordinal, chunk_id LIMIT ?"
+        db, scope = self._db(), (project_id, source_id)
+        if after is None:
+            rows = db.execute(select + "1" + order + " OFFSET ?", (*scope, limit, offset)).fetchall()
+        elif after.url is not None:
+            rows = db.execute(select + "(url, ordinal, chunk_id) > (?, ?, ?)" + order,
+                              (*scope, after.url, after.ordinal, after.chunk_id, limit)).fetchall()
+        else:
+            rows = db.execute(select + "url IS NULL AND (ordinal, chunk_id) > (?, ?)" + order,
+                              (*scope, after.ordinal, after.chunk_id, limit)).fetchall()
+            if len(rows) < limit:
+                rows += db.execute(select + "url IS NOT NULL" + order, (*scope, limit - len(rows))).fetchall()
         return [_record(r) for r in rows]
 
     def _bm25(self, project_id: str, text: str) -> dict[str, float]:
