@@ -117,6 +117,10 @@ def test_knowledge_add_url_crawls_and_chunks_page_through(stack):
         assert source["syncFrequency"] == "weekly" and source["chunkCount"] >= 3
         ids = [chunk["id"] for chunk in owner.knowledge.chunks(created["sourceId"], page_size=2)]
         assert len(ids) == len(set(ids)) == source["chunkCount"]
+        assert ids == [chunk["id"] for chunk in owner.knowledge.get(created["sourceId"])["chunks"]]  # in order
+        first = owner.knowledge.get(created["sourceId"], limit=2)
+        after = owner.knowledge.get(created["sourceId"], limit=2, cursor=first["nextCursor"])
+        assert [chunk["id"] for chunk in after["chunks"]] == ids[2:4]
         assert [s["id"] for s in owner.knowledge.list()["sources"]] == [created["sourceId"]]
 
 
@@ -187,3 +191,33 @@ def test_lists_page_with_cursors(stack):
         with pytest.raises(ValidationError) as invalid:
             owner.conversations.list(cursor=first["nextCursor"])
         assert invalid.value.code == "INVALID_CURSOR"
+
+
+def test_every_cursor_list_walks_sync_and_async(stack):
+    """Sources, webhooks and a webhook's deliveries: ``iter`` walks them a page at a time by cursor,
+    the same items in the same order as the whole list."""
+    keys = stack.new_project("enterprise", "Python client walks")
+    project_id = keys["projectId"]
+    with BotPlot(api_key=keys["secretKey"], base_url=stack.url) as owner:
+        for i in range(3):
+            owner.knowledge.add_qa(f"Question {i}?", f"Answer {i}.")
+            owner.webhooks.create(project_id, f"http://127.0.0.1:9/walk{i}", ["lead.captured"])
+        hook = owner.webhooks.list(project_id)["webhooks"][0]["id"]
+        for _ in range(3):
+            owner.webhooks.test(project_id, hook)  # nothing listens there: each attempt is a failed delivery
+        sources = [s["id"] for s in owner.knowledge.list()["sources"]]
+        webhooks = [w["id"] for w in owner.webhooks.list(project_id)["webhooks"]]
+        deliveries = [d["deliveryId"] for d in owner.webhooks.deliveries(project_id, hook, limit=100)["deliveries"]]
+        assert len(sources) == len(webhooks) == len(deliveries) == 3
+        assert owner.knowledge.list(limit=2)["nextCursor"] and owner.webhooks.list(project_id, limit=2)["nextCursor"]
+        assert [s["id"] for s in owner.knowledge.iter(page_size=2)] == sources
+        assert [w["id"] for w in owner.webhooks.iter(project_id, page_size=2)] == webhooks
+        assert [d["deliveryId"] for d in owner.webhooks.iter_deliveries(project_id, hook, page_size=2)] == deliveries
+
+    async def walked() -> tuple[list, list, list]:
+        async with AsyncBotPlot(api_key=keys["secretKey"], base_url=stack.url) as owner:
+            return ([s["id"] async for s in owner.knowledge.iter(page_size=1)],
+                    [w["id"] async for w in owner.webhooks.iter(project_id, page_size=1)],
+                    [d["deliveryId"] async for d in owner.webhooks.iter_deliveries(project_id, hook, page_size=1)])
+
+    assert asyncio.run(walked()) == (sources, webhooks, deliveries)

@@ -141,13 +141,16 @@ declare class Chat {
 declare class Knowledge {
     private readonly api;
     constructor(api: BotPlot);
-    list(options?: RequestOptions): Promise<Schemas["SourceList"]>;
+    /** Every source (the reference's list), or with `limit` a page; `cursor`: the previous page's `nextCursor`. */
+    list(query?: QueryOf<"/api/v1/knowledge">, options?: RequestOptions): Promise<Schemas["SourceList"]>;
+    /** Every source (newest first), page by page (with `cursor`). */
+    all(pageSize?: number): AsyncGenerator<Schemas["SourceSummary"]>;
     /** Crawl a website (queued: the source is `pending`, then `processing`, then `ready` or `failed`). */
     addUrl(body: Schemas["AddUrl"], options?: RequestOptions): Promise<Schemas["SourceCreated"]>;
     addQa(body: Schemas["AddQa"], options?: RequestOptions): Promise<Schemas["SourceCreated"]>;
-    /** A source with a page of its chunks (`limit`, `offset`). */
+    /** A source with a page of its chunks (`limit`, and `offset` or `cursor`: the previous page's `nextCursor`). */
     get(sourceId: string, page?: QueryOf<"/api/v1/knowledge/{sourceId}">, options?: RequestOptions): Promise<Schemas["SourceResponse"]>;
-    /** Every chunk of a source, page by page. */
+    /** Every chunk of a source, page by page (with `cursor`). */
     chunks(sourceId: string, pageSize?: number): AsyncGenerator<Schemas["ChunkView"]>;
     delete(sourceId: string, options?: RequestOptions): Promise<Schemas["SuccessResponse"]>;
     recrawl(sourceId: string, options?: RequestOptions): Promise<Schemas["RecrawlResponse"]>;
@@ -214,13 +217,18 @@ declare class Webhooks {
     private readonly api;
     constructor(api: BotPlot);
     private base;
-    list(projectId: string, options?: RequestOptions): Promise<Schemas["WebhookList"]>;
+    /** Every webhook (the reference's list), or with `limit` a page; `cursor`: the previous page's `nextCursor`. */
+    list(projectId: string, query?: QueryOf<"/api/v1/projects/{projectId}/webhooks">, options?: RequestOptions): Promise<Schemas["WebhookList"]>;
+    /** Every webhook (oldest first), page by page (with `cursor`). */
+    all(projectId: string, pageSize?: number): AsyncGenerator<Schemas["WebhookView"]>;
     /** The answer carries the signing `secret`, shown only this once. */
     create(projectId: string, body: Schemas["CreateWebhook"], options?: RequestOptions): Promise<Schemas["WebhookResponse"]>;
     update(projectId: string, webhookId: string, body: Schemas["UpdateWebhook"], options?: RequestOptions): Promise<Schemas["WebhookResponse"]>;
     delete(projectId: string, webhookId: string, options?: RequestOptions): Promise<Schemas["OkResponse"]>;
-    /** Recent delivery attempts, newest first. */
+    /** Recent delivery attempts, newest first (`limit`; `cursor`: the previous page's `nextCursor`). */
     deliveries(projectId: string, webhookId: string, query?: QueryOf<"/api/v1/projects/{projectId}/webhooks/{webhookId}/deliveries">, options?: RequestOptions): Promise<Schemas["DeliveryList"]>;
+    /** Every delivery attempt of a webhook (newest first), page by page (with `cursor`). */
+    allDeliveries(projectId: string, webhookId: string, pageSize?: number): AsyncGenerator<Schemas["DeliveryView"]>;
     redeliver(projectId: string, webhookId: string, deliveryId: string, options?: RequestOptions): Promise<Schemas["RedeliveryResponse"]>;
     /** Send a signed `ping` now and report how the endpoint answered. */
     test(projectId: string, webhookId: string, options?: RequestOptions): Promise<Schemas["TestDeliveryResponse"]>;

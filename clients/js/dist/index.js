@@ -155,15 +155,6 @@ async function toError(response) {
     const Kind = ERROR_CLASSES[response.status] ?? (response.status >= 500 ? ServerError : BotPlotError);
     return new Kind(error, response.status, code, retryAfter);
 }
-/** Every item of a limit/offset list, fetching pages of `pageSize` as the loop asks for them. */
-async function* paginate(fetchPage, pageSize = 100, start = 0) {
-    for (let offset = start;; offset += pageSize) {
-        const { items, total } = await fetchPage({ limit: pageSize, offset });
-        yield* items;
-        if (items.length < pageSize || (total !== undefined && offset + items.length >= total))
-            return;
-    }
-}
 /** Every item of a cursor list: each page starts where the previous one's `nextCursor` points, so a
  * page costs the API the same at any depth. */
 async function* walk(fetchPage) {
@@ -230,8 +221,16 @@ class Knowledge {
     constructor(api) {
         this.api = api;
     }
-    list(options) {
-        return this.api.json("GET", "/api/v1/knowledge", undefined, undefined, options);
+    /** Every source (the reference's list), or with `limit` a page; `cursor`: the previous page's `nextCursor`. */
+    list(query = {}, options) {
+        return this.api.json("GET", "/api/v1/knowledge", undefined, query, options);
+    }
+    /** Every source (newest first), page by page (with `cursor`). */
+    all(pageSize = 100) {
+        return walk(async (cursor) => {
+            const result = await this.list({ limit: pageSize, cursor });
+            return { items: result.sources, nextCursor: result.nextCursor };
+        });
     }
     /** Crawl a website (queued: the source is `pending`, then `processing`, then `ready` or `failed`). */
     addUrl(body, options) {
@@ -240,13 +239,16 @@ class Knowledge {
     addQa(body, options) {
         return this.api.json("POST", "/api/v1/knowledge/qa", body, undefined, options);
     }
-    /** A source with a page of its chunks (`limit`, `offset`). */
+    /** A source with a page of its chunks (`limit`, and `offset` or `cursor`: the previous page's `nextCursor`). */
     get(sourceId, page = {}, options) {
         return this.api.json("GET", `/api/v1/knowledge/${segment(sourceId)}`, undefined, page, options);
     }
-    /** Every chunk of a source, page by page. */
+    /** Every chunk of a source, page by page (with `cursor`). */
     chunks(sourceId, pageSize = 100) {
-        return paginate(async (page) => ({ items: (await this.get(sourceId, page)).chunks }), pageSize);
+        return walk(async (cursor) => {
+            const result = await this.get(sourceId, { limit: pageSize, cursor });
+            return { items: result.chunks, nextCursor: result.nextCursor };
+        });
     }
     delete(sourceId, options) {
         return this.api.json("DELETE", `/api/v1/knowledge/${segment(sourceId)}`, undefined, undefined, options);
@@ -358,8 +360,16 @@ class Webhooks {
         const root = `/api/v1/projects/${segment(projectId)}/webhooks`;
         return webhookId === undefined ? root : `${root}/${segment(webhookId)}`;
     }
-    list(projectId, options) {
-        return this.api.json("GET", this.base(projectId), undefined, undefined, options);
+    /** Every webhook (the reference's list), or with `limit` a page; `cursor`: the previous page's `nextCursor`. */
+    list(projectId, query = {}, options) {
+        return this.api.json("GET", this.base(projectId), undefined, query, options);
+    }
+    /** Every webhook (oldest first), page by page (with `cursor`). */
+    all(projectId, pageSize = 100) {
+        return walk(async (cursor) => {
+            const result = await this.list(projectId, { limit: pageSize, cursor });
+            return { items: result.webhooks, nextCursor: result.nextCursor };
+        });
     }
     /** The answer carries the signing `secret`, shown only this once. */
     create(projectId, body, options) {
@@ -371,9 +381,16 @@ class Webhooks {
     delete(projectId, webhookId, options) {
         return this.api.json("DELETE", this.base(projectId, webhookId), undefined, undefined, options);
     }
-    /** Recent delivery attempts, newest first. */
+    /** Recent delivery attempts, newest first (`limit`; `cursor`: the previous page's `nextCursor`). */
     deliveries(projectId, webhookId, query = {}, options) {
         return this.api.json("GET", `${this.base(projectId, webhookId)}/deliveries`, undefined, query, options);
+    }
+    /** Every delivery attempt of a webhook (newest first), page by page (with `cursor`). */
+    allDeliveries(projectId, webhookId, pageSize = 100) {
+        return walk(async (cursor) => {
+            const result = await this.deliveries(projectId, webhookId, { limit: pageSize, cursor });
+            return { items: result.deliveries, nextCursor: result.nextCursor };
+        });
     }
     redeliver(projectId, webhookId, deliveryId, options) {
         return this.api.json("POST", `${this.base(projectId, webhookId)}/deliveries/${segment(deliveryId)}/redeliver`, undefined, undefined, options);

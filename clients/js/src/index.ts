@@ -144,7 +144,6 @@ export interface RequestOptions {
 }
 
 type Query = Record<string, string | number | null | undefined>;
-type Page = { limit?: number; offset?: number };
 
 function segment(value: string): string {
   return encodeURIComponent(value);
@@ -238,16 +237,6 @@ async function toError(response: Response): Promise<BotPlotError> {
   return new Kind(error, response.status, code, retryAfter);
 }
 
-/** Every item of a limit/offset list, fetching pages of `pageSize` as the loop asks for them. */
-async function* paginate<T>(fetchPage: (page: Page) => Promise<{ items: T[]; total?: number }>, pageSize = 100,
-                            start = 0): AsyncGenerator<T> {
-  for (let offset = start; ; offset += pageSize) {
-    const { items, total } = await fetchPage({ limit: pageSize, offset });
-    yield* items;
-    if (items.length < pageSize || (total !== undefined && offset + items.length >= total)) return;
-  }
-}
-
 /** Every item of a cursor list: each page starts where the previous one's `nextCursor` points, so a
  * page costs the API the same at any depth. */
 async function* walk<T>(fetchPage: (cursor?: string) => Promise<{ items: T[]; nextCursor?: string | null }>):
@@ -316,8 +305,17 @@ class Chat {
 class Knowledge {
   constructor(private readonly api: BotPlot) {}
 
-  list(options?: RequestOptions): Promise<Schemas["SourceList"]> {
-    return this.api.json("GET", "/api/v1/knowledge", undefined, undefined, options);
+  /** Every source (the reference's list), or with `limit` a page; `cursor`: the previous page's `nextCursor`. */
+  list(query: QueryOf<"/api/v1/knowledge"> = {}, options?: RequestOptions): Promise<Schemas["SourceList"]> {
+    return this.api.json("GET", "/api/v1/knowledge", undefined, query, options);
+  }
+
+  /** Every source (newest first), page by page (with `cursor`). */
+  all(pageSize = 100): AsyncGenerator<Schemas["SourceSummary"]> {
+    return walk(async (cursor) => {
+      const result = await this.list({ limit: pageSize, cursor });
+      return { items: result.sources, nextCursor: result.nextCursor };
+    });
   }
 
   /** Crawl a website (queued: the source is `pending`, then `processing`, then `ready` or `failed`). */
@@ -329,14 +327,17 @@ class Knowledge {
     return this.api.json("POST", "/api/v1/knowledge/qa", body, undefined, options);
   }
 
-  /** A source with a page of its chunks (`limit`, `offset`). */
+  /** A source with a page of its chunks (`limit`, and `offset` or `cursor`: the previous page's `nextCursor`). */
   get(sourceId: string, page: QueryOf<"/api/v1/knowledge/{sourceId}"> = {}, options?: RequestOptions): Promise<Schemas["SourceResponse"]> {
     return this.api.json("GET", `/api/v1/knowledge/${segment(sourceId)}`, undefined, page, options);
   }
 
-  /** Every chunk of a source, page by page. */
+  /** Every chunk of a source, page by page (with `cursor`). */
   chunks(sourceId: string, pageSize = 100): AsyncGenerator<Schemas["ChunkView"]> {
-    return paginate(async (page) => ({ items: (await this.get(sourceId, page)).chunks }), pageSize);
+    return walk(async (cursor) => {
+      const result = await this.get(sourceId, { limit: pageSize, cursor });
+      return { items: result.chunks, nextCursor: result.nextCursor };
+    });
   }
 
   delete(sourceId: string, options?: RequestOptions): Promise<Schemas["SuccessResponse"]> {
@@ -476,8 +477,18 @@ class Webhooks {
     return webhookId === undefined ? root : `${root}/${segment(webhookId)}`;
   }
 
-  list(projectId: string, options?: RequestOptions): Promise<Schemas["WebhookList"]> {
-    return this.api.json("GET", this.base(projectId), undefined, undefined, options);
+  /** Every webhook (the reference's list), or with `limit` a page; `cursor`: the previous page's `nextCursor`. */
+  list(projectId: string, query: QueryOf<"/api/v1/projects/{projectId}/webhooks"> = {}, options?: RequestOptions):
+    Promise<Schemas["WebhookList"]> {
+    return this.api.json("GET", this.base(projectId), undefined, query, options);
+  }
+
+  /** Every webhook (oldest first), page by page (with `cursor`). */
+  all(projectId: string, pageSize = 100): AsyncGenerator<Schemas["WebhookView"]> {
+    return walk(async (cursor) => {
+      const result = await this.list(projectId, { limit: pageSize, cursor });
+      return { items: result.webhooks, nextCursor: result.nextCursor };
+    });
   }
 
   /** The answer carries the signing `secret`, shown only this once. */
@@ -495,11 +506,19 @@ class Webhooks {
     return this.api.json("DELETE", this.base(projectId, webhookId), undefined, undefined, options);
   }
 
-  /** Recent delivery attempts, newest first. */
+  /** Recent delivery attempts, newest first (`limit`; `cursor`: the previous page's `nextCursor`). */
   deliveries(projectId: string, webhookId: string,
              query: QueryOf<"/api/v1/projects/{projectId}/webhooks/{webhookId}/deliveries"> = {}, options?: RequestOptions):
     Promise<Schemas["DeliveryList"]> {
     return this.api.json("GET", `${this.base(projectId, webhookId)}/deliveries`, undefined, query, options);
+  }
+
+  /** Every delivery attempt of a webhook (newest first), page by page (with `cursor`). */
+  allDeliveries(projectId: string, webhookId: string, pageSize = 100): AsyncGenerator<Schemas["DeliveryView"]> {
+    return walk(async (cursor) => {
+      const result = await this.deliveries(projectId, webhookId, { limit: pageSize, cursor });
+      return { items: result.deliveries, nextCursor: result.nextCursor };
+    });
   }
 
   redeliver(projectId: string, webhookId: string, deliveryId: string, options?: RequestOptions):

@@ -101,7 +101,17 @@ test("knowledge: a site is crawled and its chunks page through", { skip }, async
   for await (const chunk of owner.knowledge.chunks(created.sourceId, 2)) chunks.push(chunk.id);
   assert.equal(chunks.length, ready.chunkCount);
   assert.equal(new Set(chunks).size, chunks.length);
-  assert.ok((await owner.knowledge.list()).sources.some((s) => s.id === created.sourceId));
+  assert.deepEqual(chunks, (await owner.knowledge.get(created.sourceId)).chunks.map((c) => c.id));  // in order
+  const first = await owner.knowledge.get(created.sourceId, { limit: 2 });
+  const after = await owner.knowledge.get(created.sourceId, { limit: 2, cursor: first.nextCursor });
+  assert.deepEqual(after.chunks.map((c) => c.id), chunks.slice(2, 4));
+  const qa = await owner.knowledge.addQa({ question: "Do you gift wrap?", answer: "Yes, for $2." });
+  const sources = (await owner.knowledge.list()).sources.map((s) => s.id);
+  assert.ok(sources.includes(created.sourceId) && sources.includes(qa.sourceId));
+  assert.ok((await owner.knowledge.list({ limit: 1 })).nextCursor);
+  const walked = [];
+  for await (const source of owner.knowledge.all(1)) walked.push(source.id);
+  assert.deepEqual(walked, sources);
   assert.equal((await owner.knowledge.recrawl(created.sourceId)).success, true);
 });
 
@@ -132,6 +142,22 @@ test("webhooks: create, test, list deliveries, update, delete", { skip }, async 
   assert.ok(deliveries.length >= 1);
   const listed = await owner.webhooks.list(projectId);
   assert.ok(listed.webhooks.some((w) => w.id === webhook.id && !("secret" in w)));
+  // a second webhook and two more attempts: every list walks a page of one at a time by cursor
+  const other = (await owner.webhooks.create(projectId, { url: `${env.BOTPLOT_SITE_URL}/other`,
+                                                          events: ["lead.captured"] })).webhook;
+  await owner.webhooks.test(projectId, webhook.id);
+  await owner.webhooks.test(projectId, webhook.id);
+  const hooks = (await owner.webhooks.list(projectId)).webhooks.map((w) => w.id);
+  assert.ok(hooks.includes(other.id) && (await owner.webhooks.list(projectId, { limit: 1 })).nextCursor);
+  const walkedHooks = [];
+  for await (const w of owner.webhooks.all(projectId, 1)) walkedHooks.push(w.id);
+  assert.deepEqual(walkedHooks, hooks);
+  const attempts = (await owner.webhooks.deliveries(projectId, webhook.id, { limit: 100 })).deliveries;
+  assert.ok(attempts.length >= 3);
+  const walkedAttempts = [];
+  for await (const d of owner.webhooks.allDeliveries(projectId, webhook.id, 1)) walkedAttempts.push(d.deliveryId);
+  assert.deepEqual(walkedAttempts, attempts.map((d) => d.deliveryId));
+  await owner.webhooks.delete(projectId, other.id);
   const updated = await owner.webhooks.update(projectId, webhook.id, { description: "CRM" });
   assert.equal(updated.webhook.description, "CRM");
   await owner.webhooks.delete(projectId, webhook.id);

@@ -104,19 +104,6 @@ class AsyncBotPlot:
             raise ConnectionError("The answer ended before it was complete", 0, "STREAM_INCOMPLETE")
 
 
-async def _pages(fetch, key: str, page_size: int) -> AsyncIterator[Any]:
-    """Every item of a limit/offset list, one page at a time as the loop asks for them."""
-    offset = 0
-    while True:
-        page = await fetch(limit=page_size, offset=offset)
-        items = page[key]
-        for item in items:
-            yield item
-        offset += len(items)
-        if len(items) < page_size or ("total" in page and offset >= page["total"]):
-            return
-
-
 async def _walk(fetch, key: str, page_size: int) -> AsyncIterator[Any]:
     """Every item of a cursor list: each page starts where the previous one's ``nextCursor`` points,
     so a page costs the API the same at any depth."""
@@ -189,6 +176,11 @@ class AsyncKnowledge(_Resource):
         """Every source (the reference's list), or with ``limit`` a page; ``cursor``: a ``nextCursor``."""
         return await self._client.request("GET", "/api/v1/knowledge", params={"limit": limit, "cursor": cursor})
 
+    async def iter(self, *, page_size: int = 100) -> AsyncIterator[models.SourceSummary]:
+        """Every source, newest first, page by page (with cursors)."""
+        async for source in _walk(self.list, "sources", page_size):
+            yield source
+
     async def add_url(self, url: str, *, sync_frequency: Literal["manual", "daily", "weekly"] = "manual",
                       idempotency_key: str | None = None) -> models.SourceCreated:
         """Crawl a website (queued: ``pending``, then ``processing``, then ``ready`` or ``failed``)."""
@@ -202,18 +194,18 @@ class AsyncKnowledge(_Resource):
                                           json_body={"question": question, "answer": answer},
                                           idempotency_key=idempotency_key)
 
-    async def get(self, source_id: str, *, limit: int | None = None, offset: int | None = None
-                  ) -> models.SourceResponse:
-        """A source with a page of its chunks."""
+    async def get(self, source_id: str, *, limit: int | None = None, offset: int | None = None,
+                  cursor: str | None = None) -> models.SourceResponse:
+        """A source with a page of its chunks: by ``offset``, or after ``cursor`` (a ``nextCursor``)."""
         return await self._client.request("GET", f"/api/v1/knowledge/{_segment(source_id)}",
-                                          params={"limit": limit, "offset": offset})
+                                          params={"limit": limit, "offset": offset, "cursor": cursor})
 
     async def chunks(self, source_id: str, *, page_size: int = 100) -> AsyncIterator[models.ChunkView]:
-        """Every chunk of a source, page by page."""
+        """Every chunk of a source, in order, page by page (with cursors)."""
         async def fetch(**page):
             return await self.get(source_id, **page)
 
-        async for chunk in _pages(fetch, "chunks", page_size):
+        async for chunk in _walk(fetch, "chunks", page_size):
             yield chunk
 
     async def delete(self, source_id: str) -> models.SuccessResponse:
@@ -335,6 +327,14 @@ class AsyncWebhooks(_Resource):
         """Every webhook (the reference's list), or with ``limit`` a page; ``cursor``: a ``nextCursor``."""
         return await self._client.request("GET", self._path(project_id), params={"limit": limit, "cursor": cursor})
 
+    async def iter(self, project_id: str, *, page_size: int = 100) -> AsyncIterator[models.WebhookView]:
+        """Every webhook, oldest first, page by page (with cursors)."""
+        async def fetch(**page):
+            return await self.list(project_id, **page)
+
+        async for webhook in _walk(fetch, "webhooks", page_size):
+            yield webhook
+
     async def create(self, project_id: str, url: str, events: list[str], *,
                      description: str | None = None, idempotency_key: str | None = None) -> models.WebhookResponse:
         """The answer carries the signing ``secret``, shown only this once (and again to a retry with the
@@ -357,6 +357,15 @@ class AsyncWebhooks(_Resource):
         """Recent delivery attempts, newest first; ``cursor``: the previous page's ``nextCursor``."""
         return await self._client.request("GET", f"{self._path(project_id, webhook_id)}/deliveries",
                                           params={"limit": limit, "cursor": cursor})
+
+    async def iter_deliveries(self, project_id: str, webhook_id: str, *, page_size: int = 100
+                              ) -> AsyncIterator[models.DeliveryView]:
+        """Every delivery attempt of a webhook, newest first, page by page (with cursors)."""
+        async def fetch(**page):
+            return await self.deliveries(project_id, webhook_id, **page)
+
+        async for delivery in _walk(fetch, "deliveries", page_size):
+            yield delivery
 
     async def redeliver(self, project_id: str, webhook_id: str, delivery_id: str, *,
                         idempotency_key: str | None = None) -> models.RedeliveryResponse:

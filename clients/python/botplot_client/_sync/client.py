@@ -105,19 +105,6 @@ class BotPlot:
             raise ConnectionError("The answer ended before it was complete", 0, "STREAM_INCOMPLETE")
 
 
-def _pages(fetch, key: str, page_size: int) -> Iterator[Any]:
-    """Every item of a limit/offset list, one page at a time as the loop asks for them."""
-    offset = 0
-    while True:
-        page = fetch(limit=page_size, offset=offset)
-        items = page[key]
-        for item in items:
-            yield item
-        offset += len(items)
-        if len(items) < page_size or ("total" in page and offset >= page["total"]):
-            return
-
-
 def _walk(fetch, key: str, page_size: int) -> Iterator[Any]:
     """Every item of a cursor list: each page starts where the previous one's ``nextCursor`` points,
     so a page costs the API the same at any depth."""
@@ -190,6 +177,11 @@ class Knowledge(_Resource):
         """Every source (the reference's list), or with ``limit`` a page; ``cursor``: a ``nextCursor``."""
         return self._client.request("GET", "/api/v1/knowledge", params={"limit": limit, "cursor": cursor})
 
+    def iter(self, *, page_size: int = 100) -> Iterator[models.SourceSummary]:
+        """Every source, newest first, page by page (with cursors)."""
+        for source in _walk(self.list, "sources", page_size):
+            yield source
+
     def add_url(self, url: str, *, sync_frequency: Literal["manual", "daily", "weekly"] = "manual",
                       idempotency_key: str | None = None) -> models.SourceCreated:
         """Crawl a website (queued: ``pending``, then ``processing``, then ``ready`` or ``failed``)."""
@@ -203,18 +195,18 @@ class Knowledge(_Resource):
                                           json_body={"question": question, "answer": answer},
                                           idempotency_key=idempotency_key)
 
-    def get(self, source_id: str, *, limit: int | None = None, offset: int | None = None
-                  ) -> models.SourceResponse:
-        """A source with a page of its chunks."""
+    def get(self, source_id: str, *, limit: int | None = None, offset: int | None = None,
+                  cursor: str | None = None) -> models.SourceResponse:
+        """A source with a page of its chunks: by ``offset``, or after ``cursor`` (a ``nextCursor``)."""
         return self._client.request("GET", f"/api/v1/knowledge/{_segment(source_id)}",
-                                          params={"limit": limit, "offset": offset})
+                                          params={"limit": limit, "offset": offset, "cursor": cursor})
 
     def chunks(self, source_id: str, *, page_size: int = 100) -> Iterator[models.ChunkView]:
-        """Every chunk of a source, page by page."""
+        """Every chunk of a source, in order, page by page (with cursors)."""
         def fetch(**page):
             return self.get(source_id, **page)
 
-        for chunk in _pages(fetch, "chunks", page_size):
+        for chunk in _walk(fetch, "chunks", page_size):
             yield chunk
 
     def delete(self, source_id: str) -> models.SuccessResponse:
@@ -336,6 +328,14 @@ class Webhooks(_Resource):
         """Every webhook (the reference's list), or with ``limit`` a page; ``cursor``: a ``nextCursor``."""
         return self._client.request("GET", self._path(project_id), params={"limit": limit, "cursor": cursor})
 
+    def iter(self, project_id: str, *, page_size: int = 100) -> Iterator[models.WebhookView]:
+        """Every webhook, oldest first, page by page (with cursors)."""
+        def fetch(**page):
+            return self.list(project_id, **page)
+
+        for webhook in _walk(fetch, "webhooks", page_size):
+            yield webhook
+
     def create(self, project_id: str, url: str, events: list[str], *,
                      description: str | None = None, idempotency_key: str | None = None) -> models.WebhookResponse:
         """The answer carries the signing ``secret``, shown only this once (and again to a retry with the
@@ -358,6 +358,15 @@ class Webhooks(_Resource):
         """Recent delivery attempts, newest first; ``cursor``: the previous page's ``nextCursor``."""
         return self._client.request("GET", f"{self._path(project_id, webhook_id)}/deliveries",
                                           params={"limit": limit, "cursor": cursor})
+
+    def iter_deliveries(self, project_id: str, webhook_id: str, *, page_size: int = 100
+                              ) -> Iterator[models.DeliveryView]:
+        """Every delivery attempt of a webhook, newest first, page by page (with cursors)."""
+        def fetch(**page):
+            return self.deliveries(project_id, webhook_id, **page)
+
+        for delivery in _walk(fetch, "deliveries", page_size):
+            yield delivery
 
     def redeliver(self, project_id: str, webhook_id: str, delivery_id: str, *,
                         idempotency_key: str | None = None) -> models.RedeliveryResponse:
