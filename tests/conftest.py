@@ -102,6 +102,15 @@ def stack(tmp_path_factory, dns):
     s.stop()
 
 
+@pytest.fixture
+def site():
+    """The shop's help site (tests/support/site.py) on 127.0.0.1 for one test, which may change its pages."""
+    from tests.support.site import shop_site
+
+    with shop_site() as s:
+        yield s
+
+
 @pytest.fixture(scope="session")
 def project(stack):
     """An enterprise project on the shared stack."""

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 
 import pytest
 
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.waiting import wait_until_processed
 from tests.support.receivers import PythonReceiver
-from tests.support.site import Site, page, store_site
+from tests.support.site import page, shop_site, store_site
 from tests.support.stack import LocalStack
 
 CHROMIUM = os.environ.get("BOTPLOT_CHROMIUM", "/usr/bin/chromium")
@@ -82,9 +82,7 @@ def widget_stack(tmp_path_factory, llm, chromium):
 
 @pytest.fixture(scope="module")
 def site():
-    with Site(hostile_site_pages()) as s:
-        kind, body = s.pages["/sitemap.xml"]
-        s.pages["/sitemap.xml"] = (kind, body.format(base=s.url))
+    with shop_site(hostile_site_pages()) as s:
         yield s
 
 
@@ -100,10 +98,8 @@ def demo(widget_stack, site):
         for source in c.get("/api/v1/knowledge").json()["sources"]:
             assert c.delete(f"/api/v1/knowledge/{source['id']}").status_code == 200
         source_id = c.post("/api/v1/knowledge/url", json={"url": site.url + "/"}).json()["sourceId"]
-        deadline = time.monotonic() + 90
-        while (status := c.get(f"/api/v1/knowledge/{source_id}").json()["source"]["status"]) != "ready":
-            assert status != "failed" and time.monotonic() < deadline, status
-            time.sleep(0.3)
+        source = wait_until_processed(c, source_id, timeout=90)["source"]
+        assert source["status"] == "ready", source
     return info
 
 

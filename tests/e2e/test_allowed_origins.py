@@ -3,9 +3,10 @@ allowed origins — over HTTP against the local stack (its key and project cache
 
 from __future__ import annotations
 
-import time
 
 import pytest
+
+from tests.support.waiting import eventually
 
 APP = "https://app.example.com"
 
@@ -30,16 +31,6 @@ def chat(stack, key, origin=None, path="/api/v1/chat"):
         if path == "/api/v1/chat/config":
             return c.get(path, headers=headers)
         return c.post(path, json={"message": "Hello"}, headers=headers)
-
-
-def eventually(check, timeout=15.0):
-    """The settings reach the chat path through a cache (1 s on the test stack): poll, bounded."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
 
 
 def restrict(stack, owner, allowed, probe_origin="https://probe.invalid"):

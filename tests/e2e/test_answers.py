@@ -11,7 +11,8 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from tests.support.fake_openai import FakeOpenAI
-from tests.support.site import Site, store_site
+from tests.support.waiting import wait_until_processed
+from tests.support.site import shop_site
 from tests.support.stack import LocalStack
 
 FALLBACK_START = "I'm sorry, I can't answer right now"
@@ -36,18 +37,13 @@ def llm_stack(tmp_path_factory, llm):
 @pytest.fixture(scope="module")
 def trained(llm_stack):
     """A project trained on the test shop's help site and one Q&A pair."""
-    with Site(store_site()) as site:
-        kind, body = site.pages["/sitemap.xml"]
-        site.pages["/sitemap.xml"] = (kind, body.format(base=site.url))
+    with shop_site() as site:
         p = llm_stack.new_project("enterprise", "Acme")
         with llm_stack.client(p["secretKey"]) as c:
             source_id = c.post("/api/v1/knowledge/url", json={"url": site.url + "/"}).json()["sourceId"]
             c.post("/api/v1/knowledge/qa", json={"question": "What are your opening hours?",
                                                  "answer": "We are open Monday to Friday, 9am to 5pm EST."})
-            deadline = time.monotonic() + 60
-            while c.get(f"/api/v1/knowledge/{source_id}").json()["source"]["status"] == "processing":
-                assert time.monotonic() < deadline
-                time.sleep(0.3)
+            wait_until_processed(c, source_id, timeout=60)
         yield {**p, "site": site, "sourceId": source_id}
 
 
@@ -166,9 +162,6 @@ def test_unchanged_resync_makes_no_embedding_request(llm_stack, llm, trained):
     before = len(llm.embedding_requests)
     with llm_stack.client(trained["secretKey"]) as c:
         c.post(f"/api/v1/knowledge/{trained['sourceId']}/recrawl")
-        deadline = time.monotonic() + 60
-        while (body := c.get(f"/api/v1/knowledge/{trained['sourceId']}").json())["source"]["status"] == "processing":
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+        body = wait_until_processed(c, trained["sourceId"], timeout=60)
     assert body["crawlReport"]["counts"]["unchanged"] == 4 and body["crawlReport"]["embeddingCalls"] == 0
     assert len(llm.embedding_requests) == before

@@ -12,19 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.waiting import wait_until_processed
 from tests.support.site import Site, page
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_ready(client, source_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/v1/knowledge/{source_id}").json()
-        if body["source"]["status"] != "processing":
-            return body
-        time.sleep(0.5)
-    raise AssertionError(f"source {source_id} still processing after {timeout}s")
 
 
 def test_the_readme_questions_answer_with_citations_from_the_seeded_demo(stack):
@@ -39,7 +30,7 @@ def test_the_readme_questions_answer_with_citations_from_the_seeded_demo(stack):
     with stack.client(stack.info["secretKey"]) as c:  # the bundled help site is crawled like any site
         site = next(s for s in c.get("/api/v1/knowledge").json()["sources"] if s["type"] == "url")
         assert site["name"] == f"{stack.url}/demo-site/index.html"
-        assert wait_ready(c, site["id"])["source"]["chunkCount"] >= 6
+        assert wait_until_processed(c, site["id"])["source"]["chunkCount"] >= 6
     with stack.client(stack.info["publicKey"]) as c:
         body = c.post("/api/v1/chat", json={"message": "How do I list my orders with the order API?"}).json()
     assert body["citations"][0]["url"].startswith(f"{stack.url}/demo-site/api.html")
@@ -105,7 +96,7 @@ def test_chat_answers_within_seconds_while_a_crawl_embeds(stack, project, guide_
         # generous for a busy shared 2-core machine; behind one lock held for the whole embedding it
         # waited for the crawl to end (77-107 s for a docs site); bench/chat_during_crawl.py has figures
         assert elapsed < 15, f"chat took {elapsed:.1f} s during a crawl"
-        assert wait_ready(admin, source_id, timeout=300)["source"]["status"] == "ready"
+        assert wait_until_processed(admin, source_id, timeout=300)["source"]["status"] == "ready"
         # the chat counted; the read that found it ready counted, and so does every read after
         assert int(admin.get(f"/api/v1/knowledge/{source_id}").headers["X-RateLimit-Remaining"]) == remaining - 3
 

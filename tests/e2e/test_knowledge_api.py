@@ -3,29 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 
 import pytest
 
-from tests.support.site import Site, page, store_site
-
-
-@pytest.fixture(scope="module")
-def site():
-    with Site(store_site()) as s:
-        kind, body = s.pages["/sitemap.xml"]
-        s.pages["/sitemap.xml"] = (kind, body.format(base=s.url))
-        yield s
-
-
-def wait_ready(client, source_id, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/v1/knowledge/{source_id}").json()
-        if body["source"]["status"] != "processing":
-            return body
-        time.sleep(0.3)
-    raise AssertionError(f"source {source_id} still processing after {timeout}s")
+from tests.support.waiting import wait_until_processed
+from tests.support.site import page
 
 
 def test_a_site_is_crawled_indexed_recrawled_and_deleted(stack, site):
@@ -35,7 +17,7 @@ def test_a_site_is_crawled_indexed_recrawled_and_deleted(stack, site):
         assert r.status_code == 200 and r.json()["status"] == "processing"
         source_id = r.json()["sourceId"]
 
-        body = wait_ready(c, source_id)
+        body = wait_until_processed(c, source_id)
         source, chunks, report = body["source"], body["chunks"], body["crawlReport"]
         assert source["status"] == "ready" and source["syncFrequency"] == "daily"
         assert source["chunkCount"] == len(chunks) >= 4 and source["wordCount"] > 50
@@ -60,7 +42,7 @@ def test_a_site_is_crawled_indexed_recrawled_and_deleted(stack, site):
                                                           "takes 2 business days.</p>"))
         r = c.post(f"/api/v1/knowledge/{source_id}/recrawl")
         assert r.status_code == 200 and r.json() == {"success": True, "status": "processing"}
-        body = wait_ready(c, source_id)
+        body = wait_until_processed(c, source_id)
         assert body["crawlReport"]["changed"] == [site.url + "/help/shipping"]
         assert body["crawlReport"]["counts"]["unchanged"] == 3 and body["crawlReport"]["embeddingCalls"] == 1
         assert "2 business days" in " ".join(ch["content"] for ch in body["chunks"])
@@ -90,7 +72,7 @@ def test_a_crawl_that_cannot_start_fails_with_a_readable_error(stack, site):
     p = stack.new_project("enterprise")
     with stack.client(p["secretKey"]) as c:
         source_id = c.post("/api/v1/knowledge/url", json={"url": site.url + "/no-such-page"}).json()["sourceId"]
-        body = wait_ready(c, source_id)
+        body = wait_until_processed(c, source_id)
         assert body["source"]["status"] == "failed"
         assert body["source"]["error"] == f"Could not crawl {site.url}/no-such-page: HTTP 404"
 

@@ -3,13 +3,13 @@ of parallel calls, and each crawl's outcome, delivered to a receiver verifying e
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.support.waiting import wait_until_processed
 from tests.support.receivers import PythonReceiver
-from tests.support.site import Site, page, store_site
+from tests.support.site import page
 
 #: the shared stack's business limit (tests/conftest.py)
 BUSINESS_LIMIT = 30
@@ -95,30 +95,12 @@ def test_a_call_short_of_the_threshold_sends_nothing(stack, receiver):
     assert receiver.events("usage.warning")[0]["data"]["calls"] == 24
 
 
-@pytest.fixture
-def site():
-    with Site(store_site()) as s:
-        kind, body = s.pages["/sitemap.xml"]
-        s.pages["/sitemap.xml"] = (kind, body.format(base=s.url))
-        yield s
-
-
-def wait_done(client, source_id, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/v1/knowledge/{source_id}").json()
-        if body["source"]["status"] != "processing":
-            return body
-        time.sleep(0.3)
-    raise AssertionError(f"source {source_id} still processing after {timeout}s")
-
-
 def test_every_crawl_and_resync_announces_its_report_and_failures_their_error(stack, receiver, site):
     project = stack.new_project("enterprise", "Crawl events")
     subscribe(stack, project, receiver, ["source.synced", "source.failed"])
     with stack.client(project["secretKey"]) as c:
         source_id = c.post("/api/v1/knowledge/url", json={"url": site.url + "/"}).json()["sourceId"]
-        first = wait_done(c, source_id)
+        first = wait_until_processed(c, source_id)
         receiver.wait_for(lambda r: r.events("source.synced"))
         (synced,) = receiver.events("source.synced")
         assert synced["project_id"] == project["projectId"] and receiver.received[0]["valid"]
@@ -136,7 +118,7 @@ def test_every_crawl_and_resync_announces_its_report_and_failures_their_error(st
         # a resync: one page changed
         site.pages["/help/shipping"] = ("text/html", page("Shipping", "<h1>Shipping</h1><p>Now 2 business days.</p>"))
         assert c.post(f"/api/v1/knowledge/{source_id}/recrawl").status_code == 200
-        wait_done(c, source_id)
+        wait_until_processed(c, source_id)
         receiver.wait_for(lambda r: len(r.events("source.synced")) == 2)
         resync = receiver.events("source.synced")[1]["data"]["report"]
         assert resync["changed"] == [site.url + "/help/shipping"] and resync["counts"]["added"] == 0
@@ -144,7 +126,7 @@ def test_every_crawl_and_resync_announces_its_report_and_failures_their_error(st
 
         # a crawl that cannot start: the source fails, and says why
         failing = c.post("/api/v1/knowledge/url", json={"url": site.url + "/no-such-page"}).json()["sourceId"]
-        failed_source = wait_done(c, failing)["source"]
+        failed_source = wait_until_processed(c, failing)["source"]
         assert failed_source["status"] == "failed"
         receiver.wait_for(lambda r: r.events("source.failed"))
         (failed,) = receiver.events("source.failed")

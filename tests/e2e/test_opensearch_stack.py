@@ -3,12 +3,12 @@ crawled into the node and a chat is answered from it."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from opensearchpy import OpenSearch
 
-from tests.support.site import Site, store_site
+from tests.support.waiting import wait_until_processed
+from tests.support.site import shop_site
 from tests.support.stack import LocalStack
 
 
@@ -22,16 +22,11 @@ def node_stack(tmp_path_factory, opensearch):
 
 
 def test_a_crawled_site_answers_a_chat_from_the_node(node_stack, opensearch):
-    with Site(store_site()) as site:
-        kind, body = site.pages["/sitemap.xml"]
-        site.pages["/sitemap.xml"] = (kind, body.format(base=site.url))
+    with shop_site() as site:
         project = node_stack.new_project("enterprise", "Acme")
         with node_stack.client(project["secretKey"]) as c:
             source_id = c.post("/api/v1/knowledge/url", json={"url": site.url + "/"}).json()["sourceId"]
-            deadline = time.monotonic() + 90
-            while (source := c.get(f"/api/v1/knowledge/{source_id}").json())["source"]["status"] == "processing":
-                assert time.monotonic() < deadline
-                time.sleep(0.3)
+            source = wait_until_processed(c, source_id, timeout=90)
         assert source["source"]["status"] == "ready", source
     client = OpenSearch(hosts=[opensearch.url])
     stored = client.search(index="botplot-chunks-*", body={

@@ -3,31 +3,9 @@ webhooks are there after a stop and a start; FRESH=1 starts empty."""
 
 from __future__ import annotations
 
-import time
-
-import pytest
-
+from tests.support.waiting import wait_until_processed
 from tests.support.receivers import PythonReceiver
-from tests.support.site import Site, store_site
 from tests.support.stack import LocalStack
-
-
-@pytest.fixture
-def site():
-    with Site(store_site()) as s:
-        kind, body = s.pages["/sitemap.xml"]
-        s.pages["/sitemap.xml"] = (kind, body.format(base=s.url))
-        yield s
-
-
-def wait_ready(client, source_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/v1/knowledge/{source_id}").json()
-        if body["source"]["status"] != "processing":
-            return body
-        time.sleep(0.3)
-    raise AssertionError(f"source {source_id} still processing after {timeout}s")
 
 
 def test_a_restart_keeps_projects_keys_sources_conversations_and_webhooks(tmp_path, site):
@@ -41,7 +19,7 @@ def test_a_restart_keeps_projects_keys_sources_conversations_and_webhooks(tmp_pa
             url_source = admin.post("/api/v1/knowledge/url", json={"url": site.url + "/"}).json()["sourceId"]
             qa_source = admin.post("/api/v1/knowledge/qa", json={"question": "Do you price match?",
                                                                   "answer": "Yes, within 14 days."}).json()["sourceId"]
-            chunks_before = wait_ready(admin, url_source)["source"]["chunkCount"]
+            chunks_before = wait_until_processed(admin, url_source)["source"]["chunkCount"]
             hook = admin.post(f"/api/v1/projects/{p['projectId']}/webhooks",
                               json={"url": receiver.url, "events": ["lead.captured"]}).json()["webhook"]
             receiver.secret = hook["secret"]

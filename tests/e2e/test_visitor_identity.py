@@ -7,9 +7,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 
 import pytest
+
+from tests.support.waiting import eventually
 
 
 def visitor_hash(secret: str, visitor_id: str) -> str:
@@ -26,16 +27,6 @@ def new_secret(stack, owner) -> dict:
         r = c.post(f"{base(owner)}/identity-secret")
     assert r.status_code == 200, r.text
     return r.json()
-
-
-def eventually(check, timeout=15.0):
-    """Settings and secrets reach the chat path through a cache (1 s on the test stack): poll, bounded."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
 
 
 def chat(stack, owner, body, path="/api/v1/chat", key=None):

@@ -5,9 +5,10 @@ The apps run in-process behind the template's router (as API Gateway routes them
 
 from __future__ import annotations
 
-import time
 
 import pytest
+
+from tests.support.waiting import eventually
 
 CACHE_SECONDS = 0.5
 
@@ -81,14 +82,6 @@ def test_public_keys_reach_chat_only_secret_keys_reach_everything(app, keys):
     assert chat(app, keys.secret_key).status_code == 200  # a server may chat too
 
 
-def until(condition, timeout: float = 10):
-    """Poll ``condition`` until it holds or ``timeout`` seconds pass; its last value."""
-    deadline = time.monotonic() + timeout
-    while not (value := condition()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return value
-
-
 def test_a_rotated_key_is_refused_once_the_cache_time_is_up(app):
     from botplot.services.projects import create_project, rotate_keys
 
@@ -96,9 +89,9 @@ def test_a_rotated_key_is_refused_once_the_cache_time_is_up(app):
     assert chat(app, old.public_key).status_code == 200
     assert leads(app, f"Bearer {old.secret_key}").status_code == 200
     new = rotate_keys(project.project_id)
-    refused = until(lambda: (r := chat(app, old.public_key)).status_code == 401 and r)
+    refused = eventually(lambda: (r := chat(app, old.public_key)).status_code == 401 and r, timeout=10, interval=0.05)
     assert refused and refused.json() == {"error": "Invalid or revoked API key", "code": "INVALID_API_KEY"}
-    assert until(lambda: leads(app, f"Bearer {old.secret_key}").status_code == 401)
+    assert eventually(lambda: leads(app, f"Bearer {old.secret_key}").status_code == 401, timeout=10, interval=0.05)
     assert chat(app, new["public"]).status_code == 200 and leads(app, f"Bearer {new['secret']}").status_code == 200
 
 
@@ -110,10 +103,10 @@ def test_a_plan_change_takes_effect_once_the_cache_time_is_up(app):
     assert r.status_code == 403 and r.json() == {
         "error": "API access requires a paid plan (pro, business or enterprise)", "code": "PLAN_REQUIRED"}
     set_plan(project.project_id, "business")
-    upgraded = until(lambda: (r := chat(app, keys.public_key)).status_code == 200 and r)
+    upgraded = eventually(lambda: (r := chat(app, keys.public_key)).status_code == 200 and r, timeout=10, interval=0.05)
     assert upgraded and upgraded.headers["X-RateLimit-Limit"] == "5000"
     set_plan(project.project_id, "free")
-    assert until(lambda: chat(app, keys.public_key).status_code == 403)
+    assert eventually(lambda: chat(app, keys.public_key).status_code == 403, timeout=10, interval=0.05)
 
 
 def test_a_deleted_project_s_keys_are_refused(app, monkeypatch):

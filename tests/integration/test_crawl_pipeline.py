@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.support.site import Site, page, store_site
+from tests.support.site import Site, page
 from tests.support.workers import delete, invoke_sqs, receive_all
 
 
@@ -29,14 +29,6 @@ def knowledge_env(moto_endpoint, tmp_path, monkeypatch):
     default_embedder.cache_clear()
     monkeypatch.undo()
     reload_settings()
-
-
-@pytest.fixture
-def site():
-    with Site(store_site()) as s:
-        kind, body = s.pages["/sitemap.xml"]
-        s.pages["/sitemap.xml"] = (kind, body.format(base=s.url))
-        yield s
 
 
 def _project(plan="enterprise"):

@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSResponse
 from botplot_dev.lambda_runtime import LambdaContext, load_module, sqs_event
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.receivers import PythonReceiver
-from tests.support.site import Site, store_site
+from tests.support.site import shop_site
 from tests.support.workers import invoke_sqs, invoke_stream, outbox_records, receive_all
 
 
@@ -117,9 +117,7 @@ def test_a_crawl_failing_midway_is_retried_without_duplicating_chunks(private_ta
     default_embedder.cache_clear()
     default_index.cache_clear()
     try:
-        with Site(store_site()) as site:
-            kind, body = site.pages["/sitemap.xml"]
-            site.pages["/sitemap.xml"] = (kind, body.format(base=site.url))
+        with shop_site() as site:
             project, _ = projects.create_project("faults", "enterprise")
             source = knowledge.add_url(project.project_id, site.url + "/", "manual")
             messages = receive_all(os.environ["BOTPLOT_CRAWL_QUEUE_URL"])

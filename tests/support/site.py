@@ -69,6 +69,15 @@ class Site:
         return [p for p, _ in self.requests]
 
 
+def shop_site(pages: dict[str, tuple[str, str | bytes]] | None = None) -> Site:
+    """The shop's help site (``store_site()``, or these pages with its sitemap), not yet started (use
+    it in a ``with``), its sitemap naming the warranty page at the address it is served on."""
+    site = Site(pages or store_site())
+    kind, body = site.pages["/sitemap.xml"]
+    site.pages["/sitemap.xml"] = (kind, body.format(base=site.url))
+    return site
+
+
 def store_site() -> dict[str, tuple[str, str]]:
     """A shop's help site: linked pages, a sitemap-only page, a page robots.txt disallows."""
     html = "text/html; charset=utf-8"
