@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_knowledge_api import wait_ready
-from tests.support.site import Site, store_site
+from tests.support.site import shop_site
+from tests.support.waiting import wait_until_processed
 
 
 @pytest.fixture(scope="module")
@@ -116,11 +116,9 @@ def test_the_reference_answer_keeps_its_fields(stack, filled):
 def crawled(stack):
     """A project whose one URL source (the test site, crawled) holds several chunks, and a Q&A source."""
     owner = stack.new_project("enterprise", "Chunk cursors")
-    with Site(store_site()) as site, stack.client(owner["secretKey"]) as c:
-        kind, body = site.pages["/sitemap.xml"]
-        site.pages["/sitemap.xml"] = (kind, body.format(base=site.url))
+    with shop_site() as site, stack.client(owner["secretKey"]) as c:
         source_id = c.post("/api/v1/knowledge/url", json={"url": site.url + "/"}).json()["sourceId"]
-        assert wait_ready(c, source_id)["source"]["status"] == "ready"
+        assert wait_until_processed(c, source_id)["source"]["status"] == "ready"
         qa_id = c.post("/api/v1/knowledge/qa", json={"question": "Q?", "answer": "A."}).json()["sourceId"]
     return {**owner, "sourceId": source_id, "qaId": qa_id}
 
