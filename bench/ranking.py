@@ -1,4 +1,4 @@
-"""Ranking only, fast: `python -m bench.ranking [corpus ...] [--failures] [--full]`.
+"""Ranking only, fast: `python -m bench.ranking [corpus ...] [--failures] [--full | --answers]`.
 
 The same questions and scores as ``bench.retrieval`` without the crawl: each corpus's pages are
 read from its files, extracted, chunked and indexed as the pipeline does, with every vector kept in
@@ -6,7 +6,8 @@ read from its files, extracted, chunked and indexed as the pipeline does, with e
 ranking, chunking or tokenising is measured in seconds and only new chunk texts are embedded. ``--failures`` prints,
 for each question of the *dev* sets whose page is not ranked first, what came first and where the
 expected page was (never used for the held-out sets: their figures only are printed). ``--full``
-adds the LangChain baselines (vectors cached too) and the offline answers.
+adds the LangChain baselines (vectors cached too) and the offline answers; ``--answers`` the offline
+answers alone (containment of the fact, off-topic questions declined), for work on the answers.
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ def index_corpus(root: Path, project_id: str) -> int:
 
 
 def score_corpus(name: str, project_id: str, items: list[dict], show_failures: bool, root: Path | None = None,
-                 off_topic: list[str] | None = None) -> dict:
-    """hit@1/hit@5/MRR of BM25, vectors, hybrid and BotPlot's retrieval; given ``root``, the LangChain
-    baselines and the offline answers (containment of the fact, ``off_topic`` declined) too."""
+                 off_topic: list[str] | None = None, baselines: bool = True) -> dict:
+    """hit@1/hit@5/MRR of BM25, vectors, hybrid and BotPlot's retrieval; given ``root``, the offline
+    answers (containment of the fact, ``off_topic`` declined) and, with ``baselines``, the LangChain
+    baselines too."""
     from botplot.knowledge.embeddings import default_embedder
     from botplot.knowledge.index import default_index
     from botplot.knowledge.retrieval import ranked_pages
@@ -92,9 +94,11 @@ def score_corpus(name: str, project_id: str, items: list[dict], show_failures: b
     if root is not None:
         from bench.retrieval import answers, langchain_rankings
 
-        scores["LangChain (BM25+MiniLM RRF)"] = hits(langchain_rankings(root, items, embedder, False), expected)
-        scores["LangChain, heading-aware"] = hits(langchain_rankings(root, items, embedder, True), expected)
-        result["answers"] = answers(project_id, items, off_topic or [])
+        if baselines:
+            scores["LangChain (BM25+MiniLM RRF)"] = hits(langchain_rankings(root, items, embedder, False), expected)
+            scores["LangChain, heading-aware"] = hits(langchain_rankings(root, items, embedder, True), expected)
+        # the answers' sentences are embedded for real: caching every one would rewrite the cache file per answer
+        result["answers"] = answers(project_id, items, off_topic or [], embedder.inner)
     return result
 
 
@@ -120,7 +124,7 @@ def print_table(results: dict[str, dict]) -> None:
                   + f"{str(a['all']['declined']) + '/' + str(a['all']['off_topic']):>18s}")
 
 
-def run(names: list[str], show_failures: bool, full: bool = False) -> None:
+def run(names: list[str], show_failures: bool, full: bool = False, answers: bool = False) -> None:
     from bench import corpus as corpora
     from botplot.knowledge import embeddings
 
@@ -141,7 +145,8 @@ def run(names: list[str], show_failures: bool, full: bool = False) -> None:
             items = corpora.questions(corpus, root, heldout=label == "held-out")
             results.setdefault(label, {})[corpus.name] = score_corpus(
                 f"{label}-{corpus.name}", corpus.name, items, show_failures and label == "dev",
-                root if full else None, corpora.off_topic(corpus) if full and (label == "dev" or corpus.held_out) else [])
+                root if full or answers else None,
+                corpora.off_topic(corpus) if (full or answers) and (label == "dev" or corpus.held_out) else [], full)
     for label, by_corpus in results.items():
         print(f"\n{label}: hit@1 / hit@5 / MRR")
         print_table(by_corpus)
@@ -149,4 +154,5 @@ def run(names: list[str], show_failures: bool, full: bool = False) -> None:
 
 if __name__ == "__main__":
     arguments = sys.argv[1:]
-    run([a for a in arguments if not a.startswith("--")], "--failures" in arguments, "--full" in arguments)
+    run([a for a in arguments if not a.startswith("--")], "--failures" in arguments, "--full" in arguments,
+        "--answers" in arguments)

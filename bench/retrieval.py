@@ -226,13 +226,15 @@ def cached_embeddings(embedder, texts: list[str]) -> list[list[float]]:
     return [stored[k].tolist() for k in keys]
 
 
-def answers(project_id: str, items: list[dict], off_topic: list[str]) -> dict[str, float]:
-    """The whole answer path offline: retrieval, confidence gate, extractive responder."""
+def answers(project_id: str, items: list[dict], off_topic: list[str], embedder=None) -> dict[str, float]:
+    """The whole answer path offline: retrieval, confidence gate, extractive responder (whose
+    sentences are embedded by ``embedder``, by default the process's, as the chat function does)."""
+    from botplot.knowledge.embeddings import default_embedder
     from botplot.knowledge.retrieval import retrieve
     from botplot.llm.context import AnswerInput
     from botplot.llm.responders import NOTHING_KNOWN, ExtractiveResponder
 
-    responder = ExtractiveResponder()
+    responder = ExtractiveResponder(embedder or default_embedder())
 
     def answer(question: str) -> str:
         found = retrieve(project_id, question)

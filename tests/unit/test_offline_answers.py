@@ -105,3 +105,16 @@ def test_a_stretch_never_ends_on_a_sentence_that_announces_a_block_too_long_to_f
                       f"{EXPORT_INTRO}\n{long_code}")
     assert answer.endswith("numbered in order."), answer
     assert "kept for thirty days" in answer and "--shard" not in answer
+
+
+def test_between_sentences_sharing_the_same_words_the_one_whose_meaning_answers_is_quoted():
+    from botplot.knowledge.embeddings import MiniLMEmbedder
+
+    content = ("A returned item is checked at our warehouse on the day it arrives there. "
+               "For a returned item, refunds go to the card you paid with within five days.")
+    passage = Passage("c0", "s1", "https://acme.example/returns", "Returns — Acme", "Returns", content, 1.0)
+    question = AnswerInput("How do I get my money back for a returned item?", "Acme", None, [passage])
+    by_words, by_meaning = ExtractiveResponder(), ExtractiveResponder(MiniLMEmbedder())
+    by_words.budget_words = by_meaning.budget_words = 15  # one sentence at a time
+    assert by_words.compose(question).endswith("the day it arrives there.")  # the words tie: the first wins
+    assert by_meaning.compose(question).endswith("refunds go to the card you paid with within five days.")

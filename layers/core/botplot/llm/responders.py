@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterator, Protocol
+from typing import TYPE_CHECKING, Iterator, Protocol
 
 from botplot.config import settings
 from botplot.llm import openai_client, prompt
 from botplot.llm.context import AnswerInput
 from botplot.observability import logger
+
+if TYPE_CHECKING:
+    from botplot.knowledge.embeddings import Embedder
 
 FALLBACK = (
     "I'm sorry, I can't answer right now because of a temporary problem on our side. "
@@ -126,12 +129,15 @@ class ExtractiveResponder:
     The stretch is whole sentences, list items and code blocks in a row, at most ``budget_words``
     (a first unit longer than that is taken whole: code is never cut), chosen to cover the most of
     the question's words, rare words counting more, with a small head start for the retriever's
-    best passage. A code block costs half its words: its tokens are short, and a how-to answer is
-    the sentence that introduces the code and the code itself. A stretch of several units never
-    ends on a sentence that announces what follows ("…as follows:"): what it announces comes too,
-    or the stretch stops before it. Line breaks between blocks are kept, so lists and code read as
-    they do on the page. It never writes anything that is not in the passages; with none, it says
-    nothing is known.
+    best passage. Given an embedder, each unit also counts by how close its meaning is to the
+    question's (what it says beyond ``meaning_floor``, times ``meaning_weight``): a page's passages
+    share most of the question's words, and the words alone often pick the section's introduction
+    over the sentence or code that answers ("nested" blueprints, a "custom command"). A code block
+    costs half its words: its tokens are short, and a how-to answer is the sentence that introduces
+    the code and the code itself. A stretch of several units never ends on a sentence that
+    announces what follows ("…as follows:"): what it announces comes too, or the stretch stops
+    before it. Line breaks between blocks are kept, so lists and code read as they do on the page.
+    It never writes anything that is not in the passages; with none, it says nothing is known.
     """
 
     name = "extractive"
@@ -141,6 +147,13 @@ class ExtractiveResponder:
     #: the head start of the retriever's best passage (its meaning and page title matched best):
     #: the weight of a word found in about half the units, so a stretch elsewhere must cover more
     first_passage_bonus = 1.0
+    #: cosine (question, unit) below which a unit's meaning counts for nothing (MiniLM's scale:
+    #: unrelated sentences score 0.0-0.3), and what each point above it is worth in rare words
+    meaning_floor = 0.3
+    meaning_weight = 3.0
+
+    def __init__(self, embedder: Embedder | None = None):
+        self.embedder = embedder
 
     def compose(self, answer_input: AnswerInput) -> str:
         from botplot.knowledge.retrieval import page_title
@@ -158,12 +171,14 @@ class ExtractiveResponder:
         terms = [[_terms(u) & query for _, u in units] for units in passages]
         every = [ts for per_passage in terms for ts in per_passage]
         weight = {t: math.log(1 + len(every) / max(1, sum(t in ts for ts in every))) for t in query}
+        meaning = self._meaning(answer_input.question, passages)
         best_score, window = -1.0, passages[0][:1]
         for index, (units, unit_terms) in enumerate(zip(passages, terms)):
             for start in range(len(units)):
                 end = self._stretch(units, start)
                 # summed in a fixed order: equal stretches must tie exactly, whatever the set's order
                 score = sum(weight[t] for t in sorted(set().union(*unit_terms[start:end])))
+                score += self.meaning_weight * sum(meaning[index][start:end])
                 score += self.first_passage_bonus if index == 0 else 0.0
                 if score > best_score:
                     best_score, window = score, units[start:end]
@@ -171,6 +186,26 @@ class ExtractiveResponder:
         text = _join(window)
         separator = "\n" if text.startswith(("```", "• ")) or "\n" in text else " "
         return f"According to “{source}”:{separator}{text}"
+
+    def _meaning(self, question: str, passages: list[list[tuple[int, str]]]) -> list[list[float]]:
+        """Per unit, how much closer its meaning is to the question's than ``meaning_floor`` (0 for
+        most units; all 0 without an embedder, or when it fails: the words alone still choose).
+        Cosines are rounded to 3 decimals so that the same question gets the same answer even if
+        the encoder's last bits differ between processes."""
+        flat = [unit for units in passages for _, unit in units]
+        if self.embedder is None or not flat:
+            return [[0.0] * len(units) for units in passages]
+        try:
+            question_vector, *vectors = self.embedder.embed([question, *flat])
+        except Exception as error:  # the answer must not fail because the embedder did
+            logger.warning("unit embedding failed; choosing the stretch by words alone",
+                           extra={"error_type": type(error).__name__})
+            return [[0.0] * len(units) for units in passages]
+        norm = math.sqrt(sum(x * x for x in question_vector)) or 1.0
+        closeness = iter([max(0.0, round(sum(a * b for a, b in zip(question_vector, v))
+                                         / (norm * (math.sqrt(sum(x * x for x in v)) or 1.0))
+                                         - self.meaning_floor, 3)) for v in vectors])
+        return [[next(closeness) for _ in units] for units in passages]
 
     def _cost(self, unit: str) -> float:
         return len(unit.split()) * (self.code_word_cost if unit.startswith("```") else 1)
@@ -196,4 +231,6 @@ class ExtractiveResponder:
 def default_responder() -> Responder:
     if openai_client.is_configured():
         return OpenAIResponder(settings().chat_model)
-    return ExtractiveResponder()
+    from botplot.knowledge.embeddings import default_embedder
+
+    return ExtractiveResponder(default_embedder())
