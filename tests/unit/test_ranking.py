@@ -1,5 +1,7 @@
 """How retrieval ranks pages and what the offline responder quotes from them."""
 
+from dataclasses import replace
+
 from botplot.knowledge.index.base import ChunkRecord, Hit
 from botplot.knowledge.retrieval import rank_pages
 from botplot.llm.context import AnswerInput, Passage
@@ -55,3 +57,23 @@ def test_the_retrievers_best_passage_is_quoted_unless_another_covers_clearly_mor
         reply = ExtractiveResponder().compose(AnswerInput(question="How do I set the read timeout?", project_name="Docs",
                                                           instructions=None, passages=passages))
         assert quoted in reply, reply
+
+
+def test_another_pages_passage_is_quoted_under_its_own_title_only_when_it_clearly_covers_more():
+    broad = _passage("Sessions persist cookies across requests and pool connections to the same host.")
+    also = _passage("A session's headers are sent with every request it makes.", n=1)
+    answering = Passage(chunk_id="c2", source_id="s", url="https://d.test/api", title="Developer Interface — Docs",
+                        heading="", content="To mount a custom transport adapter for one host, call "
+                        "Session.mount with the host's URL prefix and the adapter instance.", score=0.9)
+    near_miss = replace(answering, content="A transport adapter can be written for any protocol.")
+
+    def reply(*passages):
+        return ExtractiveResponder().compose(AnswerInput(question="How do I mount a custom transport adapter for "
+                                                         "one host?", project_name="Docs", instructions=None,
+                                                         passages=list(passages)))
+
+    assert reply(broad, also, answering) == ("According to “Developer Interface”: To mount a custom transport "
+                                             "adapter for one host, call Session.mount with the host's URL prefix "
+                                             "and the adapter instance.")
+    # a passage of another page sharing little more than the best page does is not preferred to it
+    assert reply(broad, also, near_miss).startswith("According to “Advanced Usage”")

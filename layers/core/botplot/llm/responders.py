@@ -124,12 +124,15 @@ def _join(units: list[tuple[int, str]]) -> str:
 
 
 class ExtractiveResponder:
-    """Answers offline with the stretch of the best page's passages that covers most of the question.
+    """Answers offline with the stretch of the passages that covers most of the question.
 
-    The stretch is whole sentences, list items and code blocks in a row, at most ``budget_words``
-    (a first unit longer than that is taken whole: code is never cut), chosen to cover the most of
-    the question's words, rare words counting more, with a small head start for the retriever's
-    best passage. Given an embedder, each unit also counts by how close its meaning is to the
+    The stretch is whole sentences, list items and code blocks in a row of one passage, at most
+    ``budget_words`` (a first unit longer than that is taken whole: code is never cut), chosen to
+    cover the most of the question's words, rare words counting more. The retriever's best page
+    has a head start (``best_page_bonus``, and ``first_passage_bonus`` more for its best passage),
+    so another page's passage is quoted only when it clearly covers more: retrieval often ranks the
+    broader page first while the next one holds the sentence that answers (the quickstart and the
+    API reference). Given an embedder, each unit also counts by how close its meaning is to the
     question's (what it says beyond ``meaning_floor``, times ``meaning_weight``): a page's passages
     share most of the question's words, and the words alone often pick the section's introduction
     over the sentence or code that answers ("nested" blueprints, a "custom command"). A code block
@@ -137,7 +140,8 @@ class ExtractiveResponder:
     the code and the code itself. A stretch of several units never ends on a sentence that
     announces what follows ("…as follows:"): what it announces comes too, or the stretch stops
     before it. Line breaks between blocks are kept, so lists and code read as they do on the page.
-    It never writes anything that is not in the passages; with none, it says nothing is known.
+    The answer names the page it quotes (which retrieval cites, since it gave the passage), and
+    never writes anything that is not in the passages; with none, it says nothing is known.
     """
 
     name = "extractive"
@@ -147,6 +151,8 @@ class ExtractiveResponder:
     #: the head start of the retriever's best passage (its meaning and page title matched best):
     #: the weight of a word found in about half the units, so a stretch elsewhere must cover more
     first_passage_bonus = 1.0
+    #: the head start of every passage of the retriever's best page over other pages' passages
+    best_page_bonus = 2.0
     #: cosine (question, unit) below which a unit's meaning counts for nothing (MiniLM's scale:
     #: unrelated sentences score 0.0-0.3), and what each point above it is worth in rare words
     meaning_floor = 0.3
@@ -165,24 +171,25 @@ class ExtractiveResponder:
             _, _, answer = best.content.partition("\nA: ")
             return answer.strip() or best.content
         query = _terms(answer_input.question)
-        # the best page's passages (retrieval gives its best two): the answer may be in either
-        same_page = [p for p in answer_input.passages if p.url == best.url and not p.is_qa] if best.url else [best]
-        passages = [_units(p.content) for p in same_page]
+        quotable = [p for p in answer_input.passages if not p.is_qa]
+        passages = [_units(p.content) for p in quotable]
         terms = [[_terms(u) & query for _, u in units] for units in passages]
         every = [ts for per_passage in terms for ts in per_passage]
         weight = {t: math.log(1 + len(every) / max(1, sum(t in ts for ts in every))) for t in query}
         meaning = self._meaning(answer_input.question, passages)
-        best_score, window = -1.0, passages[0][:1]
+        best_score, window, quoted = -1.0, passages[0][:1], best
         for index, (units, unit_terms) in enumerate(zip(passages, terms)):
+            head_start = self.first_passage_bonus if index == 0 else 0.0
+            if (quotable[index].url or quotable[index].source_id) == (best.url or best.source_id):
+                head_start += self.best_page_bonus
             for start in range(len(units)):
                 end = self._stretch(units, start)
                 # summed in a fixed order: equal stretches must tie exactly, whatever the set's order
                 score = sum(weight[t] for t in sorted(set().union(*unit_terms[start:end])))
-                score += self.meaning_weight * sum(meaning[index][start:end])
-                score += self.first_passage_bonus if index == 0 else 0.0
+                score += self.meaning_weight * sum(meaning[index][start:end]) + head_start
                 if score > best_score:
-                    best_score, window = score, units[start:end]
-        source = page_title(best.title) or best.url or "our documentation"
+                    best_score, window, quoted = score, units[start:end], quotable[index]
+        source = page_title(quoted.title) or quoted.url or "our documentation"
         text = _join(window)
         separator = "\n" if text.startswith(("```", "• ")) or "\n" in text else " "
         return f"According to “{source}”:{separator}{text}"
