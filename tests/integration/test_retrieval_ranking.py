@@ -73,3 +73,91 @@ def test_candidates_gain_title_weight_times_the_titles_cosine(fake_embedder):
         ("https://d.test/warranty", 0.9),  # 0.40 + 0.5 × 1.0
         ("https://d.test/shipping", 0.7),  # no word in common: cosine 0
         ("https://d.test/untitled", 0.65)]  # no title: unchanged
+
+
+@pytest.fixture
+def shop_index(fake_embedder, tmp_path, monkeypatch):
+    """A project's chunks in the SQLite index, embedded by the fake (bag of words)."""
+    monkeypatch.setenv("BOTPLOT_INDEX", "sqlite")
+    monkeypatch.setenv("BOTPLOT_INDEX_PATH", str(tmp_path / "index.sqlite"))
+    from botplot.config import reload_settings
+    from botplot.knowledge.index import default_index
+
+    reload_settings()
+    default_index.cache_clear()
+    pages = {  # url: (title, chunks)
+        "https://shop.test/returns": ("Returns — Shop", [
+            "You can return a gift within 30 days. Bring the receipt to any store.",
+            "A gift bought abroad can be returned by post within 30 days.",
+            "Refunds reach your card within five days."]),
+        "https://shop.test/shipping": ("Shipping — Shop", ["We ship a gift abroad to 40 countries."]),
+        "https://shop.test/manual.pdf": ("Gift manual", ["Return the gift in its box."]),
+        "https://shop.test/careers": ("Careers — Shop", ["Work with us in our stores."]),
+    }
+    chunks = []
+    for url, (title, contents) in pages.items():
+        for ordinal, content in enumerate(contents):
+            chunks.append(ChunkRecord(f"{url}#{ordinal}", "shop", url.rsplit("/", 1)[1], content, 12, title=title,
+                                      url=url, ordinal=ordinal))
+    chunks.append(ChunkRecord("qa-1", "shop", "qa-source", "Yes, a gift can be returned within 30 days.", 9,
+                              title="Can I return a gift?", is_qa=True))
+    vectors = fake_embedder.embed([f"{c.title} {c.content}" for c in chunks])
+    for chunk, vector in zip(chunks, vectors):
+        chunk.embedding, chunk.embedding_model = vector, fake_embedder.model
+    default_index().upsert(chunks)
+    yield
+    default_index.cache_clear()
+
+
+def test_retrieval_quotes_the_best_pages_and_cites_each_once(shop_index):
+    from botplot.knowledge.retrieval import GROUNDED_AT, MAX_PASSAGES, RELATIVE_CUTOFF, retrieve
+
+    assert (GROUNDED_AT, MAX_PASSAGES, RELATIVE_CUTOFF) == (0.28, 5, 0.6)
+    found = retrieve("shop", "How do I return a gift bought abroad?")
+    assert found.grounded and found.confidence == 1.0  # every word of it, in a chunk close in meaning
+    # the top page gives its two best chunks, every further page its best one, best page first
+    top = found.passages[0].url
+    assert [p.url for p in found.passages[:2]] == [top, top] and found.passages[0].score >= found.passages[1].score
+    assert len({p.chunk_id for p in found.passages}) == len(found.passages) <= MAX_PASSAGES
+    assert all(p.url != top for p in found.passages[2:])
+    assert "https://shop.test/careers" not in {p.url for p in found.passages}  # nothing of the question in it
+    # one citation per page used, in the passages' order, each with its snippet and a link scrolling to it
+    pages_used = list(dict.fromkeys(p.url or p.source_id for p in found.passages))
+    assert [c["url"].split("#")[0] if c["url"] else c["sourceId"] for c in found.citations] == pages_used
+    scores = [c["score"] for c in found.citations]
+    # a page scores its best chunk plus SAME_PAGE_BONUS (0.15) times its second
+    assert scores[0] == round(min(1.0, found.passages[0].score + 0.15 * found.passages[1].score), 4)
+    assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores)
+    assert all(s >= RELATIVE_CUTOFF * scores[0] - 1e-4 for s in scores)
+    for citation in found.citations:
+        page = citation["url"].split("#")[0] if citation["url"] else citation["sourceId"]
+        passage = next(p for p in found.passages if (p.url or p.source_id) == page)
+        assert citation["title"] == passage.title and citation["snippet"] in passage.content
+        if citation["url"] and not citation["url"].split("#")[0].endswith(".pdf"):
+            first_word = citation["snippet"].split()[0]
+            assert citation["url"].startswith(f"{passage.url}#:~:text={first_word}%20")
+    qa = [c for c in found.citations if c["sourceId"] == "qa-source"]
+    assert qa and qa[0]["url"] is None  # a Q&A pair has no page to link
+    pdf = [c for c in found.citations if c["sourceId"] == "manual.pdf"]
+    assert pdf == [] or pdf[0]["url"] == "https://shop.test/manual.pdf"
+
+
+def test_nothing_relevant_is_not_grounded(shop_index):
+    from botplot.knowledge.retrieval import GROUNDED_AT, retrieve
+
+    found = retrieve("shop", "quantum chromodynamics lattice")
+    assert (found.passages, found.citations, found.grounded) == ([], [], False)
+    assert found.confidence < GROUNDED_AT
+    assert retrieve("another-project", "return a gift").confidence == 0.0  # nothing indexed: nothing known
+
+
+def test_a_short_follow_up_is_searched_with_the_previous_question(shop_index):
+    from botplot.knowledge.retrieval import retrieve
+
+    alone = retrieve("shop", "within five days?")
+    follow_up = retrieve("shop", "and the refund?", context="How long until refunds reach my card?")
+    assert follow_up.grounded and follow_up.passages[0].content == "Refunds reach your card within five days."
+    # five words or more stand alone: the context is not added
+    long_question = retrieve("shop", "do you ship gifts to other countries abroad?", context="refunds card")
+    assert long_question.passages[0].url == "https://shop.test/shipping"
+    assert alone.passages[0].content == "Refunds reach your card within five days."

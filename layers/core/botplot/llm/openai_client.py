@@ -17,7 +17,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 _lock = threading.Lock()
 _client = None
-_client_key: str | None = None
+_client_key: tuple[str, str] | None = None
 
 
 def _api_key() -> str | None:
@@ -42,19 +42,20 @@ def is_configured() -> bool:
 
 
 def get_client():
-    """The shared client, rebuilt when the key changes; ``None`` when no key is configured."""
+    """The shared client, rebuilt when the key or the endpoint changes (settings reloaded with another
+    ``OPENAI_BASE_URL``); ``None`` when no key is configured."""
     global _client, _client_key
     key = _api_key()
     if not key:
         return None
+    s = settings()
+    # Always explicit: given None, openai falls back to $OPENAI_BASE_URL itself, and the template
+    # sets it to "" (its parameter's default) when no other endpoint is wanted.
+    base_url = s.openai_base_url or DEFAULT_BASE_URL
     with _lock:
-        if _client is None or key != _client_key:
+        if _client is None or (key, base_url) != _client_key:
             from openai import OpenAI  # imported on first use: management functions never pay for it
 
-            s = settings()
-            # Always explicit: given None, openai falls back to $OPENAI_BASE_URL itself, and the
-            # template sets it to "" (its parameter's default) when no other endpoint is wanted.
-            _client = OpenAI(api_key=key, base_url=s.openai_base_url or DEFAULT_BASE_URL,
-                             timeout=s.llm_timeout_seconds, max_retries=0)
-            _client_key = key
+            _client = OpenAI(api_key=key, base_url=base_url, timeout=s.llm_timeout_seconds, max_retries=0)
+            _client_key = (key, base_url)
         return _client
