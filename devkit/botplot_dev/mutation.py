@@ -48,7 +48,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "idle-close": (["services/idle.py"], ["tests/integration/test_idle_closer.py"]),
     "analytics-counters": (["services/counters.py"], ["tests/integration/test_analytics_counters.py"]),
     "retrieval-ranking": (["knowledge/retrieval.py"],
-                          ["tests/integration/test_retrieval_ranking.py", "tests/unit/test_ranking.py"]),
+                          ["tests/integration/test_retrieval_ranking.py", "tests/unit/test_ranking.py",
+                           "tests/unit/test_citations.py"]),
 }
 
 _STATUS = re.compile(r"^\s+(\S+__mutmut_\d+): (.+)$")
