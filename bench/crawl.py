@@ -6,7 +6,8 @@
 First the stages that changed, interleaved in one process so that the machine's load weighs on
 both alike: the corpus's pages extracted by the baseline's extractor and by today's, page by page
 alternately, and the crawl's chunk texts embedded by the baseline's MiniLM embedder and by
-today's, 32 texts at a time alternately; CPU seconds of each, and their ratio.
+today's (each runtime where ONNX Runtime is installed: numpy, ONNX float32, ONNX int8; the one a
+crawl uses is marked), 32 texts at a time alternately; CPU seconds of each, and their ratio.
 
 Then whole first crawls: the corpus is served as a local website and crawled by the real worker code (``crawl_source``:
 crawler, extractor, chunker, offline MiniLM embedder, embedded SQLite index, page records in moto)
@@ -106,7 +107,7 @@ def stage_ratios(corpus_name: str, baseline_code: Path) -> None:
     corpus = next(c for c in CORPORA if c.name == corpus_name)
     root = unpack(corpus)
     old_extract = _module("baseline_extract", baseline_code / "botplot" / "knowledge" / "extract.py")
-    cpu = {"extract": [0.0, 0.0], "embed": [0.0, 0.0]}
+    cpu = {"extract": [0.0, 0.0]}
     texts = []
     for path in sorted(root.rglob("*.html")):
         html, url = path.read_text(errors="replace"), "http://corpus/" + str(path.relative_to(root))
@@ -116,19 +117,28 @@ def stage_ratios(corpus_name: str, baseline_code: Path) -> None:
             cpu["extract"][n] += time.process_time() - started
         texts += [index_text(page.title, c.heading, c.content) for c in chunk_page(page.title, page.blocks)]
     old_embedder = _module("baseline_embeddings", baseline_code / "botplot" / "knowledge" / "embeddings.py")
-    pair = (old_embedder.MiniLMEmbedder(), embeddings.MiniLMEmbedder())
-    for embedder in pair:
+    default = embeddings.MiniLMEmbedder()  # the runtime a crawl uses here
+    today = {default.runtime: default}
+    if embeddings._onnx_available():  # and the others, for comparison
+        today.update({r: embeddings.MiniLMEmbedder(r) for r in ("numpy", "fp32", "int8") if r not in today})
+    embedders = [("baseline", old_embedder.MiniLMEmbedder()), *today.items()]
+    for _, embedder in embedders:
         embedder.embed(["warm up", "the model"])
+    embed_cpu = dict.fromkeys([name for name, _ in embedders], 0.0)
     load = os.getloadavg()[0]
     for start in range(0, len(texts), 32):
-        for n, embedder in enumerate(pair):
+        for name, embedder in embedders:
             started = time.process_time()
             embedder.embed(texts[start:start + 32])
-            cpu["embed"][n] += time.process_time() - started
+            embed_cpu[name] += time.process_time() - started
     print(f"stages interleaved in one process, CPU seconds ({len(texts)} chunks; load average {load:.1f} -> "
           f"{os.getloadavg()[0]:.1f}):")
-    for stage, (old, new) in cpu.items():
-        print(f"  {stage:8s} baseline {old:7.1f}   today {new:7.1f}   {old / new:5.2f}x")
+    old, new = cpu["extract"]
+    print(f"  {'extract':22s} baseline {old:7.1f}   today {new:7.1f}   {old / new:5.2f}x")
+    for runtime in today:
+        label = f"embed, {runtime}" + (" (used)" if runtime == default.runtime else "")
+        old, new = embed_cpu["baseline"], embed_cpu[runtime]
+        print(f"  {label:22s} baseline {old:7.1f}   today {new:7.1f}   {old / new:5.2f}x")
 
 
 def _export(revision: str) -> Path:
