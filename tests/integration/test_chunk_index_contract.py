@@ -157,3 +157,44 @@ def test_deletes_are_scoped_to_their_project(corpus):
     assert corpus.list_source("project-a", "s2", 10, 0) == []
     assert "a-warranty" not in ids(corpus.search("project-a", "warranty", _vector(0, 0, 1, 0), "topic-4", k=5))
     assert ids(corpus.search("project-b", "returns", None, None, k=5, mode="bm25")) == ["b-returns"]
+
+
+@pytest.mark.parametrize("question, content", [
+    # a dotted name as written (FTS5 splits it, OpenSearch keeps it whole)
+    ("What does Session.get return?", "Session.get(url) sends a GET request."),
+    # a configuration key against the command-line option spelling it with hyphens (OpenSearch
+    # kept ``fail_under`` as one token and split ``--fail-under``)
+    ("Where do I set fail_under?", "Pass --fail-under=90 to fail the run below 90 %."),
+    # the words of a camelCase name (neither tokenizer splits ``FileStorage``)
+    ("How do I save a file storage?", "Uploads arrive as FileStorage instances."),
+])
+def test_an_identifier_is_found_however_the_question_spells_it(index, question, content):
+    index.upsert([
+        chunk("p", "s", "named", "API", content, _vector(0, 0, 0, 1)),
+        chunk("p", "s", "other", "API", "Sessions keep cookies between requests; objects are cached.",
+              _vector(0, 0, 0, 1)),
+        chunk("p", "s", "third", "Guide", "A request handler reads headers and writes a response body.",
+              _vector(0, 0, 0, 1)),
+    ])
+    assert ids(index.search("p", question, None, None, k=3, mode="bm25"))[:1] == ["named"]
+
+
+def test_an_index_file_from_before_the_identifiers_field_is_rebuilt_and_searchable(tmp_path):
+    """A local stack's SQLite file written by the previous release (no identifiers column) opens,
+    keeps its chunks and finds them by identifier."""
+    import sqlite3
+
+    from botplot.knowledge.index.sqlite import SqliteIndex
+
+    path = str(tmp_path / "old.sqlite")
+    SqliteIndex(path).upsert([chunk("p", "s", "named", "API", "Uploads arrive as FileStorage objects.", None)])
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("DROP TABLE chunks_fts")
+        db.execute("CREATE VIRTUAL TABLE chunks_fts USING fts5(title, heading, content, chunk_id UNINDEXED, "
+                   "project_id UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2')")
+        db.execute("INSERT INTO chunks_fts VALUES ('API', '', 'Uploads arrive as FileStorage objects.', 'named', 'p')")
+    db.close()
+    index = SqliteIndex(path)
+    assert ids(index.search("p", "file storage", None, None, k=3, mode="bm25")) == ["named"]
+    assert ids(index.search("p", "uploads", None, None, k=3, mode="bm25")) == ["named"]

@@ -1,9 +1,9 @@
 """The chunk index's contract, shared by both backends and checked by one test suite.
 
 Every operation is scoped to a project; a project never sees another project's chunks. Search
-combines BM25 (title, heading path and content, title weighted highest) with vector similarity:
-each list's scores are min-max normalised and averaged with ``HYBRID_WEIGHTS``, as OpenSearch's
-normalization search pipeline does, so both backends rank alike.
+combines BM25 (title, heading path, content and the code identifiers' terms, title weighted
+highest) with vector similarity: each list's scores are min-max normalised and averaged with
+``HYBRID_WEIGHTS``, as OpenSearch's normalization search pipeline does, so both backends rank alike.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Protocol
 
 HYBRID_WEIGHTS = (0.5, 0.5)  # (bm25, vector)
 CANDIDATES = 50
-FIELD_WEIGHTS = {"title": 3.0, "heading": 2.0, "content": 1.0}
+FIELD_WEIGHTS = {"title": 3.0, "heading": 2.0, "content": 1.0, "identifiers": 2.0}
 
 _STOP = set(
     "a an and are as at be but by can could did do does for from had has have how i if in into is it its me "
@@ -29,6 +29,34 @@ def query_terms(text: str) -> list[str]:
     words = re.findall(r"[\w][\w'.+-]*[\w+]|[\w]", text.lower())
     kept = [w.strip("'.") for w in words if w not in _STOP and len(w) > 1 or w.isdigit()]
     return list(dict.fromkeys(w for w in kept if w))
+
+
+#: a code identifier: dotted, underscored, ``::``-joined or hyphenated names (``Session.get``,
+#: ``max_retries``, ``--fail-under``), camelCase ones, a call's ``()``
+_IDENTIFIER = re.compile(r"(?<![\w.-])[-.]*[A-Za-z_]\w*(?:(?:[._]|::|-(?=[a-z]))\w+)*(?:\(\))?")
+_CASE_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def identifier_terms(text: str) -> list[str]:
+    """The words code identifiers in ``text`` stand for, as both backends' tokenizers see plain words.
+
+    Tokenizers disagree on identifiers: SQLite FTS5 splits ``max_retries`` and ``Session.get`` at
+    the punctuation, OpenSearch's standard tokenizer keeps them whole, and neither splits
+    ``FileStorage``. So each index keeps, in a field of its own, every identifier's joined form
+    (``maxretries``, ``sessionget``: found whatever the punctuation) and a camelCase name's parts
+    (``file storage``); a question's identifiers are searched by the same terms. Plain words give
+    nothing here: they are matched in the other fields.
+    """
+    terms = []
+    for match in _IDENTIFIER.finditer(text):
+        name = match.group(0).strip("-.").removesuffix("()")
+        pieces = [p for p in re.split(r"[._:-]+", name) if p]
+        parts = [c.lower() for p in pieces for c in _CASE_PARTS.findall(p)]
+        if len(pieces) > 1:
+            terms.append("".join(pieces).lower())
+        if len(parts) > len(pieces):
+            terms += parts
+    return terms
 
 
 @dataclass
@@ -48,6 +76,11 @@ class ChunkRecord:
 
     def without_embedding(self) -> "ChunkRecord":
         return replace(self, embedding=None)
+
+
+def identifiers_field(chunk: ChunkRecord) -> str:
+    """What both backends index in a chunk's identifiers field."""
+    return " ".join(identifier_terms(f"{chunk.title} {chunk.heading} {chunk.content}"))
 
 
 @dataclass

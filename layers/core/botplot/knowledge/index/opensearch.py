@@ -30,7 +30,7 @@ from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
 from botplot.config import aws_region
 from botplot.knowledge.index.base import (CANDIDATES, FIELD_WEIGHTS, HYBRID_WEIGHTS, ChunkPosition, ChunkRecord, Hit,
-                                          combine)
+                                          combine, identifier_terms, identifiers_field)
 
 PIPELINE = "botplot-hybrid"
 DEFAULT_DIMENSIONS = 1536
@@ -41,6 +41,7 @@ ENCODINGS = {"faiss": {"fp32": None, "fp16": {"name": "sq", "parameters": {"type
              "lucene": {"fp32": None, "int7": {"name": "sq", "parameters": {"confidence_interval": 0}}}}
 # OpenSearch refuses from + size beyond index.max_result_window (10,000 by default)
 RESULT_WINDOW = 10_000
+TEXT = {"type": "text", "analyzer": "english"}
 LIST_SORT = [{"url": {"order": "asc", "missing": "_first"}}, {"ordinal": "asc"}, {"chunk_id": "asc"}]
 
 
@@ -82,6 +83,7 @@ def _being_created(error) -> bool:
 def _doc(chunk: ChunkRecord) -> dict:
     doc = {"chunk_id": chunk.chunk_id, "project_id": chunk.project_id, "source_id": chunk.source_id,
            "url": chunk.url, "title": chunk.title, "heading": chunk.heading, "content": chunk.content,
+           "identifiers": identifiers_field(chunk),
            "token_count": chunk.token_count, "ordinal": chunk.ordinal, "is_qa": chunk.is_qa,
            "embedding_model": chunk.embedding_model}
     if chunk.embedding is not None:
@@ -126,6 +128,8 @@ class OpenSearchIndex:
         if index in self._ready:
             return index
         if self.client.indices.exists(index=index):
+            # an index created before the identifiers field: new fields may be added to a mapping
+            self.client.indices.put_mapping(index=index, body={"properties": {"identifiers": TEXT}})
             self._ready.add(index)
             return index
         self.client.transport.perform_request("PUT", f"/_search/pipeline/{PIPELINE}", body={
@@ -135,7 +139,6 @@ class OpenSearchIndex:
                 "combination": {"technique": "arithmetic_mean", "parameters": {"weights": list(HYBRID_WEIGHTS)}},
             }}],
         })
-        text = {"type": "text", "analyzer": "english"}
         try:
             self.client.indices.create(index=index, body={
                 "settings": {"index": {"knn": True, "number_of_shards": 1, "auto_expand_replicas": "0-1",
@@ -143,7 +146,7 @@ class OpenSearchIndex:
                 "mappings": {"properties": {
                     "chunk_id": {"type": "keyword"}, "project_id": {"type": "keyword"},
                     "source_id": {"type": "keyword"}, "url": {"type": "keyword"},
-                    "title": text, "heading": text, "content": text,
+                    "title": TEXT, "heading": TEXT, "content": TEXT, "identifiers": TEXT,
                     "token_count": {"type": "integer"}, "ordinal": {"type": "integer"},
                     "is_qa": {"type": "boolean"}, "embedding_model": {"type": "keyword"},
                     "embedding": {"type": "knn_vector", "dimension": dimensions, "method": {
@@ -220,7 +223,7 @@ class OpenSearchIndex:
 
     def _list_page(self, query: dict, size: int, after: list | None, with_source: bool, start: int = 0) -> list[dict]:
         body = {"size": size, "sort": LIST_SORT, "query": query, "track_total_hits": False,
-                "_source": {"excludes": ["embedding"]} if with_source else False}
+                "_source": {"excludes": ["embedding", "identifiers"]} if with_source else False}
         if after is None:
             body["from"] = start
         else:
@@ -238,7 +241,9 @@ class OpenSearchIndex:
 
     def _bm25_clause(self, project_id: str, text: str) -> dict:
         fields = [f"{name}^{weight:g}" for name, weight in FIELD_WEIGHTS.items()]
-        return {"bool": {"must": [{"multi_match": {"query": text, "fields": fields}}],
+        # the question's identifiers as the identifiers field holds them (``base.identifier_terms``)
+        query = " ".join([text] + list(dict.fromkeys(identifier_terms(text))))
+        return {"bool": {"must": [{"multi_match": {"query": query, "fields": fields}}],
                          "filter": [{"term": {"project_id": project_id}}]}}
 
     def _knn_clause(self, project_id: str, vector: list[float], model: str) -> dict:
@@ -266,7 +271,7 @@ class OpenSearchIndex:
         body = []
         for index, query, size in queries.values():
             body += [{"index": index, "allow_no_indices": True},
-                     {"size": size, "query": query, "_source": {"excludes": ["embedding"]}}]
+                     {"size": size, "query": query, "_source": {"excludes": ["embedding", "identifiers"]}}]
         responses = self.client.msearch(body=body)["responses"]
         results: dict[str, dict[str, tuple[float, dict]]] = {}
         for name, response in zip(queries, responses):

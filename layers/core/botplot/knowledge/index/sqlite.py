@@ -21,6 +21,8 @@ from botplot.knowledge.index.base import (
     ChunkRecord,
     Hit,
     combine,
+    identifier_terms,
+    identifiers_field,
     query_terms,
 )
 
@@ -32,11 +34,12 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 DROP INDEX IF EXISTS chunks_by_source;
 CREATE INDEX IF NOT EXISTS chunks_in_order ON chunks(project_id, source_id, url, ordinal, chunk_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    title, heading, content, chunk_id UNINDEXED, project_id UNINDEXED,
-    tokenize = 'porter unicode61 remove_diacritics 2'
-);
 """
+_TEXT_INDEX = """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    title, heading, content, identifiers, chunk_id UNINDEXED, project_id UNINDEXED,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+)"""
+_TEXT_FIELDS = ("title", "heading", "content", "identifiers")
 _COLUMNS = "chunk_id, project_id, source_id, url, title, heading, content, token_count, ordinal, is_qa"
 
 
@@ -55,6 +58,23 @@ class SqliteIndex:
         self._version = 0
         with self._write:
             self._db().executescript(_SCHEMA)
+            self._migrate()
+            self._db().execute(_TEXT_INDEX)
+
+    def _migrate(self) -> None:
+        """A file written before the identifiers column: its text index is rebuilt from the chunks."""
+        db = self._db()
+        columns = [r[1] for r in db.execute("PRAGMA table_info(chunks_fts)")]
+        if not columns or "identifiers" in columns:
+            return
+        with db:  # one transaction: the old text index stays until the new one is complete
+            db.execute("BEGIN")
+            db.execute("DROP TABLE chunks_fts")
+            db.execute(_TEXT_INDEX)
+            db.executemany("INSERT INTO chunks_fts (title, heading, content, identifiers, chunk_id, project_id) "
+                           "VALUES (?,?,?,?,?,?)", [
+                               (r.title, r.heading, r.content, identifiers_field(r), r.chunk_id, r.project_id)
+                               for r in map(_record, db.execute(f"SELECT {_COLUMNS} FROM chunks"))])
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -79,9 +99,9 @@ class SqliteIndex:
                                     c.token_count, c.ordinal, int(c.is_qa),
                                     None if c.embedding is None else np.asarray(c.embedding, np.float32).tobytes(),
                                     c.embedding_model) for c in chunks])
-                db.executemany("INSERT INTO chunks_fts (title, heading, content, chunk_id, project_id) "
-                               "VALUES (?,?,?,?,?)",
-                               [(c.title, c.heading, c.content, c.chunk_id, c.project_id) for c in chunks])
+                db.executemany("INSERT INTO chunks_fts (title, heading, content, identifiers, chunk_id, project_id) "
+                               "VALUES (?,?,?,?,?,?)", [(c.title, c.heading, c.content, identifiers_field(c), c.chunk_id,
+                                                         c.project_id) for c in chunks])
             self._version += 1
 
     def delete(self, project_id: str, chunk_ids: list[str]) -> None:
@@ -128,11 +148,11 @@ class SqliteIndex:
         return [_record(r) for r in rows]
 
     def _bm25(self, project_id: str, text: str) -> dict[str, float]:
-        terms = query_terms(text)
+        terms = list(dict.fromkeys(query_terms(text) + identifier_terms(text)))
         if not terms:
             return {}
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        weights = ", ".join(str(FIELD_WEIGHTS[f]) for f in ("title", "heading", "content"))
+        weights = ", ".join(str(FIELD_WEIGHTS[f]) for f in _TEXT_FIELDS)
         try:
             rows = self._db().execute(
                 f"SELECT chunk_id, -bm25(chunks_fts, {weights}, 0, 0) FROM chunks_fts "
