@@ -57,8 +57,11 @@ STACK ?= botplot
 publish-widget: $(STAMP)
 	$(VENV)/bin/python -m botplot_dev.publish_widget --stack $(STACK)
 
+# JOBS=2: the tests in two pytest-xdist workers, each module on one worker (tests/conftest.py groups
+# them; the OpenSearch node and `sam build` once); JOBS=0, the default, runs them in one process.
+JOBS ?= 0
 test: $(DEV_STAMP) $(TOOLS_STAMP) js-deps
-	$(VENV)/bin/python -m pytest -m "not slow"
+	$(VENV)/bin/python -m pytest -m "not slow" -n $(JOBS) --dist loadgroup
 
 test-slow: $(DEV_STAMP) $(TOOLS_STAMP)
 	$(VENV)/bin/python -m pytest -m slow

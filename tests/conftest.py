@@ -46,6 +46,27 @@ def pytest_runtest_makereport(item, call):
     report.longrepr = f"skipped in CI, where every prerequisite must be present (CI=true): {reason}"
 
 
+#: what one session starts or builds once and several modules share, at minutes of CPU each: under
+#: pytest-xdist those modules run on one worker, so the node starts and `sam build` runs only once
+#: (a module asking for one through ``request.getfixturevalue`` marks itself with the group named here)
+SHARED_ONCE = {"opensearch", "sam_build_dir"}
+SHARED_GROUP = "opensearch-node-and-sam-build"
+
+
+def pytest_collection_modifyitems(config, items):
+    """For ``pytest -n N --dist loadgroup`` (`make test`): each module's tests run on one worker, so a
+    module-scoped stack, browser or site starts once; the modules sharing :data:`SHARED_ONCE` form
+    one group, scheduled first (under xdist) since it is the longest. Without xdist the marks change nothing."""
+    shared = {item.module for item in items if SHARED_ONCE & set(item.fixturenames)}
+    for item in items:
+        mark = item.get_closest_marker("xdist_group")
+        if mark is None:
+            group = SHARED_GROUP if item.module in shared else item.module.__name__
+            item.add_marker(pytest.mark.xdist_group(group))
+    if getattr(config.option, "numprocesses", None):
+        items.sort(key=lambda item: (item.get_closest_marker("xdist_group").args[0] != SHARED_GROUP))
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """moto's server with every table and queue of template.yaml, for in-process integration tests."""
@@ -117,9 +138,6 @@ def project(stack):
     return stack.new_project("enterprise", "Shared test project")
 
 
-_node_skipped: list[str] = []
-
-
 @dataclass(frozen=True)
 class OpenSearchTarget:
     url: str
@@ -143,12 +161,15 @@ def opensearch():
         message = f"OpenSearch node not started ({reason}): {opensearch_node.HOW_TO_GET_IT}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
-        _node_skipped.append(message)
         pytest.skip(message)
     with opensearch_node.OpenSearchNode() as node:
         yield OpenSearchTarget(node.url, opensearch_node.KNN_ENGINE)
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _node_skipped:
-        terminalreporter.write_line(f"SKIPPED the OpenSearch runs: {_node_skipped[0]}", yellow=True)
+    """Say once why the OpenSearch runs skipped (read from the reports, which xdist's workers send here)."""
+    reasons = [str(r.longrepr[2] if isinstance(r.longrepr, tuple) else r.longrepr)
+               for r in terminalreporter.stats.get("skipped", [])]
+    node = next((reason for reason in reasons if "OpenSearch node not started" in reason), None)
+    if node:
+        terminalreporter.write_line(f"SKIPPED the OpenSearch runs: {node.removeprefix('Skipped: ')}", yellow=True)
