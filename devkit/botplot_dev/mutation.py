@@ -12,7 +12,8 @@ them again), never the end-to-end ones, whose stack would import the unmutated c
 ``.mutation/results.json`` so the table covers every module run so far. ``MUTATION_CHILDREN=n``
 caps the mutants tested at once (default: one per CPU), for a machine shared with other work;
 ``MUTATION_TIME_LIMIT=s`` stops a module's run after s seconds and reports what was checked (marked
-partial); ``--collect`` reports a module's last run from its stage without running it again.
+partial); ``--collect`` reports a module's last run from its stage without running it again;
+``--resume`` continues a stopped run in its stage (its time is then the last leg's).
 """
 
 from __future__ import annotations
@@ -84,14 +85,18 @@ def _stage(name: str, files: list[str], tests: list[str]) -> Path:
     return stage
 
 
-def run_module(name: str) -> dict:
+def run_module(name: str, resume: bool = False) -> dict:
     """Stage and mutate one module. ``MUTATION_TIME_LIMIT`` (seconds) stops mutmut when it has run that
-    long: the result is then partial, its unchecked mutants counted as "not checked"."""
+    long: the result is then partial, its unchecked mutants counted as "not checked". ``resume`` runs
+    mutmut again in the module's stage as it is (the code and tests it was staged with), so it checks
+    only the mutants a stopped run left unchecked."""
     files, tests = MODULES[name]
     missing = [t for t in tests if not (ROOT / t).exists()]
     if missing:
         return {"error": f"tests missing: {missing}"}
-    stage = _stage(name, files, tests)
+    stage = STAGE / re.sub(r"\W+", "-", name)
+    if not (resume and (stage / "mutants").is_dir()):
+        stage = _stage(name, files, tests)
     started = time.monotonic()
     children = os.environ.get("MUTATION_CHILDREN") or str(os.cpu_count() or 2)
     limit = float(os.environ["MUTATION_TIME_LIMIT"]) if os.environ.get("MUTATION_TIME_LIMIT") else None
@@ -162,8 +167,8 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str]) -> int:
-    only_collect = "--collect" in argv
-    argv = [a for a in argv if a != "--collect"]
+    only_collect, resume = "--collect" in argv, "--resume" in argv
+    argv = [a for a in argv if a not in ("--collect", "--resume")]
     names = argv or list(MODULES)
     unknown = [n for n in names if n not in MODULES]
     if unknown:
@@ -172,7 +177,7 @@ def main(argv: list[str]) -> int:
     STAGE.mkdir(exist_ok=True)
     for name in names:
         print(f"mutating {name} ({', '.join(MODULES[name][0])}) ...", flush=True)
-        result = collect(name) if only_collect else run_module(name)
+        result = collect(name) if only_collect else run_module(name, resume)
         # read again: another run (of other modules) may have written its results meanwhile
         results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         results[name] = result
