@@ -134,7 +134,7 @@ def test_failed_attempts_follow_the_backoff_then_the_delivery_fails_to_the_dead_
         started = datetime.now(timezone.utc)
         with pytest.raises(delivery.RetryLater) as later:
             delivery.deliver(message)
-        assert later.value.delay == delay
+        assert later.value.delay == delay and str(later.value) == f"retry in {delay} s"  # the worker's log line
         record = _record(hook, message["deliveryId"])
         assert (record.status, record.attempts, record.status_code, record.error, record.response_body) == (
             "retrying", attempt, 500, "HTTP 500", "Temporary failure")
@@ -161,7 +161,28 @@ def test_an_unreachable_receiver_records_the_error_and_no_status(webhooks_env):
         delivery.deliver(message)
     record = _record(hook, message["deliveryId"])
     assert (record.status, record.attempts, record.status_code, record.response_body) == ("retrying", 1, None, None)
-    assert record.error and "HTTP" not in record.error
+    assert record.error == "connection failed (refused or unreachable)"
+
+
+def test_only_a_2xx_answer_delivers_and_redirects_are_not_followed(webhooks_env):
+    from botplot.webhooks import delivery
+
+    receiver, elsewhere = webhooks_env, PythonReceiver().start()
+    try:
+        hook = _hook(receiver)
+        receiver.statuses, receiver.location = [307, 300, 299], elsewhere.url
+        delivery.fan_out(_event(hook.project_id))
+        (message,) = _queued(hook.webhook_id)
+        for status in (307, 300):
+            with pytest.raises(delivery.RetryLater):
+                delivery.deliver(message)
+            record = _record(hook, message["deliveryId"])
+            assert (record.status, record.status_code, record.error) == ("retrying", status, f"HTTP {status}")
+        assert elsewhere.received == []  # a signed delivery never goes to another address
+        assert delivery.deliver(message) == "delivered"
+        assert _record(hook, message["deliveryId"]).status_code == 299
+    finally:
+        elsewhere.stop()
 
 
 def test_a_manual_redelivery_is_one_attempt(webhooks_env):

@@ -28,7 +28,8 @@ def verify_webhook(payload: bytes, signature: str, secret: str) -> bool:
 
 class PythonReceiver:
     """Records each delivery (headers, raw body, verdict of ``verify_webhook``) and answers with the
-    next scripted status (``statuses``; 200 once they run out), after ``delay`` seconds."""
+    next scripted status (``statuses``; 200 once they run out), after ``delay`` seconds, with a
+    ``Location`` header when ``location`` is set."""
 
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
@@ -37,6 +38,7 @@ class PythonReceiver:
         self.received: list[dict] = []
         self.statuses: list[int] = []
         self.delay = 0.0
+        self.location: str | None = None  # sent as Location with every answer (for redirects)
         self.server: ThreadingHTTPServer | None = None
 
     def start(self) -> "PythonReceiver":
@@ -53,6 +55,8 @@ class PythonReceiver:
                 reply = b"OK" if status < 300 else b"Invalid signature" if status == 401 else b"Temporary failure"
                 try:
                     self.send_response(status)
+                    if receiver.location:
+                        self.send_header("Location", receiver.location)
                     self.send_header("Content-Length", str(len(reply)))
                     self.end_headers()
                     self.wfile.write(reply)
