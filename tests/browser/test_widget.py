@@ -349,3 +349,88 @@ def test_handoff_asks_for_a_person(context, widget_stack, demo, llm):
         conversation = c.get(f"/api/v1/conversations/{conversation_id}").json()["conversation"]
     assert conversation["status"] == "handed_off"
     assert w.get_by_label("Email").is_visible()  # the lead form opens so the person can reach them
+
+
+def identity_page(widget_stack, site, path: str, key: str, visitor_id: str, visitor_hash: str) -> str:
+    """A customer's page that vouches for its signed-in visitor (its server computed the hash)."""
+    site.pages[path] = ("text/html; charset=utf-8", "<!doctype html><body><h1>My account</h1>"
+                        f'<script src="{widget_stack.url}/widget.js" data-public-key="{key}" '
+                        f'data-visitor-id="{visitor_id}" data-visitor-hash="{visitor_hash}" async></script></body>')
+    return site.url + path
+
+
+@pytest.fixture(scope="module")
+def verified(widget_stack):
+    """A project that requires verified visitors, with a Q&A pair to answer from; its keys and secret."""
+    project = widget_stack.new_project("enterprise", "Members only")
+    base = f"/api/v1/projects/{project['projectId']}"
+    with widget_stack.client(project["secretKey"]) as c:
+        assert c.post("/api/v1/knowledge/qa", json={"question": QUESTION, "answer": "Within 30 days."}
+                      ).status_code == 200
+        secret = c.post(f"{base}/identity-secret").json()["identity_secret"]
+        assert c.patch(f"{base}/settings", json={"require_identity": True}).json()["require_identity"] is True
+    # the setting reaches the chat path through the key cache (15 s): wait until an unverified call is
+    # refused (a rating of no conversation: refused 401 once in force, 404 before, never written)
+    deadline = time.monotonic() + 30
+    with widget_stack.client(project["publicKey"]) as c:
+        while (r := c.post("/api/v1/chat/rating", json={"conversationId": "none", "rating": 1})).status_code != 401:
+            assert r.status_code == 404 and time.monotonic() < deadline, r.text
+            time.sleep(0.5)
+    return {**project, "identitySecret": secret}
+
+
+def visitor_hash(secret: str, visitor_id: str) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(secret.encode(), visitor_id.encode(), hashlib.sha256).hexdigest()
+
+
+def test_a_verified_visitor_chats_and_keeps_the_conversation_across_a_reload(context, widget_stack, site, llm,
+                                                                             verified):
+    url = identity_page(widget_stack, site, "/account.html", verified["publicKey"], "member-42",
+                        visitor_hash(verified["identitySecret"], "member-42"))
+    page = context.new_page()
+    page.goto(url)
+    w = open_widget(page)
+    llm.plans.append({"tokens": ANSWER_TOKENS})
+    ask(w, QUESTION)
+    wait_answered(w)
+    assert "30 days" in last_answer(w).inner_text()
+    state = stored_state(page)
+    assert state["visitorId"] == "member-42" and state["conversationId"]
+
+    page.reload()
+    w = open_widget(page)
+    assert w.locator(".msg.user").first.inner_text().endswith(QUESTION)  # the transcript is back
+    llm.plans.append({"tokens": [" Yes", "."]})
+    ask(w, "Does that include sale items?")
+    wait_answered(w, 2)
+    assert stored_state(page)["conversationId"] == state["conversationId"]
+    with widget_stack.client(verified["secretKey"]) as c:
+        conversation = c.get(f"/api/v1/conversations/{state['conversationId']}").json()["conversation"]
+        exported = c.get("/api/v1/visitors/member-42/export").json()
+    assert conversation["visitorId"] == "member-42"
+    assert [m["content"] for m in conversation["messages"] if m["role"] == "user"] == \
+        [QUESTION, "Does that include sale items?"]  # one conversation, continued after the reload
+    assert [c["id"] for c in exported["conversations"]] == [state["conversationId"]]
+
+
+def test_a_wrong_visitor_hash_is_explained_and_writes_nothing(context, widget_stack, site, verified):
+    wrong = visitor_hash(verified["identitySecret"], "someone-else")  # a hash, but of another visitor
+    url = identity_page(widget_stack, site, "/forged.html", verified["publicKey"], "member-7", wrong)
+    page = context.new_page()
+    page.goto(url)
+    w = open_widget(page)
+    with widget_stack.client(verified["secretKey"]) as c:
+        before = c.get("/api/v1/conversations").json()["total"]
+    ask(w, QUESTION)
+    alert = w.get_by_role("alert")
+    alert.wait_for()
+    assert "could not confirm who you are" in alert.inner_text()
+    assert alert.get_by_role("button", name="Try again").count() == 0  # retrying cannot help
+    assert not stored_state(page).get("conversationId")
+    with widget_stack.client(verified["secretKey"]) as c:
+        assert c.get("/api/v1/conversations").json()["total"] == before
+        exported = c.get("/api/v1/visitors/member-7/export")  # no conversation, message, lead or visit
+    assert exported.status_code == 404 and exported.json()["code"] == "VISITOR_NOT_FOUND"

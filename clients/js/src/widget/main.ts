@@ -46,6 +46,9 @@ export function humanError(error: unknown): { text: string; retry: boolean; cont
       case "NETWORK_ERROR":
       case "STREAM_INCOMPLETE":
         return { text: "The connection was lost. Check your internet connection and try again.", retry: true };
+      case "INVALID_VISITOR_HASH":  // the page vouched for this visitor with a hash the project does not accept
+        return { text: "We could not confirm who you are, so this chat cannot start. Please sign in again or " +
+                        "reload the page.", retry: false };
     }
     if (error.status === 401 || error.status === 403) {
       return { text: "This chat is not available right now.", retry: false };
