@@ -141,3 +141,26 @@ def test_one_delta_counts_every_change_it_holds(moto_endpoint):
     assert (asked.count, asked.text) == (2, long_question.strip()[:300])
     assert len(asked.text) == 300
     assert QuestionStat.get(f"{pid}#2026-11-02", question_key("Where is my order?"), consistent_read=True).count == 2
+
+
+def test_one_delta_counts_every_unanswered_question_it_holds(moto_endpoint):
+    """Knowledge gaps (README "Knowledge gaps"): the same unanswered question twice in one delta is
+    asked twice, once rated down; its wording is kept to 300 characters and its terms space-separated."""
+    from pynamodb.transactions import TransactWrite
+
+    from botplot import ids
+    from botplot.db.base import connection
+    from botplot.db.stats import QuestionStat
+    from botplot.services import gaps
+    from botplot.services.counters import StatsDelta
+
+    pid = f"p-{ids.uuid7()}"
+    question = "  Do you repair bikes bought abroad? " + "Please tell me more. " * 20
+    with TransactWrite(connection=connection()) as tx:
+        (StatsDelta(pid).gap("2026-11-02", question, at="2026-11-02T10:00:00.000Z")
+         .gap("2026-11-02", question, rated_down=True, at="2026-11-02T09:00:00.000Z")).apply(tx)
+    terms = gaps.terms(question)
+    stored = QuestionStat.get(gaps.partition(pid, "2026-11-02"), gaps.key(terms), consistent_read=True)
+    assert (stored.count, stored.rated_down, stored.terms) == (2, 1, " ".join(terms))
+    assert stored.text == question.strip()[:300] and len(stored.text) == 300
+    assert (stored.last_asked_at, stored.last_text) == ("2026-11-02T10:00:00.000Z", question.strip()[:300])
