@@ -119,6 +119,9 @@ def test_retrieval_quotes_the_best_pages_and_cites_each_once(shop_index):
     top = found.passages[0].url
     assert [p.url for p in found.passages[:2]] == [top, top] and found.passages[0].score >= found.passages[1].score
     assert len({p.chunk_id for p in found.passages}) == len(found.passages) <= MAX_PASSAGES
+    # each passage as its chunk was indexed (a Q&A pair marked so), its score to 4 decimals
+    assert [(p.heading, p.is_qa) for p in found.passages] == [("", p.chunk_id == "qa-1") for p in found.passages]
+    assert all(p.score == round(p.score, 4) for p in found.passages)
     assert all(p.url != top for p in found.passages[2:])
     assert "https://shop.test/careers" not in {p.url for p in found.passages}  # nothing of the question in it
     # one citation per page used, in the passages' order, each with its snippet and a link scrolling to it

@@ -80,3 +80,20 @@ def test_confidence_weighs_calibrated_meaning_against_the_words_found():
     # without vectors (no embedder, or BM25 only) the words found are all there is
     assert confidence("return gift abroad", _hit("return gift", similarity=None), "all-MiniLM-L6-v2") == 0.6667
     assert confidence("return gift abroad", _hit("return gift", similarity=0.9), None) == 0.6667
+
+
+def test_fragment_edges():
+    assert text_fragment_url("https://a.test/p", "Return policy") == "https://a.test/p#:~:text=Return%20policy"
+    assert text_fragment_url("https://a.test/p", "Buy the Model X") == "https://a.test/p#:~:text=Buy%20the%20Model%20X"
+    # every character outside letters, digits and -._~ is escaped, slashes too
+    assert text_fragment_url("https://a.test/p", "Call the /v1 endpoint") == (
+        "https://a.test/p#:~:text=Call%20the%20%2Fv1%20endpoint")
+    # the page's own fragment, however many # it holds, gives way to the text fragment
+    assert text_fragment_url("https://a.test/p#a#b", "Return policy") == "https://a.test/p#:~:text=Return%20policy"
+
+
+def test_sentences_of_three_characters_or_fewer_are_not_snippets():
+    assert snippet("ab", "Ab. Longer text here.") == "Longer text here."
+    assert snippet("abc", "Abc. Longer text here.") == "Abc."
+    over = "x" * 196 + " read"  # 201 characters: cut
+    assert snippet("read", over) == "x" * 196 + "…"
