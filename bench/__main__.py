@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-ALL = ["coldstart", "requests_per_route", "analytics_cost", "crawl", "retrieval", "opensearch", "load", "chat_during_crawl"]
+ALL = ["coldstart", "requests_per_route", "analytics_cost", "chunk_pages", "crawl", "retrieval", "opensearch", "load", "chat_during_crawl"]
 
 
 def main(names: list[str]) -> int:
