@@ -64,7 +64,7 @@ def _source(project_id, source_id):
 def _chunks(project_id, source_id):
     from botplot.services import knowledge
 
-    return knowledge.chunks(project_id, source_id, 1000, 0)
+    return knowledge.chunks(project_id, source_id, 1000, 0)[0]  # (page, more)
 
 
 def test_same_message_twice_leaves_one_copy_and_crawls_once(knowledge_env, site):

@@ -128,10 +128,10 @@ def test_a_crawl_failing_midway_is_retried_without_duplicating_chunks(private_ta
             failed = worker(event, LambdaContext("crawl", 900))
             assert failed == {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
             assert knowledge.get(project.project_id, source.source_id).status == "processing"
-            assert knowledge.chunks(project.project_id, source.source_id, 1000, 0) == []
+            assert knowledge.chunks(project.project_id, source.source_id, 1000, 0) == ([], False)
             assert worker(event, LambdaContext("crawl", 900)) == {"batchItemFailures": []}  # SQS redelivers
             assert worker(event, LambdaContext("crawl", 900)) == {"batchItemFailures": []}  # and once more
-            chunks = knowledge.chunks(project.project_id, source.source_id, 1000, 0)
+            chunks, _ = knowledge.chunks(project.project_id, source.source_id, 1000, 0)
             assert knowledge.get(project.project_id, source.source_id).status == "ready"
             assert len(chunks) == len({c.chunk_id for c in chunks}) == knowledge.get(
                 project.project_id, source.source_id).chunk_count >= 4
