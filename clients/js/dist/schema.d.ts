@@ -1274,9 +1274,9 @@ export interface components {
         IdentitySecretResponse: {
             /**
              * Identity Secret
-             * @description The HMAC-SHA256 key for visitorHash; shown only this once
+             * @description The HMAC-SHA256 key for visitorHash; shown only this once: null when the answer is an Idempotency-Key replay
              */
-            identity_secret: string;
+            identity_secret: string | null;
             /** Created At */
             created_at: string;
             /**

@@ -129,7 +129,7 @@ class HandoffResponse(TypedDict, closed=True):
 
 
 class IdentitySecretResponse(TypedDict, closed=True):
-    identity_secret: str
+    identity_secret: str | None
     created_at: str
     rotated: bool
 

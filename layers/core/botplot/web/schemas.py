@@ -387,7 +387,8 @@ class ProjectSettings(Model):
 
 
 class IdentitySecretResponse(Model):
-    identity_secret: str = Field(description="The HMAC-SHA256 key for visitorHash; shown only this once")
+    identity_secret: str | None = Field(description="The HMAC-SHA256 key for visitorHash; shown only this once: "
+                                                    "null when the answer is an Idempotency-Key replay")
     created_at: str
     rotated: bool = Field(description="true when it replaced a previous secret, which no longer works")
 
