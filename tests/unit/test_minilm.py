@@ -13,6 +13,7 @@ texts, 0.990-0.999 on a crawl's chunks), and what that does to retrieval is in t
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 
 import numpy as np
@@ -150,4 +151,10 @@ def test_the_onnx_models_are_built_once_and_reused(tmp_path, monkeypatch):
     built = (fp32.stat().st_mtime_ns, int8.stat().st_mtime_ns)
     assert minilm_onnx.model_files(get_model_path() / "model.safetensors") == (fp32, int8)
     assert (fp32.stat().st_mtime_ns, int8.stat().st_mtime_ns) == built
+    # another checkout's venv installs the same weights elsewhere: it uses these files, builds none
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-other-venv" / "model.safetensors"
+    elsewhere.parent.mkdir()
+    shutil.copyfile(get_model_path() / "model.safetensors", elsewhere)
+    assert minilm_onnx.model_files(elsewhere) == (fp32, int8)
+    assert (fp32.stat().st_mtime_ns, int8.stat().st_mtime_ns) == built and len(list(tmp_path.iterdir())) == 2
     assert int8.stat().st_size < fp32.stat().st_size * 0.7  # the products' weights are a quarter of their size

@@ -14,8 +14,8 @@ product's activations quantised on the fly), which on a CPU with int8 dot-produc
 
 Both files are written once into a cache folder (``BOTPLOT_MODEL_CACHE``, by default
 ``~/.cache/botplot/models``; ``make`` builds them when it installs the model), named by a digest of
-the weights file (path, size, modification time) and of this builder's version, so a new model
-package or a change here builds them again; a process that cannot write there builds them in a
+the weights' content and of this builder's version, so every checkout and venv shares them and a
+new model or a change here builds them again; a process that cannot write there builds them in a
 temporary folder.
 """
 
@@ -104,9 +104,11 @@ def _cache_dir() -> Path:
 
 def model_files(weights_path: Path) -> tuple[Path, Path]:
     """(float32, int8) model files for the weights at ``weights_path``, built on first use."""
-    found = weights_path.stat()  # a reinstalled package (new file) builds them again
-    key = f"{VERSION}:{weights_path.resolve()}:{found.st_size}:{found.st_mtime_ns}"
-    stem = f"all-MiniLM-L6-v2-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    # keyed by the weights' content (a tenth of a second to hash), not their path or time: every
+    # clone and every new .venv installs the same file, and would otherwise build another 150 MB
+    with open(weights_path, "rb") as weights:
+        content = hashlib.file_digest(weights, "sha256").hexdigest()
+    stem = f"all-MiniLM-L6-v2-{hashlib.sha256(f'{VERSION}:{content}'.encode()).hexdigest()[:16]}"
     for folder in (_cache_dir(), Path(tempfile.gettempdir()) / "botplot-models"):
         fp32, int8 = folder / f"{stem}.onnx", folder / f"{stem}.int8.onnx"
         if fp32.exists() and int8.exists():
