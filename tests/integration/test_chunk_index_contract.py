@@ -197,7 +197,64 @@ def test_an_index_file_from_before_the_identifiers_field_is_rebuilt_and_searchab
         db.execute("CREATE VIRTUAL TABLE chunks_fts USING fts5(title, heading, content, chunk_id UNINDEXED, "
                    "project_id UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2')")
         db.execute("INSERT INTO chunks_fts VALUES ('API', '', 'Uploads arrive as FileStorage objects.', 'named', 'p')")
+        db.execute("PRAGMA user_version = 0")  # the previous release never set it
     db.close()
     index = SqliteIndex(path)
     assert ids(index.search("p", "file storage", None, None, k=3, mode="bm25")) == ["named"]
     assert ids(index.search("p", "uploads", None, None, k=3, mode="bm25")) == ["named"]
+
+
+def _text_rows(path) -> tuple[int, int]:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        return (db.execute("SELECT count(*) FROM chunks_fts").fetchone()[0],
+                db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_replaced_and_deleted_chunks_leave_no_text_behind(tmp_path):
+    """Each chunk has exactly one text row however often it is re-crawled or deleted: stale rows
+    would crowd real candidates out of the BM25 list and grow the file with every resync."""
+    from botplot.knowledge.index.sqlite import SqliteIndex
+
+    path = str(tmp_path / "index.sqlite")
+    index = SqliteIndex(path)
+    for days in (30, 45, 60):
+        index.upsert([chunk("p", "s", f"c{i}", "Returns", f"Return item {i} within {days} days.", None)
+                      for i in range(5)] + [chunk("p", "t", "other", "Other", "Shipping takes a week.", None)])
+    assert _text_rows(path) == (6, 6)
+    assert ids(index.search("p", "30 45", None, None, k=10, mode="bm25")) == []
+    index.delete("p", ["c0", "c1"])
+    index.delete_source("p", "t")
+    assert _text_rows(path) == (3, 3)
+    assert sorted(ids(index.search("p", "60", None, None, k=10, mode="bm25"))) == ["c2", "c3", "c4"]
+
+
+def test_an_index_file_whose_text_rows_are_not_keyed_by_chunk_is_rebuilt(tmp_path):
+    """A file from before text rows were keyed by their chunk's rowid (user_version 0) is rebuilt on
+    open: replacing a chunk then removes its old words, and nothing is lost."""
+    import sqlite3
+
+    from botplot.knowledge.index.sqlite import SqliteIndex
+
+    path = str(tmp_path / "old.sqlite")
+    SqliteIndex(path).upsert([chunk("p", "s", f"c{i}", "Returns", f"Return item {i} within 30 days.", None)
+                              for i in range(3)])
+    db = sqlite3.connect(path)
+    with db:  # the previous release: text rows under rowids of their own, in another order
+        rows = db.execute("SELECT title, heading, content, identifiers, chunk_id, project_id FROM chunks_fts "
+                          "ORDER BY chunk_id DESC").fetchall()
+        db.execute("DELETE FROM chunks_fts")
+        db.executemany("INSERT INTO chunks_fts (rowid, title, heading, content, identifiers, chunk_id, project_id) "
+                       "VALUES (?,?,?,?,?,?,?)", [(100 + n, *row) for n, row in enumerate(rows)])
+        db.execute("PRAGMA user_version = 0")
+    db.close()
+    index = SqliteIndex(path)
+    assert sorted(ids(index.search("p", "30", None, None, k=10, mode="bm25"))) == ["c0", "c1", "c2"]
+    index.upsert([chunk("p", "s", "c1", "Returns", "Return item 1 within 45 days.", None)])
+    assert sorted(ids(index.search("p", "30", None, None, k=10, mode="bm25"))) == ["c0", "c2"]
+    assert ids(index.search("p", "45", None, None, k=10, mode="bm25")) == ["c1"]
+    assert _text_rows(path) == (3, 3)

@@ -41,6 +41,10 @@ _TEXT_INDEX = """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 )"""
 _TEXT_FIELDS = ("title", "heading", "content", "identifiers")
 _COLUMNS = "chunk_id, project_id, source_id, url, title, heading, content, token_count, ordinal, is_qa"
+_TEXT_COLUMNS = "title, heading, content, identifiers, chunk_id, project_id"
+_LAYOUT = 2  # PRAGMA user_version: text rows keyed by their chunk's rowid (see _migrate)
+# A chunk's text row is the one under its rowid: deleted through the primary key, not by a scan.
+_DELETE_TEXT = "DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE "
 
 
 def _record(row) -> ChunkRecord:
@@ -62,19 +66,24 @@ class SqliteIndex:
             self._db().execute(_TEXT_INDEX)
 
     def _migrate(self) -> None:
-        """A file written before the identifiers column: its text index is rebuilt from the chunks."""
+        """Rebuild the text index from the chunks when the file predates its current layout: the
+        identifiers column, and each text row stored under its chunk's rowid (``user_version`` 2), so
+        that replacing or deleting a chunk finds its text row by rowid instead of scanning the whole
+        text index for an unindexed ``chunk_id`` (which made writes slower as an index grew). Nothing
+        here runs VACUUM, which may renumber the rowids of a table without an INTEGER PRIMARY KEY."""
         db = self._db()
         columns = [r[1] for r in db.execute("PRAGMA table_info(chunks_fts)")]
-        if not columns or "identifiers" in columns:
+        layout = db.execute("PRAGMA user_version").fetchone()[0]
+        if layout >= _LAYOUT and "identifiers" in columns:
             return
         with db:  # one transaction: the old text index stays until the new one is complete
             db.execute("BEGIN")
-            db.execute("DROP TABLE chunks_fts")
+            db.execute("DROP TABLE IF EXISTS chunks_fts")
             db.execute(_TEXT_INDEX)
-            db.executemany("INSERT INTO chunks_fts (title, heading, content, identifiers, chunk_id, project_id) "
-                           "VALUES (?,?,?,?,?,?)", [
-                               (r.title, r.heading, r.content, identifiers_field(r), r.chunk_id, r.project_id)
-                               for r in map(_record, db.execute(f"SELECT {_COLUMNS} FROM chunks"))])
+            db.executemany(f"INSERT INTO chunks_fts (rowid, {_TEXT_COLUMNS}) VALUES (?,?,?,?,?,?,?)", [
+                (row[0], r.title, r.heading, r.content, identifiers_field(r), r.chunk_id, r.project_id)
+                for row in db.execute(f"SELECT rowid, {_COLUMNS} FROM chunks").fetchall() for r in [_record(row[1:])]])
+            db.execute(f"PRAGMA user_version = {_LAYOUT}")
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -91,17 +100,17 @@ class SqliteIndex:
         with self._write:
             db = self._db()
             with db:
-                ids = [(c.chunk_id,) for c in chunks]
-                db.executemany("DELETE FROM chunks_fts WHERE chunk_id = ?", ids)
+                db.executemany(_DELETE_TEXT + "chunk_id = ?)", [(c.chunk_id,) for c in chunks])
                 db.executemany(f"INSERT OR REPLACE INTO chunks ({_COLUMNS}, embedding, embedding_model) "
                                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", [
                                    (c.chunk_id, c.project_id, c.source_id, c.url, c.title, c.heading, c.content,
                                     c.token_count, c.ordinal, int(c.is_qa),
                                     None if c.embedding is None else np.asarray(c.embedding, np.float32).tobytes(),
                                     c.embedding_model) for c in chunks])
-                db.executemany("INSERT INTO chunks_fts (title, heading, content, identifiers, chunk_id, project_id) "
-                               "VALUES (?,?,?,?,?,?)", [(c.title, c.heading, c.content, identifiers_field(c), c.chunk_id,
-                                                         c.project_id) for c in chunks])
+                db.executemany(f"INSERT INTO chunks_fts (rowid, {_TEXT_COLUMNS}) "
+                               "VALUES ((SELECT rowid FROM chunks WHERE chunk_id = ?),?,?,?,?,?,?)", [
+                                   (c.chunk_id, c.title, c.heading, c.content, identifiers_field(c), c.chunk_id,
+                                    c.project_id) for c in chunks])
             self._version += 1
 
     def delete(self, project_id: str, chunk_ids: list[str]) -> None:
@@ -111,17 +120,15 @@ class SqliteIndex:
             db = self._db()
             with db:
                 rows = [(cid, project_id) for cid in chunk_ids]
+                db.executemany(_DELETE_TEXT + "chunk_id = ? AND project_id = ?)", rows)
                 db.executemany("DELETE FROM chunks WHERE chunk_id = ? AND project_id = ?", rows)
-                db.executemany("DELETE FROM chunks_fts WHERE chunk_id = ? AND project_id = ?", rows)
             self._version += 1
 
     def delete_source(self, project_id: str, source_id: str) -> None:
         with self._write:
             db = self._db()
             with db:
-                ids = [r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE project_id = ? AND source_id = ?",
-                                                (project_id, source_id))]
-                db.executemany("DELETE FROM chunks_fts WHERE chunk_id = ?", [(i,) for i in ids])
+                db.execute(_DELETE_TEXT + "project_id = ? AND source_id = ?)", (project_id, source_id))
                 db.execute("DELETE FROM chunks WHERE project_id = ? AND source_id = ?", (project_id, source_id))
             self._version += 1
 
