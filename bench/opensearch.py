@@ -118,7 +118,7 @@ def encodings(url: str, engine: str, project_id: str, site, items, vectors, mode
             results[label][mode] = hits([[site.page_of(u) for u in page_ranking(
                 [h.chunk.url for h in index.search(project_id, item["q"], vector, model, k=30, mode=mode)])]
                 for item, vector in zip(items, vectors)], expected)
-        index.client.indices.delete(index=index.family)
+        index.client.indices.delete(index=f"{index.prefix}*")  # the versioned indexes behind the aliases
     return results
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from opensearchpy import OpenSearch
 
+from botplot.knowledge.index.opensearch import ANALYSIS_VERSION
+
 from tests.support.waiting import wait_until_processed
 from tests.support.site import shop_site
 from tests.support.stack import LocalStack
@@ -33,7 +35,8 @@ def test_a_crawled_site_answers_a_chat_from_the_node(node_stack, opensearch):
         "size": 100, "query": {"term": {"project_id": project["projectId"]}}, "_source": ["url", "embedding_model"]})
     hits = stored["hits"]["hits"]
     assert len(hits) == source["source"]["chunkCount"] >= 4
-    assert {h["_index"] for h in hits} <= {"botplot-chunks-384", "botplot-chunks-1536"}
+    # MiniLM's or the 1536 default dimension's index, of the current text analysis
+    assert {h["_index"] for h in hits} <= {f"botplot-chunks_v{ANALYSIS_VERSION}-{d}" for d in (384, 1536)}
 
     with node_stack.client(project["secretKey"]) as c:  # a page at a time by cursor: the same chunks, in order
         items, cursor = [], None

@@ -170,6 +170,8 @@ def test_deletes_are_scoped_to_their_project(corpus):
     ("Where do I set fail_under?", "Pass --fail-under=90 to fail the run below 90 %."),
     # the words of a camelCase name (neither tokenizer splits ``FileStorage``)
     ("How do I save a file storage?", "Uploads arrive as FileStorage instances."),
+    # a snake_case name asked in plain words (OpenSearch's english analyzer kept ``max_retries`` whole)
+    ("How many max retries are made?", "The adapter takes max_retries=3 by default."),
 ])
 def test_an_identifier_is_found_however_the_question_spells_it(index, question, content):
     index.upsert([

@@ -43,8 +43,8 @@ def make_index(opensearch):
         return index
 
     yield make
-    for index in made:
-        index.client.indices.delete(index=index.family, params={"allow_no_indices": "true"})
+    for index in made:  # every version of the family: the names reads use are aliases of them
+        index.client.indices.delete(index=f"{index.prefix}*", params={"allow_no_indices": "true"})
 
 
 def test_a_failed_query_part_raises_instead_of_reading_as_no_hits(make_index):
@@ -202,10 +202,93 @@ def test_vectors_are_stored_with_the_configured_encoding(make_index, opensearch)
     encoded = next(e for e in ENCODINGS[opensearch.engine] if e != "fp32")
     index = make_index(dimensions=4, encoding=encoded)
     index.upsert([record("near", "a", unit(1, 0.1, 0, 0)), record("far", "b", unit(0, 0, 1, 0))])
-    mapping = index.client.indices.get_mapping(index=index.index_for(4))[index.index_for(4)]
+    mapping = index.client.indices.get_mapping(index=index.index_for(4))[index.stored_index(4)]
     method = mapping["mappings"]["properties"]["embedding"]["method"]
     assert method["parameters"]["encoder"] == ENCODINGS[opensearch.engine][encoded]
     assert [h.chunk.chunk_id for h in index.search("p", "zzz", unit(1, 0, 0, 0), "m", k=1, mode="vector")] == ["near"]
     other = "fp16" if opensearch.engine == "lucene" else "int7"
     with pytest.raises(ValueError, match=other):
         OpenSearchIndex(opensearch.url, engine=opensearch.engine, encoding=other)
+
+
+def _legacy_index(index: OpenSearchIndex, rows: list[ChunkRecord]) -> None:
+    """The index as the release before analysis versions created it: a concrete index under the name
+    reads use, text analysed by ``english`` (which keeps ``max_retries`` whole), holding ``rows``."""
+    from opensearchpy.helpers import bulk
+
+    from botplot.knowledge.index.opensearch import _doc
+
+    english = {"type": "text", "analyzer": "english"}
+    index.client.transport.perform_request("PUT", f"/_search/pipeline/{PIPELINE}", body={
+        "phase_results_processors": [{"normalization-processor": {
+            "normalization": {"technique": "min_max"},
+            "combination": {"technique": "arithmetic_mean", "parameters": {"weights": [0.5, 0.5]}}}}]})
+    index.client.indices.create(index=index.index_for(4), body={
+        "settings": {"index": {"knn": True, "number_of_shards": 1, "search.default_pipeline": PIPELINE}},
+        "mappings": {"properties": {
+            "chunk_id": {"type": "keyword"}, "project_id": {"type": "keyword"}, "source_id": {"type": "keyword"},
+            "url": {"type": "keyword"}, "title": english, "heading": english, "content": english,
+            "identifiers": english, "token_count": {"type": "integer"}, "ordinal": {"type": "integer"},
+            "is_qa": {"type": "boolean"}, "embedding_model": {"type": "keyword"},
+            "embedding": {"type": "knn_vector", "dimension": 4, "method": {
+                "name": "hnsw", "engine": index.engine, "space_type": "innerproduct"}}}}})
+    bulk(index.client, ({"_index": index.index_for(4), "_id": r.chunk_id, "_source": _doc(r)} for r in rows),
+         refresh="wait_for")
+
+
+def test_an_index_of_the_previous_analysis_is_migrated_by_the_first_writer_without_losing_a_read(make_index,
+                                                                                              opensearch):
+    """Deployed over an existing domain, the new release reads the old index as it is; its first
+    write copies it into an index analysed the new way and moves the name there in one step, so a
+    question in words then finds ``max_retries``, no chunk is lost or doubled, and no read meanwhile
+    fails or misses an old chunk."""
+    index = make_index(dimensions=4)
+    old = [record(f"old{i}", f"the adapter takes max_retries={i} by default", unit(1, 0, 0, i), ordinal=i)
+           for i in range(40)]
+    _legacy_index(index, old)
+    assert len(index.search("p", "max retries", None, None, k=50, mode="bm25")) == 0  # the old analysis
+    assert len(index.search("p", "adapter", unit(1, 0, 0, 0), "m", k=50)) == 40
+
+    misses, done = [], threading.Event()
+
+    def read():
+        reader = OpenSearchIndex(opensearch.url, prefix=index.prefix, engine=index.engine)  # another process
+        while not done.is_set():
+            try:
+                found = len(reader.list_source("p", "s", 100, 0))
+                if found < 40:
+                    misses.append(found)
+            except Exception as error:  # collected for the assertion below
+                misses.append(repr(error))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        index.upsert([record("new", "retries are counted per host", unit(0, 1, 0, 0))])
+    finally:
+        done.set()
+        reader.join(30)
+    assert misses == []
+    assert next(iter(index.client.indices.get(index=index.index_for(4)))) == index.stored_index(4)
+    assert sorted(c.chunk_id for c in index.list_source("p", "s", 100, 0)) == sorted([r.chunk_id for r in old] + ["new"])
+    assert len(index.search("p", "max retries", None, None, k=50, mode="bm25")) == 41
+    assert [h.chunk.chunk_id for h in index.search("p", "zzz", unit(1, 0, 0, 0), "m", k=1, mode="vector")] == ["old0"]
+    index.upsert([record("old1", "rewritten after the migration", unit(0, 0, 1, 0))])  # writes are not blocked
+    assert len(index.list_source("p", "s", 100, 0)) == 41
+
+
+def test_a_migration_cut_short_is_finished_by_the_next_writer(make_index):
+    """A writer that died midway left the old index write-blocked and a partial copy: the next
+    writer (another process: a new index object) completes the copy and the swap."""
+    index = make_index(dimensions=4)
+    old = [record(f"old{i}", f"chunk {i} of max_retries", unit(1, 0, 0, i)) for i in range(10)]
+    _legacy_index(index, old)
+    index._create(index.stored_index(4), 4, alias=None)
+    index.client.index(index=index.stored_index(4), id="old3", body=index.client.get(
+        index=index.index_for(4), id="old3")["_source"], refresh=True)
+    index.client.indices.put_settings(index=index.index_for(4), body={"index": {"blocks": {"write": True}}})
+    again = make_index(prefix=index.prefix, dimensions=4)
+    again.upsert([record("new", "a chunk written after", unit(0, 1, 0, 0))])
+    assert sorted(c.chunk_id for c in again.list_source("p", "s", 100, 0)) == sorted(
+        [r.chunk_id for r in old] + ["new"])
+    assert len(again.search("p", "max retries", None, None, k=50, mode="bm25")) == 10

@@ -22,15 +22,25 @@
   Reads and deletes never create anything: a missing index holds no chunks, so they find none.
   The chat function's role may only read, and a read path that tried to create would be refused
   on every request.
+- Text is tokenized as the embedded index's FTS5 ``unicode61`` tokenizer does (``ANALYSIS``: split
+  at every character that is not a letter or digit, lower-cased, accents folded, Porter stems), so
+  a question in words ("max retries") finds ``max_retries`` on both backends. An analyzer cannot
+  change in place, so each index is versioned: chunks live in ``<prefix>_v<ANALYSIS_VERSION>-<dims>``
+  behind the alias ``<prefix>-<dims>`` that every read and write names. A writer finding that name
+  on an index of an older analysis (before versions: the concrete index itself) copies it into the
+  current version and swaps the alias in one step (see ``_migrate``).
 """
 
 from __future__ import annotations
+
+import time
 
 from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
 from botplot.config import aws_region
 from botplot.knowledge.index.base import (CANDIDATES, FIELD_WEIGHTS, HYBRID_WEIGHTS, ChunkPosition, ChunkRecord, Hit,
-                                          combine, identifier_terms, identifiers_field)
+                                          combine, identifier_terms, identifiers_field,
+                                          query_terms)
 
 PIPELINE = "botplot-hybrid"
 DEFAULT_DIMENSIONS = 1536
@@ -41,7 +51,17 @@ ENCODINGS = {"faiss": {"fp32": None, "fp16": {"name": "sq", "parameters": {"type
              "lucene": {"fp32": None, "int7": {"name": "sq", "parameters": {"confidence_interval": 0}}}}
 # OpenSearch refuses from + size beyond index.max_result_window (10,000 by default)
 RESULT_WINDOW = 10_000
-TEXT = {"type": "text", "analyzer": "english"}
+#: bumped whenever ``ANALYSIS`` or a text field's mapping changes: existing indexes are then migrated
+ANALYSIS_VERSION = 2
+ANALYSIS = {
+    "tokenizer": {"botplot_words": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"}},
+    "analyzer": {"botplot_text": {"type": "custom", "tokenizer": "botplot_words",
+                                  "filter": ["lowercase", "asciifolding", "porter_stem"]}},
+}
+TEXT = {"type": "text", "analyzer": "botplot_text"}
+RETRY_SECONDS = 0.2
+#: how long a migration's copy may take before the writer gives up (the next writer resumes it)
+MIGRATION_SECONDS = 600
 LIST_SORT = [{"url": {"order": "asc", "missing": "_first"}}, {"ordinal": "asc"}, {"chunk_id": "asc"}]
 
 
@@ -74,8 +94,10 @@ def _error_type(response: dict) -> str | None:
 
 def _being_created(error) -> bool:
     """The answer to a read that reached an index whose shard has not started yet (the moments
-    while a writer creates it): "all shards failed" with no shard having failed. Nothing is in such
-    an index, so the read finds nothing rather than failing."""
+    while a writer creates it), or one deleted under it (the old index a migration replaces by an
+    alias): "all shards failed" with no shard having failed. Such a read is tried once more
+    (``RETRY_SECONDS`` later): by then a migrated name leads to the new index; an index still being
+    created holds nothing, so the read finds nothing rather than failing."""
     return (isinstance(error, dict) and error.get("type") == "search_phase_execution_exception"
             and not error.get("failed_shards") and not error.get("root_cause"))
 
@@ -112,24 +134,31 @@ class OpenSearchIndex:
         self.encoding = encoding
         self.client = _client(url, service, sign)
         self.prefix = prefix
-        self.family = f"{prefix}-*"
+        self.family = f"{prefix}-*"  # the aliases (and indexes from before versions), never a copy in progress
         self.dimensions = dimensions
         self.engine = engine
         self._ready: set[str] = set()
 
     def index_for(self, dimensions: int) -> str:
+        """The name reads and writes use: an alias of the current version's index."""
         return f"{self.prefix}-{dimensions}"
+
+    def stored_index(self, dimensions: int) -> str:
+        """The concrete index of the current analysis version behind :meth:`index_for`."""
+        return f"{self.prefix}_v{ANALYSIS_VERSION}-{dimensions}"
 
     def _ensure(self, dimensions: int) -> str:
         """Before the first write to an index: create the hybrid pipeline, then the index using it
-        by default. An existing index was created with its pipeline, so one ``HEAD`` per index and
-        process is the usual cost."""
-        index = self.index_for(dimensions)
+        by default, or migrate an index of an older analysis. One ``GET`` per index and process is
+        the usual cost."""
+        index, stored = self.index_for(dimensions), self.stored_index(dimensions)
         if index in self._ready:
             return index
-        if self.client.indices.exists(index=index):
-            # an index created before the identifiers field: new fields may be added to a mapping
-            self.client.indices.put_mapping(index=index, body={"properties": {"identifiers": TEXT}})
+        try:
+            current = next(iter(self.client.indices.get(index=index)))
+        except NotFoundError:
+            current = None
+        if current == stored:
             self._ready.add(index)
             return index
         self.client.transport.perform_request("PUT", f"/_search/pipeline/{PIPELINE}", body={
@@ -139,26 +168,68 @@ class OpenSearchIndex:
                 "combination": {"technique": "arithmetic_mean", "parameters": {"weights": list(HYBRID_WEIGHTS)}},
             }}],
         })
+        self._create(stored, dimensions, alias=None if current else index)
+        if current:
+            self._migrate(current, stored, index)
+        self._ready.add(index)
+        return index
+
+    def _create(self, stored: str, dimensions: int, alias: str | None) -> None:
+        body = {
+            "settings": {"index": {"knn": True, "number_of_shards": 1, "auto_expand_replicas": "0-1",
+                                   "search.default_pipeline": PIPELINE}, "analysis": ANALYSIS},
+            "mappings": {"properties": {
+                "chunk_id": {"type": "keyword"}, "project_id": {"type": "keyword"},
+                "source_id": {"type": "keyword"}, "url": {"type": "keyword"},
+                "title": TEXT, "heading": TEXT, "content": TEXT, "identifiers": TEXT,
+                "token_count": {"type": "integer"}, "ordinal": {"type": "integer"},
+                "is_qa": {"type": "boolean"}, "embedding_model": {"type": "keyword"},
+                "embedding": {"type": "knn_vector", "dimension": dimensions, "method": {
+                    "name": "hnsw", "engine": self.engine, "space_type": "innerproduct",
+                    "parameters": self._hnsw_parameters()}},
+            }},
+        }
+        if alias:
+            body["aliases"] = {alias: {}}
         try:
-            self.client.indices.create(index=index, body={
-                "settings": {"index": {"knn": True, "number_of_shards": 1, "auto_expand_replicas": "0-1",
-                                       "search.default_pipeline": PIPELINE}},
-                "mappings": {"properties": {
-                    "chunk_id": {"type": "keyword"}, "project_id": {"type": "keyword"},
-                    "source_id": {"type": "keyword"}, "url": {"type": "keyword"},
-                    "title": TEXT, "heading": TEXT, "content": TEXT, "identifiers": TEXT,
-                    "token_count": {"type": "integer"}, "ordinal": {"type": "integer"},
-                    "is_qa": {"type": "boolean"}, "embedding_model": {"type": "keyword"},
-                    "embedding": {"type": "knn_vector", "dimension": dimensions, "method": {
-                        "name": "hnsw", "engine": self.engine, "space_type": "innerproduct",
-                        "parameters": self._hnsw_parameters()}},
-                }},
-            })
+            self.client.indices.create(index=stored, body=body)
         except RequestError as error:  # another writer created it meanwhile
             if error.error != "resource_already_exists_exception":
                 raise
-        self._ready.add(index)
-        return index
+
+    def _migrate(self, old: str, stored: str, alias: str) -> None:
+        """Copy the older index ``old`` into ``stored`` and move the name ``alias`` to it.
+
+        Reads go on finding every chunk in ``old`` until one atomic alias action deletes it and
+        points the name at the copy. Writes to ``old`` are blocked meanwhile, so none can be lost
+        after the copy started: a writer of another process fails (its message is retried) rather
+        than writing to an index about to go. A writer dying midway leaves ``old`` blocked and
+        whole; the next writer's copy fills in what is missing (``op_type: create``) and swaps.
+        Of two writers migrating at once, the second finds the name moved, or fails once if ``old``
+        went in the middle of its copy (then its message is retried and finds the migration done)."""
+        try:
+            self._copy(old, stored)
+            self.client.indices.update_aliases(body={"actions": [
+                {"remove_index": {"index": old}}, {"add": {"index": stored, "alias": alias}}]})
+        except NotFoundError:  # another writer swapped first: ``old`` is gone
+            if next(iter(self.client.indices.get(index=alias))) != stored:
+                raise
+
+    def _copy(self, old: str, stored: str) -> None:
+        self.client.indices.put_settings(index=old, body={"index": {"blocks": {"write": True}}})
+        task = self.client.reindex(body={"source": {"index": old}, "conflicts": "proceed",
+                                         "dest": {"index": stored, "op_type": "create"}},
+                                   params={"wait_for_completion": "false", "refresh": "true"})["task"]
+        for _ in range(MIGRATION_SECONDS * 4):
+            status = self.client.tasks.get(task_id=task)
+            if status.get("completed"):
+                break
+            time.sleep(0.25)
+        else:
+            raise TimeoutError(f"copying {old} into {stored} took over {MIGRATION_SECONDS} s")
+        failures = status.get("error") or status.get("response", {}).get("failures")
+        if failures:
+            raise RuntimeError(f"copying {old} into {stored} failed: {failures}")
 
     def _hnsw_parameters(self) -> dict:
         parameters = {"ef_construction": 128, "m": 16}
@@ -177,8 +248,10 @@ class OpenSearchIndex:
             index = self._ensure(dimensions)
             bulk(self.client, ({"_index": index, "_id": c.chunk_id, "_source": _doc(c)} for c in group),
                  refresh="wait_for")
-            # the same chunk written earlier with another dimension must not be found twice
-            self.client.delete_by_query(index=f"{self.family},-{index}", refresh=True, body={
+            # the same chunk written earlier with another dimension must not be found twice (an
+            # exclusion matches concrete indexes, not an alias: both names are excluded)
+            others = f"{self.family},-{index},-{self.stored_index(dimensions)}"
+            self.client.delete_by_query(index=others, refresh=True, body={
                 "query": {"ids": {"values": [c.chunk_id for c in group]}}},
                 params={"allow_no_indices": "true", "ignore_unavailable": "true"})
 
@@ -230,19 +303,25 @@ class OpenSearchIndex:
             body["search_after"] = after
             if start:  # search_after takes no offset: skip within the page
                 body["size"] = start + size
-        try:
-            result = self.client.search(index=self.family, body=body, params={"allow_no_indices": "true"})
-        except TransportError as error:
-            if error.status_code == 503 and isinstance(error.info, dict) and _being_created(error.info.get("error")):
-                return []
-            raise
+        for attempt in (1, 2):
+            try:
+                result = self.client.search(index=self.family, body=body, params={"allow_no_indices": "true"})
+                break
+            except TransportError as error:
+                if not (error.status_code == 503 and isinstance(error.info, dict)
+                        and _being_created(error.info.get("error"))):
+                    raise
+                if attempt == 2:
+                    return []
+                time.sleep(RETRY_SECONDS)
         hits = result["hits"]["hits"]
         return hits[start:] if after is not None else hits
 
     def _bm25_clause(self, project_id: str, text: str) -> dict:
         fields = [f"{name}^{weight:g}" for name, weight in FIELD_WEIGHTS.items()]
-        # the question's identifiers as the identifiers field holds them (``base.identifier_terms``)
-        query = " ".join([text] + list(dict.fromkeys(identifier_terms(text))))
+        # the words the embedded index searches: the question's without stop words, and its
+        # identifiers as the identifiers field holds them (``base.identifier_terms``)
+        query = " ".join(dict.fromkeys(query_terms(text) + identifier_terms(text)))
         return {"bool": {"must": [{"multi_match": {"query": query, "fields": fields}}],
                          "filter": [{"term": {"project_id": project_id}}]}}
 
@@ -272,7 +351,11 @@ class OpenSearchIndex:
         for index, query, size in queries.values():
             body += [{"index": index, "allow_no_indices": True},
                      {"size": size, "query": query, "_source": {"excludes": ["embedding", "identifiers"]}}]
-        responses = self.client.msearch(body=body)["responses"]
+        for attempt in (1, 2):
+            responses = self.client.msearch(body=body)["responses"]
+            if attempt == 2 or not any(_being_created(r.get("error")) for r in responses):
+                break
+            time.sleep(RETRY_SECONDS)
         results: dict[str, dict[str, tuple[float, dict]]] = {}
         for name, response in zip(queries, responses):
             if "error" in response:
