@@ -38,10 +38,17 @@ def test_pages_are_ranked_by_their_best_chunk_plus_a_bonus_for_the_second():
 
 
 @pytest.fixture
-def fake_embedder(monkeypatch):
+def fake_openai():
     from tests.support.fake_openai import FakeOpenAI
 
     fake = FakeOpenAI()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def fake_embedder(fake_openai, monkeypatch):
+    fake = fake_openai
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-retrieval-ranking")
     monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
     monkeypatch.setenv("BOTPLOT_EMBEDDER", "openai")
@@ -53,7 +60,6 @@ def fake_embedder(monkeypatch):
     default_embedder.cache_clear()
     retrieval._title_vector.cache_clear()
     yield default_embedder()
-    fake.close()
     monkeypatch.undo()
     reload_settings()
     default_embedder.cache_clear()
@@ -164,3 +170,103 @@ def test_a_short_follow_up_is_searched_with_the_previous_question(shop_index):
     long_question = retrieve("shop", "do you ship gifts to other countries abroad?", context="refunds card")
     assert long_question.passages[0].url == "https://shop.test/shipping"
     assert alone.passages[0].content == "Refunds reach your card within five days."
+
+
+@pytest.fixture
+def metrics_on(monkeypatch):
+    """Powertools prints each metric as an EMF line on stdout (the suite turns metrics off)."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+
+
+def _emitted(output: str, metric: str) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in output.splitlines() if f'"{metric}"' in line]
+
+
+def _errors(caplog) -> list[tuple[str, bool]]:
+    """(message, traceback logged) of each ERROR line."""
+    return [(r.getMessage(), r.exc_info is not None) for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_pages_keep_their_search_order_when_the_titles_cannot_be_embedded(shop_index, fake_openai, metrics_on, capfd, caplog):
+    """Title reranking embeds each page title: when the model endpoint fails there, the pages are
+    ranked by their search scores alone (the answer still comes), and the failure is logged with
+    its cause and counted once in ``RetrievalFailures``, the metric the alarm watches."""
+    from botplot.knowledge.embeddings import default_embedder
+    from botplot.knowledge.index import default_index
+    from botplot.knowledge.retrieval import CANDIDATES, rank_pages, ranked_pages
+
+    question = "Can I return a gift bought abroad?"
+    embedder = default_embedder()
+    vector = embedder.embed([question])[0]
+    searched = default_index().search("shop", question, vector, embedder.model, k=CANDIDATES)
+
+    def shown(pages):
+        return [(round(score, 4), [h.chunk.chunk_id for h in group]) for score, group in pages]
+
+    capfd.readouterr()
+    caplog.clear()
+    fake_openai.embedding_failures = 3  # each of the embedder's three tries
+    failed = ranked_pages("shop", question, vector, embedder.model)
+    output = capfd.readouterr().out
+    assert shown(failed) == shown(rank_pages(searched)) and len(failed) == len({h.chunk.url or h.chunk.source_id
+                                                                                 for h in searched}) > 1
+    (metric,) = _emitted(output, "RetrievalFailures")
+    assert metric["RetrievalFailures"] in (1.0, [1.0]) and metric["service"] == "botplot"
+    assert _errors(caplog) == [("title reranking skipped: embedding the titles failed", True)]
+    # the endpoint back, the same question is reranked by its titles: a different order, and no failure
+    reranked = ranked_pages("shop", question, vector, embedder.model)
+    assert shown(reranked) != shown(failed)
+    assert _emitted(capfd.readouterr().out, "RetrievalFailures") == []
+
+
+def test_without_a_question_vector_pages_are_ranked_by_their_search_scores_and_nothing_failed(shop_index, metrics_on, capfd):
+    """BM25 only (no embedder, or the question could not be embedded): no title reranking, and not
+    counted as a failure of title reranking."""
+    from botplot.knowledge.index import default_index
+    from botplot.knowledge.retrieval import CANDIDATES, rank_pages, ranked_pages
+
+    question = "Can I return a gift bought abroad?"
+    searched = default_index().search("shop", question, None, None, k=CANDIDATES)
+    capfd.readouterr()
+    pages = ranked_pages("shop", question, None, None)
+    assert [[h.chunk.chunk_id for h in g] for _, g in pages] == [[h.chunk.chunk_id for h in g]
+                                                                 for _, g in rank_pages(searched)]
+    assert [round(s, 4) for s, _ in pages] == [round(s, 4) for s, _ in rank_pages(searched)]
+    assert pages and _emitted(capfd.readouterr().out, "RetrievalFailures") == []
+    assert ranked_pages("another-project", question, None, None) == []
+
+
+def test_the_answer_still_comes_when_the_question_cannot_be_embedded(shop_index, fake_openai, metrics_on, capfd, caplog):
+    """The embedding service failing must not stop the answer: BM25 alone finds the passages, the
+    confidence is then the share of the question's words found, and the failure is counted."""
+    from botplot.knowledge.retrieval import retrieve
+
+    capfd.readouterr()
+    caplog.clear()
+    fake_openai.embedding_failures = 3
+    found = retrieve("shop", "Refunds reach your card within how many days?")
+    output = capfd.readouterr().out
+    assert found.grounded and found.passages[0].content == "Refunds reach your card within five days."
+    assert found.confidence == 0.8333  # refunds, reach, card, within, days found; "many" not
+    assert len(_emitted(output, "RetrievalFailures")) == 1
+    assert _errors(caplog) == [("query embedding failed; searching with BM25 only", True)]
+
+
+def test_only_a_question_of_four_words_or_fewer_is_searched_with_the_previous_one(shop_index, fake_openai):
+    """The query sent to the model (and to BM25) is the previous question and this one when this one
+    has at most four words that count (stop words do not); five or more stand alone."""
+    from botplot.knowledge.index.base import query_terms
+    from botplot.knowledge.retrieval import retrieve
+
+    previous = "How long until refunds reach my card?"
+    for question, searched in (("do you ship gifts to other countries?", f"{previous} do you ship gifts to other countries?"),
+                               ("do you ship gifts abroad to other countries?", "do you ship gifts abroad to other countries?"),
+                               ("and the refund?", f"{previous} and the refund?")):
+        fake_openai.embedding_requests.clear()
+        retrieve("shop", question, context=previous)
+        assert fake_openai.embedding_requests[0]["input"] == [searched], (question, query_terms(question))
+    fake_openai.embedding_requests.clear()
+    retrieve("shop", "and the refund?")  # no previous question: the question alone
+    assert fake_openai.embedding_requests[0]["input"] == ["and the refund?"]

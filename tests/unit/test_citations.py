@@ -97,3 +97,13 @@ def test_sentences_of_three_characters_or_fewer_are_not_snippets():
     assert snippet("abc", "Abc. Longer text here.") == "Abc."
     over = "x" * 196 + " read"  # 201 characters: cut
     assert snippet("read", over) == "x" * 196 + "…"
+
+
+def test_a_cut_snippet_keeps_every_whole_word_that_fits_and_never_passes_the_limit():
+    # the cut is made in the first 199 characters, "…" being the 200th: a word ending at the 198th is kept
+    fits = "a" * 190 + " " + "b" * 7 + " ccc dd"
+    assert snippet("bbbbbbb", fits) == "a" * 190 + " " + "b" * 7 + "…"
+    # a word reaching the 200th character is not, however short
+    reaching = "a" * 197 + " bb cc"
+    assert snippet("bb", reaching) == "a" * 197 + "…"
+    assert len(snippet("bb", reaching + " dd" * 5)) <= 200
