@@ -140,6 +140,7 @@ def test_one_delta_counts_every_change_it_holds(moto_endpoint):
     asked = QuestionStat.get(f"{pid}#2026-11-02", question_key(long_question), consistent_read=True)
     assert (asked.count, asked.text) == (2, long_question.strip()[:300])
     assert len(asked.text) == 300
+    _expires_in_400_days(asked)
     assert QuestionStat.get(f"{pid}#2026-11-02", question_key("Where is my order?"), consistent_read=True).count == 2
 
 
@@ -164,3 +165,60 @@ def test_one_delta_counts_every_unanswered_question_it_holds(moto_endpoint):
     assert (stored.count, stored.rated_down, stored.terms) == (2, 1, " ".join(terms))
     assert stored.text == question.strip()[:300] and len(stored.text) == 300
     assert (stored.last_asked_at, stored.last_text) == ("2026-11-02T10:00:00.000Z", question.strip()[:300])
+
+
+def test_a_question_keeps_its_key_across_versions():
+    """A question's counters are found by its key (README "Back office": topQuestions): a key computed
+    differently after a deploy would split one question's counts in two, so it is pinned here."""
+    from botplot.services.counters import question_key
+
+    assert question_key("  Where is my ORDER?! ") == "7ef1b7dbfb230768b9387831"  # sha256 of the normalised text, 24 hex
+
+
+def test_a_delta_takes_back_the_question_and_gap_counters_it_counts_down():
+    """Deleting a conversation erases the counters it counted down, whose wording may then be nobody
+    else's (README "Deletes keep the counters honest"): the delta lists those, and only those: not a
+    counter it raises, nor one whose changes cancel out."""
+    from botplot.services import gaps
+    from botplot.services.counters import StatsDelta, question_key
+
+    delta = (StatsDelta("p")
+             .question("2026-11-02", "Do you ship abroad?")  # counted up
+             .question("2026-11-02", "Where is my order?", -1)
+             .question("2026-11-03", "Is it free?").question("2026-11-03", "is it free", -1)  # even
+             .gap("2026-11-02", "Do you sell helmets?")
+             .gap("2026-11-03", "Any discounts?", 2).gap("2026-11-03", "any discounts", -2)
+             .gap("2026-11-02", "Can you repair bikes?", -1))
+    assert delta.taken_back() == [("p#2026-11-02", question_key("Where is my order?")),
+                                  ("p#gaps#2026-11-02", gaps.key(gaps.terms("Can you repair bikes?")))]
+    assert StatsDelta("p").question("2026-11-02", "Anything?").gap("2026-11-02", "Anything?").taken_back() == []
+
+
+def test_an_unanswered_question_whose_changes_cancel_out_writes_nothing_and_the_next_is_counted(moto_endpoint):
+    """A gap counted up and down in one delta leaves no item (its wording is nobody's); the gaps after it
+    in the same delta are still written, without a time when none was given, not rated down."""
+    from pynamodb.transactions import TransactWrite
+
+    from botplot import ids
+    from botplot.db.base import connection
+    from botplot.db.stats import QuestionStat
+    from botplot.services import gaps
+    from botplot.services.counters import StatsDelta
+
+    pid = f"p-{ids.uuid7()}"
+    with TransactWrite(connection=connection()) as tx:
+        (StatsDelta(pid).gap("2026-11-02", "Can you repair bikes?", at="2026-11-02T10:00:00.000Z")
+         .gap("2026-11-02", "can you repair bikes", -1)
+         .gap("2026-11-02", "Do you sell helmets?")).apply(tx)
+    partition = gaps.partition(pid, "2026-11-02")
+    assert [item.terms for item in QuestionStat.query(partition, consistent_read=True)] == ["helmet sell"]
+    stored = QuestionStat.get(partition, gaps.key(gaps.terms("Do you sell helmets?")), consistent_read=True)
+    assert (stored.count, stored.rated_down, stored.last_asked_at, stored.text) == (1, None, None,
+                                                                                  "Do you sell helmets?")
+    _expires_in_400_days(stored)
+
+
+def _expires_in_400_days(item) -> None:
+    """Question and gap counters expire 400 days after their last change, as day items do."""
+    left = item.expires_at - datetime.now(timezone.utc)
+    assert timedelta(days=400, minutes=-10) < left <= timedelta(days=400)

@@ -201,7 +201,7 @@ def test_a_manual_redelivery_is_one_attempt(webhooks_env):
     assert receive_all(settings().webhook_dlq_url, wait=0) == []
 
 
-def test_a_webhook_failing_long_enough_is_switched_off_and_a_success_resets_the_count(webhooks_env):
+def test_a_webhook_failing_long_enough_is_switched_off_and_a_success_resets_the_count(webhooks_env, caplog):
     """Disabled after 3 failures in a row spanning 10 minutes (this test's settings): failures in a
     burst do not switch it off; a success in between starts the count again."""
     from botplot.webhooks import delivery
@@ -229,7 +229,10 @@ def test_a_webhook_failing_long_enough_is_switched_off_and_a_success_resets_the_
     webhook = _webhook(hook)
     assert (webhook.consecutive_failures, webhook.is_active) == (4, True)
     assert _at(webhook.failing_since) == start + timedelta(minutes=2)
+    caplog.clear()
     assert attempt_at(12, 500)[0] == "failed"  # 5 in a row over 10 minutes: switched off, the delivery fails
+    assert [(r.levelname, r.getMessage(), r.webhook_id) for r in caplog.records if r.name == "botplot"
+            and r.levelname != "INFO"] == [("WARNING", "webhook deactivated", hook.webhook_id)]
     webhook = _webhook(hook)
     assert webhook.is_active is False
     assert webhook.disabled_reason == ("deactivated after 5 consecutive failed deliveries; "
@@ -240,7 +243,8 @@ def test_a_webhook_failing_long_enough_is_switched_off_and_a_success_resets_the_
     from botplot.db.webhooks import Webhook
 
     _webhook(hook).update(actions=[Webhook.is_active.set(True)])
-    delivery.fan_out(_event(hook.project_id))
+    event = _event(hook.project_id)
+    delivery.fan_out(event)
     (message,) = _queued(hook.webhook_id)
     _webhook(hook).update(actions=[Webhook.is_active.set(False)])
     result = delivery.deliver(message)
@@ -248,6 +252,9 @@ def test_a_webhook_failing_long_enough_is_switched_off_and_a_success_resets_the_
     record = _record(hook, message["deliveryId"])
     assert (record.status, record.error, record.give_up_at, record.next_attempt_at) == (
         "failed", "webhook is inactive", None, None)
+    # re-enabled, the webhook does not get that dropped delivery again from a replayed event
+    _webhook(hook).update(actions=[Webhook.is_active.set(True)])
+    assert delivery.fan_out(event) == 0 and _record(hook, message["deliveryId"]).status == "failed"
 
 
 def test_a_deleted_webhooks_messages_are_dropped(webhooks_env):
@@ -261,3 +268,113 @@ def test_a_deleted_webhooks_messages_are_dropped(webhooks_env):
     webhooks.delete(hook.project_id, hook.webhook_id)
     assert delivery.deliver(message) == "dropped: webhook or delivery deleted"
     assert receiver.received == []
+
+
+def test_an_event_for_many_webhooks_is_queued_in_batches_of_ten_with_one_delivery_each(webhooks_env):
+    """SQS takes at most ten messages per batch: a project over that (the limit of ten webhooks can be
+    raised, and is enforced at creation only) still gets every delivery queued, each webhook its own
+    delivery id, each id derived from the event and the webhook (UUIDv7 layout kept)."""
+    from botplot import clock, ids
+    from botplot.db.webhooks import Webhook
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    first = _hook(receiver)
+    hooks = [first] + [Webhook(first.project_id, ids.uuid7(), url=receiver.url, events=["lead.captured"],
+                               secret=first.secret, is_active=True, consecutive_failures=0,
+                               created_at=clock.iso_ms(clock.now())) for _ in range(11)]
+    for hook in hooks[1:]:
+        hook.save()
+    receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"], wait=0)
+    event = _event(first.project_id)
+    assert delivery.fan_out(event) == 12
+    queued = [json.loads(m["Body"]) for m in receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"], wait=0)]
+    assert sorted(m["webhookId"] for m in queued) == sorted(h.webhook_id for h in hooks)
+    ids_sent = {m["webhookId"]: m["deliveryId"] for m in queued}
+    assert len(set(ids_sent.values())) == 12
+    for hook in hooks:
+        sent = uuid.UUID(ids_sent[hook.webhook_id])
+        assert (sent.version, sent.variant) == (7, uuid.RFC_4122) and str(sent)[:18] == event["eventId"][:18]
+        assert str(sent) == delivery.delivery_id(event["eventId"], hook.webhook_id)  # the same every time
+        assert _record(hook, str(sent)).status == "pending"
+
+
+def test_a_fan_out_sqs_did_not_fully_queue_fails_and_its_retry_queues_the_rest(webhooks_env):
+    """SQS answers a batch with the entries it could not take: the fan-out raises (its stream batch is
+    retried) and the retry queues the delivery still waiting."""
+    from botplot.aws import client
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    hook = _hook(receiver)
+    _queued(hook.webhook_id)
+    event = _event(hook.project_id)
+
+    def refuse_all(parsed, **_):
+        parsed["Failed"] = [{"Id": entry["Id"], "SenderFault": False, "Code": "InternalError"}
+                            for entry in parsed.pop("Successful", [])]
+
+    sqs = client("sqs")
+    sqs.meta.events.register("after-call.sqs.SendMessageBatch", refuse_all)
+    try:
+        with pytest.raises(RuntimeError, match="^1 delivery messages not queued$"):
+            delivery.fan_out(event)
+    finally:
+        sqs.meta.events.unregister("after-call.sqs.SendMessageBatch", refuse_all)
+    _queued(hook.webhook_id)  # what SQS did take despite its answer
+    assert delivery.fan_out(event) == 1
+    (message,) = _queued(hook.webhook_id)
+    assert _record(hook, message["deliveryId"]).status == "pending"
+
+
+def test_deliveries_are_counted_by_outcome_and_failed_ones_apart(webhooks_env, monkeypatch, capfd):
+    """The WebhookDeliveries metric (dimension outcome: success or failure) and WebhookDeliveriesFailed
+    (a delivery given up, to the dead-letter queue), which the dashboards and alarm read (EMF lines)."""
+    from botplot.webhooks import delivery
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    monkeypatch.setenv("BOTPLOT_WEBHOOK_BACKOFF", "30")
+    from botplot.config import reload_settings
+
+    reload_settings()
+    receiver = webhooks_env
+    hook = _hook(receiver)
+    receiver.statuses = [500, 500]
+    delivery.fan_out(_event(hook.project_id))
+    (message,) = _queued(hook.webhook_id)
+    capfd.readouterr()
+    with pytest.raises(delivery.RetryLater):
+        delivery.deliver(message)
+    assert delivery.deliver(message) == "failed"
+    delivery.fan_out(_event(hook.project_id))
+    (message,) = _queued(hook.webhook_id)
+    assert delivery.deliver(message) == "delivered"
+    emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    names = [(m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], m.get("outcome"), m["service"])
+             for m in emitted]
+    assert names == [("WebhookDeliveries", "failure", "webhooks"), ("WebhookDeliveries", "failure", "webhooks"),
+                     ("WebhookDeliveriesFailed", None, "webhooks"), ("WebhookDeliveries", "success", "webhooks")]
+    assert all(m[name] in (1.0, [1.0]) for m, (name, _, _) in zip(emitted, names))
+
+
+def test_an_attempt_for_a_webhook_deleted_meanwhile_is_recorded_without_bringing_the_webhook_back(webhooks_env):
+    from botplot.db.webhooks import Delivery, Webhook
+    from botplot.services import webhooks
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    hook = _hook(receiver)
+    for status in (500, 200):
+        receiver.statuses = [status]
+        delivery.fan_out(_event(hook.project_id))
+        (message,) = _queued(hook.webhook_id)
+        webhook = Webhook.get(hook.project_id, hook.webhook_id)
+        webhook.consecutive_failures = 1  # a success resets it: with the webhook gone, nothing to reset
+        record = Delivery.get(hook.webhook_id, message["deliveryId"])
+        webhooks.delete(hook.project_id, hook.webhook_id)
+        result = delivery.attempt(webhook, record)
+        assert (result.success, result.status_code) == (status == 200, status)
+        assert _record(hook, message["deliveryId"]).attempts == 1
+        with pytest.raises(Webhook.DoesNotExist):
+            _webhook(hook)
+        webhook.save()  # the next round

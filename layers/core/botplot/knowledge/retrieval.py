@@ -145,8 +145,10 @@ def text_fragment_url(url: str, snippet_text: str) -> str:
     words = snippet_text.rstrip("…").split()
     if len(words) < 2:
         return url
-    encode = lambda part: quote(" ".join(part),  # noqa: E731
-                                safe="")  # pragma: no mutate (safe="XXXX" is the same: a letter is never escaped)
+    encode = lambda part: quote(  # noqa: E731
+        " ".join(part),
+        safe="",  # pragma: no mutate (safe="XXXX" is the same: quote never escapes a letter)
+    )
     fragment = encode(words) if len(words) <= 8 else f"{encode(words[:4])},{encode(words[-4:])}"
     return f"{url.partition('#')[0]}#:~:text={fragment}"
 
