@@ -95,6 +95,8 @@ def test_an_event_becomes_one_signed_post_of_its_stored_bytes(webhooks_env):
     assert (record.status, record.attempts, record.event, record.payload) == ("pending", 0, "lead.captured",
                                                                                event["payload"])
     assert timedelta(seconds=GRACE - 5) < _at(record.give_up_at) - before < timedelta(seconds=GRACE + 60)
+    assert record.project_id == hook.project_id and timedelta(0) <= _at(record.created_at) - before < timedelta(minutes=1)
+    assert timedelta(days=30, minutes=-1) < record.expires_at - before < timedelta(days=30, minutes=1)  # kept 30 days
     # the same event handed over again finds its delivery, still waiting, and queues it again
     assert delivery.fan_out(event) == 1
     assert [m["deliveryId"] for m in _queued(hook.webhook_id)] == [delivery_id]
@@ -180,7 +182,8 @@ def test_only_a_2xx_answer_delivers_and_redirects_are_not_followed(webhooks_env)
             assert (record.status, record.status_code, record.error) == ("retrying", status, f"HTTP {status}")
         assert elsewhere.received == []  # a signed delivery never goes to another address
         assert delivery.deliver(message) == "delivered"
-        assert _record(hook, message["deliveryId"]).status_code == 299
+        record = _record(hook, message["deliveryId"])
+        assert (record.status_code, record.next_attempt_at, record.give_up_at) == (299, None, None)
     finally:
         elsewhere.stop()
 
@@ -297,6 +300,11 @@ def test_an_event_for_many_webhooks_is_queued_in_batches_of_ten_with_one_deliver
         assert (sent.version, sent.variant) == (7, uuid.RFC_4122) and str(sent)[:18] == event["eventId"][:18]
         assert str(sent) == delivery.delivery_id(event["eventId"], hook.webhook_id)  # the same every time
         assert _record(hook, str(sent)).status == "pending"
+    # the event handed over again after the first webhook's delivery: the eleven others are queued again
+    first_message = next(m for m in queued if m["webhookId"] == first.webhook_id)
+    assert delivery.deliver(first_message) == "delivered"
+    assert delivery.fan_out(event) == 11
+    receive_all(os.environ["BOTPLOT_WEBHOOK_QUEUE_URL"], wait=0)
 
 
 def test_a_fan_out_sqs_did_not_fully_queue_fails_and_its_retry_queues_the_rest(webhooks_env):
@@ -378,3 +386,80 @@ def test_an_attempt_for_a_webhook_deleted_meanwhile_is_recorded_without_bringing
         with pytest.raises(Webhook.DoesNotExist):
             _webhook(hook)
         webhook.save()  # the next round
+
+
+def test_a_delivery_id_is_computed_the_same_by_every_version():
+    """A stream record handed over again after a deploy must find the delivery the previous version
+    created: the id, derived from the event and webhook ids, is pinned (UUIDv7: the event's first 64
+    bits, the variant, 62 bits of a UUIDv5 of both ids)."""
+    from botplot.webhooks.delivery import delivery_id
+
+    event = "019ad8a1-7c3e-7a12-8f00-0123456789ab"
+    assert delivery_id(event, "019ad8a0-0000-7000-8000-00000000beef") == "019ad8a1-7c3e-7a12-9a82-3cb59229ef73"
+    assert delivery_id(event, "019ad8a0-0000-7000-8000-00000000bee0") == "019ad8a1-7c3e-7a12-b22c-5904a272d9d5"
+
+
+def test_an_attempt_records_how_long_the_receiver_took(webhooks_env):
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    receiver.delay = 0.3
+    hook = _hook(receiver)
+    delivery.fan_out(_event(hook.project_id))
+    (message,) = _queued(hook.webhook_id)
+    assert delivery.deliver(message) == "delivered"
+    assert 300 <= _record(hook, message["deliveryId"]).duration_ms < 60_000  # milliseconds, not seconds
+
+
+def test_the_switch_off_thresholds_are_inclusive(webhooks_env):
+    """Switched off at exactly BOTPLOT_WEBHOOK_DISABLE_AFTER (3) failures in a row spanning exactly
+    BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS (600); fewer failures over a longer span are not enough."""
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    hook = _hook(receiver)
+    start = datetime.now(timezone.utc).replace(microsecond=0)
+    outcomes = []
+    for minutes in (0, 10, 10):
+        receiver.statuses = [500]
+        delivery.fan_out(_event(hook.project_id))
+        (message,) = _queued(hook.webhook_id)
+        with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+            try:
+                outcomes.append(delivery.deliver(message))
+            except delivery.RetryLater:
+                outcomes.append("retry")
+        webhook = _webhook(hook)
+        outcomes.append((int(webhook.consecutive_failures), webhook.is_active))
+    assert outcomes == ["retry", (1, True), "retry", (2, True), "failed", (3, False)]
+
+
+def test_a_failed_attempt_keeps_the_give_up_time_and_a_webhook_switched_off_elsewhere_stays_as_it_was(
+        webhooks_env, caplog):
+    """Another worker may switch the webhook off while this one posts: this attempt's failure is
+    counted, but the webhook is not switched off a second time (its reason and the warning are the
+    other worker's). Until the worker schedules the next attempt, the delivery keeps ``giveUpAt`` for
+    the sweeper."""
+    from botplot import clock
+    from botplot.db.webhooks import Delivery, Webhook
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    hook = _hook(receiver)
+    receiver.statuses = [500]
+    delivery.fan_out(_event(hook.project_id))
+    (message,) = _queued(hook.webhook_id)
+    webhook = Webhook.get(hook.project_id, hook.webhook_id)  # loaded while still active
+    since = clock.iso_ms(datetime.now(timezone.utc) - timedelta(hours=1))
+    webhook.update(actions=[Webhook.is_active.set(False), Webhook.consecutive_failures.set(5),
+                            Webhook.failing_since.set(since), Webhook.disabled_reason.set("switched off elsewhere")])
+    webhook.is_active = True
+    caplog.clear()
+    result = delivery.attempt(webhook, Delivery.get(hook.webhook_id, message["deliveryId"]))
+    assert (result.success, result.error) == (False, "HTTP 500")
+    stored = _webhook(hook)
+    assert (stored.is_active, stored.consecutive_failures, stored.disabled_reason, stored.failing_since) == (
+        False, 6, "switched off elsewhere", since)
+    assert [r for r in caplog.records if r.levelname == "WARNING"] == []
+    record = _record(hook, message["deliveryId"])
+    assert (record.status, record.attempts) == ("retrying", 1) and record.give_up_at is not None

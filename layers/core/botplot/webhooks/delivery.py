@@ -66,10 +66,10 @@ def give_up_at(attempt_due: datetime) -> str:
 
 
 def new_delivery(webhook: Webhook, payload: str, event: str, delivery: str) -> Delivery:
+    """Pending, no attempt yet: the model's defaults."""
     now = clock.now()
     return Delivery(webhook.webhook_id, delivery, project_id=webhook.project_id, event=event, payload=payload,
-                    status="pending", attempts=0, created_at=clock.iso_ms(now), expires_at=RETENTION,
-                    give_up_at=give_up_at(now))
+                    created_at=clock.iso_ms(now), expires_at=RETENTION, give_up_at=give_up_at(now))
 
 
 def delivery_message(record: Delivery, manual: bool = False) -> dict:
@@ -127,7 +127,9 @@ def attempt(webhook: Webhook, record: Delivery) -> Attempt:
         read_timeout=TIMEOUT_SECONDS,  # pragma: no mutate (as above)
         total_timeout=TIMEOUT_SECONDS,  # pragma: no mutate (as above)
         max_bytes=64 * 1024,  # pragma: no mutate (a cap on the receiver's answer, of which 1,024 characters are kept)
-        max_redirects=0)  # pragma: no mutate (never used: follow_redirects=False below; tested)
+        # (a pragma must end a line inside the parentheses: after the closing one it marks only the first line)
+        max_redirects=0,  # pragma: no mutate (never used: follow_redirects=False below; tested)
+    )
     started = time.monotonic()
     try:
         response = fetcher.request("POST", webhook.url, body=body, headers=headers, follow_redirects=False)
