@@ -10,6 +10,11 @@ one of them shows as a loss on another:
 - ``coverage``: coverage.py 6.5.0, a CLI/config reference, FAQ, changelog and troubleshooting;
 - ``mypy``: mypy 1.0.1, a CLI tool's docs: command-line and config-file reference, error-code lists,
   FAQ and "common issues" troubleshooting, type-system guide (38 pages). Held out: nobody tunes on it.
+- ``borg``: BorgBackup 1.2.4, a CLI tool's docs with one page per command (options tables, examples), a
+  long FAQ, deployment guides, internals and a long changelog (45 pages). Held out.
+- ``exim``: the Exim 4.96 specification, not made by Sphinx (xfpt/DocBook HTML): 65 long reference
+  chapters (main options, ACLs, string expansions, routers, transports, authenticators) and three
+  generated index chapters, linked from one table-of-contents page (66 pages). Held out.
 
 Every corpus also has held-out questions (``data/heldout/``), written from the page text by someone
 who never saw the ranking code or any retrieval output; ``questions(..., heldout=True)`` loads them.
@@ -58,6 +63,9 @@ CORPORA = [
     Corpus("werkzeug", "werkzeug-docs.tar.gz", "werkzeug-docs", "API reference"),
     Corpus("coverage", "coverage-docs.tar.gz", "coverage-docs", "CLI/config + FAQ + changelog"),
     Corpus("mypy", "mypy-docs.tar.gz", "mypy-docs", "CLI tool: flags, config, error codes, FAQ", held_out=True),
+    Corpus("borg", "borg-docs.tar.gz", "borg-docs", "CLI tool: a page per command, FAQ, deployment, changelog",
+           held_out=True),
+    Corpus("exim", "exim-docs.tar.gz", "exim-docs", "non-Sphinx reference manual: 65 long chapters", held_out=True),
 ]
 
 

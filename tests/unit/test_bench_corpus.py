@@ -43,3 +43,34 @@ def test_a_corpus_tarball_holds_html_pages_and_its_licence_only(corpus):
     assert all(name.startswith(corpus.directory + "/") for name in files)
     assert all(name.endswith(".html") for name in files if not name.endswith("/COPYRIGHT"))
     assert not any("/_modules/" in name or "/_static/" in name for name in files)
+
+# Sphinx's search page is reached through a form, its indexes and 404 page through no link at all
+SPHINX_NAVIGATION = {"search.html", "genindex.html", "py-modindex.html", "404.html"}
+# Flask 2.2's docs keep the jQuery pattern page out of every table of contents
+ORPHAN_PAGES = {"flask": {"patterns/jquery.html"}}
+
+
+def test_every_page_of_a_corpus_is_linked_from_its_index_page_as_the_crawler_starts_there(corpus_root):
+    """The benchmark crawls from ``index.html`` by following links; a page no link reaches is never
+    ingested, so its questions could not be answered (the Exim manual is not Sphinx: its chapters are
+    reached only through the table of contents)."""
+    from urllib.parse import urldefrag, urljoin
+
+    from bs4 import BeautifulSoup
+
+    corpus, root = corpus_root
+    site = "http://corpus/"
+    reached, frontier = {"index.html"}, ["index.html"]
+    while frontier:
+        page = frontier.pop()
+        soup = BeautifulSoup((root / page).read_text(errors="replace"), "html.parser")
+        for anchor in soup.find_all("a", href=True):
+            url = urldefrag(urljoin(site + page, anchor["href"]))[0]
+            target = url.removeprefix(site)
+            if url.startswith(site) and target not in reached and (root / target).is_file():
+                reached.add(target)
+                frontier.append(target)
+    pages = {str(path.relative_to(root)) for path in root.rglob("*.html")}
+    assert pages - reached - SPHINX_NAVIGATION <= ORPHAN_PAGES.get(corpus.name, set())
+    asked = {item["page"] for item in questions(corpus, root, heldout=True)}
+    assert asked <= reached
