@@ -5,11 +5,9 @@ Every server listens on 127.0.0.1 and is stopped by its fixture; nothing leaves 
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 
-import httpx
 import pytest
 
 # In-process code under test talks to the moto server these fixtures start; never to AWS.
@@ -69,33 +67,17 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """moto's server with every table and queue of template.yaml, for in-process integration tests."""
-    from moto.server import ThreadedMotoServer
-
-    from botplot_dev import moto_tuning
-
-    moto_tuning.install()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    # moto's state is process-wide: start empty even in a process that ran a session before
-    # (pytest.main run twice in one process, as mutmut's default "fork" isolation does)
-    httpx.post(f"{endpoint}/moto-api/reset").raise_for_status()
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-
+    """moto's server with every table and queue of template.yaml, for in-process integration tests
+    (provisioned now, or before this process was forked: devkit/botplot_dev/moto_session.py)."""
     from botplot.config import reload_settings
-    from botplot_dev import template as tpl
-    from botplot_dev.provision import Provisioned
+    from botplot_dev import moto_session
     from tests.support.aws import forget_clients
 
-    provisioned = Provisioned(tpl.load(), "us-east-1")
-    os.environ.update(provisioned.resource_environment())
-    reload_settings()
-    forget_clients()  # clients built by an earlier session in this process point at its server
-    yield endpoint
-    server.stop()
+    with moto_session.running() as (endpoint, environment):
+        os.environ.update({**environment, "AWS_ENDPOINT_URL": endpoint})
+        reload_settings()
+        forget_clients()  # clients built by an earlier session in this process point at its server
+        yield endpoint
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,11 @@ caps the mutants tested at once (default: one per CPU), for a machine shared wit
 ``MUTATION_TIME_LIMIT=s`` stops a module's run after s seconds and reports what was checked (marked
 partial); ``--collect`` reports a module's last run from its stage without running it again;
 ``--resume`` continues a stopped run in its stage (its time is then the last leg's).
+
+A mutant's session is kept cheap by :mod:`botplot_dev.mutation_session`: mutmut's fork server
+collects the tests, provisions moto and imports the functions once before forking the sessions,
+and the tests run fastest first. ``s/mutant`` in the table is the median of the sessions' seconds
+(from mutmut's log, ``mutants/mutmut-debug.log``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -54,6 +60,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
 }
 
 _STATUS = re.compile(r"^\s+(\S+__mutmut_\d+): (.+)$")
+#: the fork server's line for each mutant's session (mutmut's log_to_file)
+_COMPLETED = re.compile(r"Completed \S+__mutmut_\d+: exit=-?\d+ \((\d+\.\d+)s\)")
 
 
 def _stage(name: str, files: list[str], tests: list[str]) -> Path:
@@ -70,7 +78,7 @@ def _stage(name: str, files: list[str], tests: list[str]) -> Path:
         'source_paths = ["src"]',
         f"only_mutate = {json.dumps(['src/botplot/' + f for f in files])}",
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-        'pytest_add_cli_args = ["-p", "no:randomly", "-x", "-q"]',
+        'pytest_add_cli_args = ["-p", "no:randomly", "-p", "botplot_dev.mutation_session", "-x", "-q"]',
         "timeout_multiplier = 5.0",
         "timeout_constant = 10.0",
         "use_git_change_detection = false",
@@ -80,7 +88,13 @@ def _stage(name: str, files: list[str], tests: list[str]) -> Path:
         # session's moto server, long stopped. The fork server runs each session in a fresh fork of a
         # process that has only collected the tests.
         'process_isolation = "forkserver"',
+        # the fork server collects the tests and provisions moto once, before forking the mutants'
+        # sessions (botplot_dev.mutation_session.warm_up)
+        'forkserver_warmup = "import"',
+        'preload_modules_file = "preload-modules.txt"',
+        'log_to_file = true',  # mutants/mutmut-debug.log: each mutant's seconds (the table's s/mutant)
     ])
+    (stage / "preload-modules.txt").write_text("botplot_dev.mutation_forkserver\n")
     (stage / "pyproject.toml").write_text(pytest_options + "\n\n" + mutmut + "\n")
     return stage
 
@@ -135,17 +149,21 @@ def collect(name: str, seconds: int | None = None, partial: bool = False, output
         shown = subprocess.run([*mutmut, "show", mutant], cwd=stage, env=_env(), capture_output=True, text=True)
         diffs[mutant] = "\n".join(line for line in shown.stdout.splitlines()
                                   if line.startswith(("+", "-")) and not line.startswith(("+++", "---")))
+    log = stage / "mutants" / "mutmut-debug.log"
+    per_mutant = sorted(float(m.group(1)) for m in _COMPLETED.finditer(log.read_text())) if log.exists() else []
     if seconds is None:  # a stopped run: from staging to mutmut's last recorded result
         metas = list((stage / "mutants").rglob("*.meta"))
         seconds = round(max(m.stat().st_mtime for m in metas) - (stage / "pyproject.toml").stat().st_mtime)
     return {"files": MODULES[name][0], "counts": counts, "survivors": diffs, "seconds": seconds,
-            "partial": partial or "not checked" in counts}
+            "partial": partial or "not checked" in counts,
+            "seconds_per_mutant": round(statistics.median(per_mutant), 1) if per_mutant else None,
+            "mean_seconds_per_mutant": round(statistics.fmean(per_mutant), 1) if per_mutant else None}
 
 
 def table(results: dict) -> str:
     """Killed % is of the mutants checked; a partial run (stopped by its time limit) is marked *."""
     lines = [f"{'module':20} {'mutants':>7} {'killed':>7} {'survived':>8} {'timeout':>7} {'no tests':>8} "
-             f"{'not run':>7} {'killed %':>8} {'time':>7}"]
+             f"{'not run':>7} {'killed %':>8} {'time':>7} {'s/mutant':>8}"]
     for name in MODULES:
         result = results.get(name)
         if result is None:
@@ -162,7 +180,7 @@ def table(results: dict) -> str:
         lines.append(f"{name:20} {total:7} {killed:7} {c.get('survived', 0):8} {c.get('timeout', 0):7} "
                      f"{c.get('no tests', 0):8} {c.get('not checked', 0):7} "
                      f"{100 * killed / checked if checked else 0:7.1f}%{'*' if result.get('partial') else ' '} "
-                     f"{seconds:>7}")
+                     f"{seconds:>7} {result.get('seconds_per_mutant') or '?':>8}")
     return "\n".join(lines)
 
 

@@ -1,0 +1,126 @@
+"""What makes one mutant's test session cheap under ``make mutation`` (:mod:`botplot_dev.mutation`).
+
+mutmut's fork server forks one process per mutant, which runs that mutant's tests (those the stats
+run saw reach the mutated function) with ``-x``. Two things here, both for speed alone:
+
+- :func:`warm_up`, run once in the fork server before it forks anything (its ``preload_modules_file``
+  imports :mod:`botplot_dev.mutation_forkserver`): the test collection mutmut's own warm-up does,
+  then moto provisioned in memory (:func:`botplot_dev.moto_session.prepare`), so a mutant's session
+  no longer creates a dozen tables, and the functions' modules imported (the chat app alone costs
+  seconds). Then one forked session runs the whole selection on the unmutated code from that state:
+  if it does not pass, all this is dropped and every session provisions and imports for itself as
+  before, since a session that fails for a reason of its own would count its mutant killed. What it
+  measured is written to ``warmup.json`` in the stage.
+- as a pytest plugin (``-p botplot_dev.mutation_session``): the tests run fastest first, by the
+  durations mutmut's stats run recorded, so with ``-x`` a killed mutant stops at its cheapest
+  failing test (mutmut's fork server passes them in no order). The same tests run; only their order changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+STATS = Path("mutmut-stats.json")  # in mutants/, the tests' working directory
+
+
+def pytest_collection_modifyitems(items) -> None:
+    if not STATS.exists():  # the stats run itself
+        return
+    durations = json.loads(STATS.read_text()).get("duration_by_test", {})
+    items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
+
+
+def _run_in_fork(run) -> int:
+    """``run()``'s exit code, run in a child process so that this process's state stays as it is."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            code = run()
+        except BaseException:
+            code = 99
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def warm_up() -> None:
+    """In mutmut's fork server (working directory: the module's stage)."""
+    from botplot_dev import moto_session
+
+    report: dict[str, object] = {"pid": os.getpid()}
+    try:
+        _warm_up(report)
+    except Exception as error:
+        report["error"] = repr(error)
+    if report.get("check_exit") != 0:  # the sessions then do it all themselves, as without a warm-up
+        moto_session.unprepare()
+        _forget_functions()
+    report["prepared"] = moto_session.prepared()
+    Path("warmup.json").write_text(json.dumps(report, indent=1))
+
+
+def _warm_up(report: dict[str, object]) -> None:
+    from mutmut.configuration import config
+    from mutmut.runners.harness import PytestRunner
+    from mutmut.utils.file_utils import change_cwd
+
+    from botplot_dev import moto_session
+
+    runner = PytestRunner()
+    started = time.monotonic()
+    with change_cwd("mutants"):
+        report["collect_exit"] = runner.execute_pytest(["--collect-only", "-qqq",
+                                                        *config().pytest_add_cli_args_test_selection])
+    report["collect_seconds"] = round(time.monotonic() - started, 2)
+    started = time.monotonic()
+    moto_session.prepare()
+    report["prepare_seconds"] = round(time.monotonic() - started, 2)
+    started = time.monotonic()
+    report["functions_imported"], report["functions_left_to_sessions"] = _import_functions()
+    report["import_seconds"] = round(time.monotonic() - started, 2)
+    started = time.monotonic()
+    code = _run_in_fork(lambda: runner.run_tests(mutant_name=None, tests=[]))
+    report.update(check_exit=code, check_seconds=round(time.monotonic() - started, 2))
+
+
+def _holds_aws_client(module) -> bool:
+    """Whether a module built an AWS client at import (directly or one attribute down, as
+    Powertools' idempotency layer does): it names the fork server's moto endpoint, not the session's."""
+    from botocore.client import BaseClient
+
+    for value in vars(module).values():
+        attributes = getattr(value, "__dict__", {}).values() if not isinstance(value, type) else ()
+        if isinstance(value, BaseClient) or any(isinstance(v, BaseClient) for v in attributes):
+            return True
+    return False
+
+
+def _import_functions() -> tuple[list[str], list[str]]:
+    """Import every function's ``app.py`` as the tests' Lambda runtime does (the chat app alone costs
+    seconds), except those that build an AWS client at import: each session imports them again."""
+    from botplot_dev import lambda_runtime
+    from botplot_dev import template as tpl
+
+    kept, left = [], []
+    for function in tpl.resources("AWS::Serverless::Function"):
+        module = lambda_runtime.load_module(function)
+        if _holds_aws_client(module):
+            _forget_functions(function)
+            left.append(function)
+        else:
+            kept.append(function)
+    return kept, left
+
+
+def _forget_functions(*functions: str) -> None:
+    """Take these functions' modules (all imported so far when none is named) out of this process."""
+    from botplot_dev import lambda_runtime
+
+    for function in functions or list(lambda_runtime._modules):
+        module = lambda_runtime._modules.pop(function, None)
+        if module is not None:
+            sys.modules.pop(module.__name__, None)
