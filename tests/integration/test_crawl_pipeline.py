@@ -122,18 +122,22 @@ def test_resync_of_an_unchanged_site_embeds_nothing_and_changes_are_reported(kno
 
 
 def test_a_page_that_fails_for_a_passing_reason_keeps_its_chunks(knowledge_env, site):
+    """...while, in the same resync, a page gone from the site loses its (the returns page comes
+    before the warranty page among the source's pages: one is kept, the next still removed)."""
     from botplot.services import knowledge
 
     project_id = _project()
     source = knowledge.add_url(project_id, site.url + "/", "manual")
     _run(_crawl_messages())
     site.pages["/help/returns"] = ("redirect", "/help/returns")  # a redirect loop: fails this time
+    site.pages["/sitemap.xml"] = ("application/xml", '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"/>')
     knowledge.recrawl(project_id, source.source_id)
     _run(_crawl_messages())
     _, report = _source(project_id, source.source_id)
     assert report["failed"] == [{"url": site.url + "/help/returns", "reason": "more than 5 redirects"}]
-    assert report["removed"] == []
-    assert any("30 days" in c.content for c in _chunks(project_id, source.source_id))
+    assert report["removed"] == [site.url + "/help/warranty"]
+    contents = [c.content for c in _chunks(project_id, source.source_id)]
+    assert any("30 days" in c for c in contents) and not any("two-year limited warranty" in c for c in contents)
 
 
 def test_private_targets_are_refused_with_a_clear_error(knowledge_env, site, monkeypatch):
@@ -358,3 +362,105 @@ def test_the_first_pages_are_searchable_while_the_crawl_still_fetches(knowledge_
     chunks = _chunks(project_id, source.source_id)
     assert sorted({c.url.removeprefix(s.url) for c in chunks}) == sorted(pages)
     assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_a_job_that_cannot_finish_leaves_its_source_failed_once_and_only_if_still_its_own(knowledge_env):
+    """``fail_job`` (the crawl's last attempt, the sweeper): the source is left ``failed`` with the
+    reason and one ``source.failed`` event, only while the job is still the source's and running."""
+    from botplot import ids
+    from botplot.db.knowledge import Source
+    from botplot.knowledge.ingest import fail_job
+    from botplot.services import knowledge
+    from tests.support.workers import outbox_records
+
+    project_id = _project()
+    source = knowledge.add_url(project_id, "https://docs.example.com/", "manual")
+    delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))  # no worker runs it here
+    Source(project_id, source.source_id).update(actions=[Source.progress.set('{"phase": "crawling"}')])
+
+    def failed_events():
+        payloads = [json.loads(r["dynamodb"]["NewImage"]["payload"]["S"]) for r in outbox_records(project_id)]
+        return [p["data"] for p in payloads if p["event"] == "source.failed"]
+
+    assert not fail_job(project_id, source.source_id, ids.uuid7(), "another job's failure")  # superseded
+    assert not fail_job(project_id, ids.uuid7(), source.crawl_job_id, "no such source")
+    stored = knowledge.get(project_id, source.source_id)
+    assert (stored.status, stored.error, stored.progress) == ("processing", None, '{"phase": "crawling"}')
+    assert failed_events() == []
+
+    assert fail_job(project_id, source.source_id, source.crawl_job_id, "The crawl failed 3 times")
+    stored = knowledge.get(project_id, source.source_id)
+    assert (stored.status, stored.error) == ("failed", "The crawl failed 3 times")
+    assert stored.progress is None and stored.crawl_deadline is None and stored.updated_at > source.updated_at
+    (event,) = failed_events()
+    assert (event["source_id"], event["status"], event["error"], event["failed_at"], event["report"]) == (
+        source.source_id, "failed", "The crawl failed 3 times", stored.updated_at, None)
+
+    # its outcome is recorded: another attempt's (or the sweeper's) failure changes nothing
+    assert not fail_job(project_id, source.source_id, source.crawl_job_id, "again")
+    assert knowledge.get(project_id, source.source_id).error == "The crawl failed 3 times"
+    assert len(failed_events()) == 1
+
+
+class _Raw:
+    """A response body for botocore (an answer injected in front of DynamoDB)."""
+
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def stream(self, **_):
+        yield self.body
+
+
+def test_a_crawl_that_fails_midway_writes_nothing_its_embedding_finishes_afterwards(openai_env, monkeypatch):
+    """A crawl that fails (here a progress write DynamoDB refuses) is retried by the queue; the slice
+    it was embedding at that moment is not written when its embedding comes back."""
+    from botocore.awsrequest import AWSResponse
+
+    from botplot.config import reload_settings
+    from botplot.db.knowledge import Source
+    from botplot.knowledge import ingest
+    from botplot.services import knowledge
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-right")
+    reload_settings()
+    monkeypatch.setattr(ingest, "EMBED_SLICE", 1)  # a slice per page
+    monkeypatch.setattr(ingest.Progress, "interval", 0.0)  # every progress count written
+    openai_env.embedding_delay = 1.5  # the first slice is still being embedded when the crawl fails
+    html = "text/html"
+    pages = {"/": (html, page("Guides", "<h1>Guides</h1><p>Guides to our tents and stoves.</p>", ["/a", "/b"])),
+             "/a": (html, page("Tents", "<h1>Tents</h1><p>How to pitch a tent in the wind.</p>")),
+             "/b": (html, page("Stoves", "<h1>Stoves</h1><p>How to light a stove in the cold.</p>"))}
+    # /b is served once the first slice's embedding request has reached the model: the crawl's next
+    # progress write (after /b) is the one refused
+    gated = _GatedPages(pages, "/b", lambda: bool(openai_env.embedding_requests))
+    refused = []
+
+    def refuse_a_progress_write_while_embedding(request, **_):
+        target = request.headers.get("X-Amz-Target", b"")
+        target = target.decode() if isinstance(target, bytes) else target
+        if (not refused and target.endswith("UpdateItem") and b"progress" in request.body
+                and openai_env.embedding_requests):
+            refused.append(request)
+            body = json.dumps({"__type": "com.amazon.coral.validate#ValidationException",
+                               "message": "injected"}).encode()
+            return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ValidationException"}, _Raw(body))
+        return None
+
+    client = Source._get_connection().connection.client
+    client.meta.events.register_first("before-send.dynamodb", refuse_a_progress_write_while_embedding)
+    try:
+        with Site() as s:
+            s.pages = gated
+            project_id = _project()
+            source = knowledge.add_url(project_id, s.url + "/", "manual")
+            messages = _messages_for(source.source_id)
+            result = invoke_sqs("CrawlWorkerFunction", messages, "BOTPLOT_CRAWL_QUEUE_URL")
+    finally:
+        client.meta.events.unregister("before-send.dynamodb", refuse_a_progress_write_while_embedding)
+    delete("BOTPLOT_CRAWL_QUEUE_URL", messages)
+    assert gated.seen is True and len(refused) == 1
+    assert result == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}  # SQS delivers it again
+    assert len(openai_env.embedding_requests) == 1  # the slices after it were not embedded
+    stored, _ = _source(project_id, source.source_id)
+    assert stored.status == "processing" and _chunks(project_id, source.source_id) == []

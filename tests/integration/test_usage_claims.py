@@ -104,3 +104,94 @@ def test_a_claim_refused_for_another_reason_is_logged_and_the_next_call_claims_i
     assert NOT_CLAIMED in caplog.messages
     assert quota.consume(project_id, "pro").remaining == 0
     assert sorted(usage_events(project_id)) == [("usage.exhausted", 5), ("usage.warning", 5)]
+
+
+@pytest.fixture
+def lowered(quota, monkeypatch):
+    """Limits where a month can outgrow a plan: 7 calls on business (10; its warning comes at 8) are
+    over pro's 5, as when a project moves down a plan mid-month."""
+    monkeypatch.setenv("BOTPLOT_PLAN_LIMITS", '{"pro": 5, "business": 10}')
+    from botplot.config import reload_settings
+
+    reload_settings()
+
+    def project_with_seven_calls() -> str:
+        project_id = ids.uuid7()
+        for _ in range(7):
+            quota.consume(project_id, "business")
+        assert usage_events(project_id) == []  # 7 of 10: short of the warning
+        return project_id
+
+    return project_with_seven_calls
+
+
+def refused(quota, project_id: str, plan: str) -> None:
+    from botplot.errors import ApiError
+
+    with pytest.raises(ApiError) as caught:
+        quota.consume(project_id, plan)
+    assert caught.value.status == 429
+
+
+def usage_reads(project_id: str):
+    """Counts the GetItem requests for this project's usage item (on the Usage model's client)."""
+    from botplot.db.usage import Usage
+
+    client = Usage._get_connection().connection.client
+    reads = []
+
+    def before_send(request, **_):
+        target = request.headers.get("X-Amz-Target", b"")
+        target = target.decode() if isinstance(target, bytes) else target
+        if target.endswith("GetItem") and project_id.encode() in request.body:
+            reads.append(target)
+
+    client.meta.events.register_first("before-send.dynamodb", before_send)
+    return reads, lambda: client.meta.events.unregister("before-send.dynamodb", before_send)
+
+
+def test_a_month_over_a_lowered_plan_announces_its_exhaustion_once_per_project(quota, lowered, caplog):
+    first, second = lowered(), lowered()
+    refused(quota, first, "pro")
+    (record,) = outbox_records(first)
+    payload = json.loads(record["dynamodb"]["NewImage"]["payload"]["S"])
+    assert payload["event"] == "usage.exhausted"
+    data = payload["data"]
+    assert (data["plan"], data["limit"], data["calls"], data["remaining"], data["threshold_percent"]) == (
+        "pro", 5, 7, 0, 100)
+    # the next refusals announce nothing more, and this process no longer even reads the item for it
+    reads, stop = usage_reads(first)
+    try:
+        for _ in range(3):
+            refused(quota, first, "pro")
+    finally:
+        stop()
+    assert reads == [] and len(outbox_records(first)) == 1
+    # another project over the same plan in the same month announces its own
+    refused(quota, second, "pro")
+    assert usage_events(second) == [("usage.exhausted", 7)]
+    assert NOT_CLAIMED not in caplog.messages
+
+
+def test_a_refused_claim_of_a_lowered_plan_is_logged_and_the_next_refusal_claims_it(
+        quota, lowered, before_transactions, caplog):
+    project_id = lowered()
+    conflicts = []
+
+    def conflict_once(request):
+        if conflicts:
+            return None
+        conflicts.append(request)
+        body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                           "message": "Transaction cancelled [TransactionConflict, None]",
+                           "CancellationReasons": [{"Code": "TransactionConflict", "Message": "injected"},
+                                                   {"Code": "None"}]}).encode()
+        return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "TransactionCanceledException"}, _Raw(body))
+
+    before_transactions(conflict_once)
+    refused(quota, project_id, "pro")
+    assert usage_events(project_id) == []
+    (logged,) = [r for r in caplog.records if r.getMessage() == NOT_CLAIMED]
+    assert logged.event == "usage.exhausted"
+    refused(quota, project_id, "pro")  # late, not lost
+    assert usage_events(project_id) == [("usage.exhausted", 7)]

@@ -42,6 +42,7 @@ class FakeOpenAI:
         self.embedding_requests: list[dict] = []
         self.plans: list[dict] = []
         self.embedding_failures = 0  # the next n embedding requests answer 500
+        self.embedding_delay = 0.0  # seconds each embedding answer waits (a slow model endpoint)
         self.rejected = 0  # requests answered 401
         self.lock = threading.Lock()
         fake = self
@@ -68,6 +69,7 @@ class FakeOpenAI:
                     if failing:
                         self._json(500, {"error": {"message": "scripted failure", "type": "server_error"}})
                         return
+                    time.sleep(fake.embedding_delay)
                     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                     self._json(200, {"object": "list", "model": body["model"], "data": [
                         {"object": "embedding", "index": i, "embedding": embed(t, fake.dimensions)} for i, t in enumerate(inputs)],
