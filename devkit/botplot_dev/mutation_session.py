@@ -18,6 +18,7 @@ run saw reach the mutated function) with ``-x``. Two things here, both for speed
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -61,6 +62,10 @@ def warm_up() -> None:
         _forget_functions()
     report["prepared"] = moto_session.prepared()
     Path("warmup.json").write_text(json.dumps(report, indent=1))
+    # what the fork server holds now is every session's starting point: kept out of the collector's
+    # sight, a session's collections (pytest forces several at its end) no longer walk it, nor write
+    # to its copy-on-write pages
+    gc.freeze()
 
 
 def _warm_up(report: dict[str, object]) -> None:
