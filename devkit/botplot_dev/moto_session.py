@@ -74,9 +74,10 @@ def running() -> Iterator[tuple[str, dict[str, str]]]:
     process was forked, else now); yields its endpoint and the environment naming its resources."""
     global _prepared
     prepared, _prepared = _prepared, None
+    forked = prepared is not None and prepared[0] != os.getpid()
     server, endpoint = _start()
     try:
-        if prepared is not None and prepared[0] != os.getpid():
+        if forked:
             _, old, environment = prepared
             # queue URLs name the server that created them; moto finds a queue by the URL's last part
             environment = {k: v.replace(old, endpoint) for k, v in environment.items()}
@@ -84,4 +85,5 @@ def running() -> Iterator[tuple[str, dict[str, str]]]:
             environment = _provision(endpoint)
         yield endpoint, environment
     finally:
-        server.stop()
+        if not forked:  # a forked session's process ends with it, and its server with it (stopping waits 0.5 s)
+            server.stop()

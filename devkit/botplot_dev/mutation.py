@@ -78,7 +78,9 @@ def _stage(name: str, files: list[str], tests: list[str]) -> Path:
         'source_paths = ["src"]',
         f"only_mutate = {json.dumps(['src/botplot/' + f for f in files])}",
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-        'pytest_add_cli_args = ["-p", "no:randomly", "-p", "botplot_dev.mutation_session", "-x", "-q"]',
+        # plugins named, not discovered (PYTEST_DISABLE_PLUGIN_AUTOLOAD, see _env): scanning every installed
+        # package's entry points costs each session most of a second
+        'pytest_add_cli_args = ["-p", "pytest_timeout", "-p", "botplot_dev.mutation_session", "-x", "-q"]',
         "timeout_multiplier = 5.0",
         "timeout_constant = 10.0",
         "use_git_change_detection = false",
@@ -128,7 +130,7 @@ def run_module(name: str, resume: bool = False) -> dict:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 def collect(name: str, seconds: int | None = None, partial: bool = False, output: str = "") -> dict:

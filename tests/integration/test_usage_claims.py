@@ -104,6 +104,15 @@ def test_a_claim_refused_for_another_reason_is_logged_and_the_next_call_claims_i
     assert NOT_CLAIMED in caplog.messages
     assert quota.consume(project_id, "pro").remaining == 0
     assert sorted(usage_events(project_id)) == [("usage.exhausted", 5), ("usage.warning", 5)]
+    # what each event tells the project (README "Quotas"): its month, plan and standing
+    from botplot import clock
+
+    now = clock.now()
+    common = {"month": clock.month(now), "plan": "pro", "limit": 5, "calls": 5, "remaining": 0,
+              "resets_at": clock.iso_ms(clock.next_month(now))}
+    payloads = [json.loads(r["dynamodb"]["NewImage"]["payload"]["S"]) for r in outbox_records(project_id)]
+    assert {p["event"]: p["data"] for p in payloads} == {"usage.warning": {**common, "threshold_percent": 80},
+                                                         "usage.exhausted": {**common, "threshold_percent": 100}}
 
 
 @pytest.fixture
