@@ -209,9 +209,17 @@ def test_an_unanswered_question_whose_changes_cancel_out_writes_nothing_and_the_
     with TransactWrite(connection=connection()) as tx:
         (StatsDelta(pid).gap("2026-11-02", "Can you repair bikes?", at="2026-11-02T10:00:00.000Z")
          .gap("2026-11-02", "can you repair bikes", -1)
-         .gap("2026-11-02", "Do you sell helmets?")).apply(tx)
+         .gap("2026-11-02", "Do you sell helmets?")
+         # asked twice, both answers rated down; a change of zero asks nothing: neither time nor wording move
+         .gap("2026-11-02", "Is there a warranty?", rated_down=True, at="2026-11-02T08:00:00.000Z")
+         .gap("2026-11-02", "Is there a WARRANTY?", rated_down=True, at="2026-11-02T09:00:00.000Z")
+         .gap("2026-11-02", "warranty??", 0, at="2026-11-02T11:00:00.000Z")).apply(tx)
     partition = gaps.partition(pid, "2026-11-02")
-    assert [item.terms for item in QuestionStat.query(partition, consistent_read=True)] == ["helmet sell"]
+    assert sorted(item.terms for item in QuestionStat.query(partition, consistent_read=True)) == ["helmet sell",
+                                                                                                 "warranty"]
+    warranty = QuestionStat.get(partition, gaps.key(gaps.terms("warranty")), consistent_read=True)
+    assert (warranty.count, warranty.rated_down, warranty.last_asked_at, warranty.last_text) == (
+        2, 2, "2026-11-02T09:00:00.000Z", "Is there a WARRANTY?")
     stored = QuestionStat.get(partition, gaps.key(gaps.terms("Do you sell helmets?")), consistent_read=True)
     assert (stored.count, stored.rated_down, stored.last_asked_at, stored.text) == (1, None, None,
                                                                                   "Do you sell helmets?")
