@@ -270,3 +270,15 @@ def test_only_a_question_of_four_words_or_fewer_is_searched_with_the_previous_on
     fake_openai.embedding_requests.clear()
     retrieve("shop", "and the refund?")  # no previous question: the question alone
     assert fake_openai.embedding_requests[0]["input"] == ["and the refund?"]
+
+
+def test_confidence_weighs_the_meaning_when_the_question_was_embedded(shop_index):
+    """"refunds" is in the best chunk (coverage 1), whose meaning is only partly the question's: the
+    fake's bag-of-words cosine is 1/3 (one word of the nine in "Returns — Shop Refunds reach your
+    card within five days."), so confidence is 0.6 × (1/3 − 0.15) / (0.50 − 0.15) + 0.4 × 1
+    (text-embedding-3-small's calibration; README "Answers", step 4), not the coverage alone."""
+    from botplot.knowledge.retrieval import retrieve
+
+    found = retrieve("shop", "refunds")
+    assert found.passages[0].content == "Refunds reach your card within five days."
+    assert found.confidence == round(0.6 * (1 / 3 - 0.15) / (0.50 - 0.15) + 0.4, 4) == 0.7143

@@ -173,7 +173,7 @@ def retrieve(project_id: str, question: str, context: str | None = None) -> Retr
     if not pages:
         return Retrieval()
     best = pages[0][1][0]
-    score = confidence(question, best, model if best.similarity is not None else None)
+    score = confidence(question, best, model)
     if score < GROUNDED_AT:
         return Retrieval(confidence=score)
     chosen: list[tuple[float, Hit]] = [(pages[0][0], h) for h in pages[0][1][:2]]
