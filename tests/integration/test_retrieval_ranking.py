@@ -71,14 +71,43 @@ def test_candidates_gain_title_weight_times_the_titles_cosine(fake_embedder):
 
     assert TITLE_WEIGHT == 0.5
     question = fake_embedder.embed(["warranty claims"])[0]
-    hits = [hit("https://d.test/shipping", 0.70, "Shipping options — Acme"),
-            hit("https://d.test/warranty", 0.40, "Warranty claims | Acme"),  # the site name is not compared
-            hit("https://d.test/untitled", 0.65, "")]
+    hits = [hit("https://d.test/untitled", 0.65, ""),
+            hit("https://d.test/shipping", 0.70, "Shipping options — Acme"),
+            hit("https://d.test/warranty", 0.40, "Warranty claims | Acme — Support"),  # site names are not compared
+            hit("https://d.test/symbols", 0.60, "???"),  # a title of no words: its vector is zero
+            hit("https://d.test/half", 0.10, "Warranty")]
+    expected = [("https://d.test/warranty", 0.9),  # 0.40 + 0.5 × 1.0
+                ("https://d.test/shipping", 0.7),  # no word in common: cosine 0
+                ("https://d.test/untitled", 0.65),  # no title: unchanged
+                ("https://d.test/symbols", 0.6),
+                ("https://d.test/half", 0.4536)]  # 0.10 + 0.5 × cos 45° (one of the question's two words)
     reranked = rerank_by_title(hits, question, fake_embedder.model)
-    assert [(h.chunk.url, round(h.score, 4)) for h in reranked] == [
-        ("https://d.test/warranty", 0.9),  # 0.40 + 0.5 × 1.0
-        ("https://d.test/shipping", 0.7),  # no word in common: cosine 0
-        ("https://d.test/untitled", 0.65)]  # no title: unchanged
+    assert [(h.chunk.url, round(h.score, 4)) for h in reranked] == expected
+    # a cosine: the question vector's length does not matter
+    longer = rerank_by_title(hits, [3 * x for x in question], fake_embedder.model)
+    assert [(h.chunk.url, round(h.score, 4)) for h in longer] == expected
+
+
+def test_title_reranking_considers_thirty_candidates(fake_embedder, tmp_path, monkeypatch):
+    """The index is asked for CANDIDATES (30) chunks, more than its default (10): a page the search
+    ranks low can still win on its title."""
+    monkeypatch.setenv("BOTPLOT_INDEX", "sqlite")
+    monkeypatch.setenv("BOTPLOT_INDEX_PATH", str(tmp_path / "index.sqlite"))
+    from botplot.config import reload_settings
+    from botplot.knowledge.index import default_index
+    from botplot.knowledge.retrieval import CANDIDATES, ranked_pages
+
+    reload_settings()
+    default_index.cache_clear()
+    chunks = [ChunkRecord(f"c{n}", "many", f"s{n}", f"Page {n} says something about gifts.", 8, title=f"Page {n}",
+                          url=f"https://many.test/{n}") for n in range(CANDIDATES + 5)]
+    for chunk, vector in zip(chunks, fake_embedder.embed([f"{c.title} {c.content}" for c in chunks])):
+        chunk.embedding, chunk.embedding_model = vector, fake_embedder.model
+    default_index().upsert(chunks)
+    question = "gifts"
+    pages = ranked_pages("many", question, fake_embedder.embed([question])[0], fake_embedder.model)
+    assert len(pages) == CANDIDATES == 30
+    default_index.cache_clear()
 
 
 @pytest.fixture

@@ -78,26 +78,33 @@ def confidence(question: str, best: Hit, model: str | None) -> float:
 
 def page_title(title: str) -> str:
     """The page's own title, without a site name after " — " or " | "."""
-    return re.split(r"\s+[—|]\s+", title, maxsplit=1)[0].strip()
+    return re.split(r"\s+[—|]\s+", title)[0].strip()
+
+
+def _unit(vector: list[float] | tuple[float, ...]) -> tuple[float, ...]:
+    """``vector`` scaled to length 1, so that a dot product is a cosine; a zero vector stays as it is."""
+    norm = math.sqrt(sum(x * x for x in vector))
+    if not norm:
+        return tuple(vector)
+    return tuple(x / norm for x in vector)
 
 
 @lru_cache(maxsize=4096)
 def _title_vector(model: str, title: str) -> tuple[float, ...]:
     embedder = default_embedder()
-    return tuple(embedder.embed([title])[0])
+    return _unit(embedder.embed([title])[0])
 
 
 def rerank_by_title(hits: list[Hit], vector: list[float], model: str) -> list[Hit]:
     """Add ``TITLE_WEIGHT`` × cos(question, page title) to each candidate's score (cached per title)."""
-    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    question = _unit(vector)
     rescored = []
     for hit in hits:
         title = page_title(hit.chunk.title)
         if not title:
             rescored.append(hit)
             continue
-        other = _title_vector(model, title)
-        cosine = sum(a * b for a, b in zip(vector, other)) / (norm * (math.sqrt(sum(x * x for x in other)) or 1.0))
+        cosine = sum(a * b for a, b in zip(question, _title_vector(model, title)))
         rescored.append(replace(hit, score=hit.score + TITLE_WEIGHT * cosine))
     return sorted(rescored, key=lambda h: -h.score)
 
