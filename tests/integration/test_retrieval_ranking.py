@@ -95,18 +95,24 @@ def test_title_reranking_considers_thirty_candidates(fake_embedder, tmp_path, mo
     monkeypatch.setenv("BOTPLOT_INDEX_PATH", str(tmp_path / "index.sqlite"))
     from botplot.config import reload_settings
     from botplot.knowledge.index import default_index
-    from botplot.knowledge.retrieval import CANDIDATES, ranked_pages
+    from botplot.knowledge.retrieval import CANDIDATES, MAX_PASSAGES, ranked_pages, retrieve
 
     reload_settings()
     default_index.cache_clear()
-    chunks = [ChunkRecord(f"c{n}", "many", f"s{n}", f"Page {n} says something about gifts.", 8, title=f"Page {n}",
-                          url=f"https://many.test/{n}") for n in range(CANDIDATES + 5)]
+    chunks = [ChunkRecord(f"c{n}", "many", "site", f"Page {n} says something about gifts.", 8, title=f"Page {n}",
+                          url=f"https://many.test/{n}") for n in range(CANDIDATES + 5)]  # one crawled site
     for chunk, vector in zip(chunks, fake_embedder.embed([f"{c.title} {c.content}" for c in chunks])):
         chunk.embedding, chunk.embedding_model = vector, fake_embedder.model
     default_index().upsert(chunks)
     question = "gifts"
     pages = ranked_pages("many", question, fake_embedder.embed([question])[0], fake_embedder.model)
     assert len(pages) == CANDIDATES == 30
+    # as many pages as are close to the best, MAX_PASSAGES (5) at most, in their order: each cited, though
+    # all come from one source
+    found = retrieve("many", question)
+    best_five = [group[0].chunk.url for _, group in pages[:MAX_PASSAGES]]
+    assert [p.url for p in found.passages] == best_five and MAX_PASSAGES == 5
+    assert [c["url"].split("#")[0] for c in found.citations] == best_five
     default_index.cache_clear()
 
 
@@ -311,3 +317,18 @@ def test_confidence_weighs_the_meaning_when_the_question_was_embedded(shop_index
     found = retrieve("shop", "refunds")
     assert found.passages[0].content == "Refunds reach your card within five days."
     assert found.confidence == round(0.6 * (1 / 3 - 0.15) / (0.50 - 0.15) + 0.4, 4) == 0.7143
+
+
+def test_a_question_whose_found_share_is_exactly_grounded_at_is_answered(shop_index, fake_openai):
+    """Grounded from GROUNDED_AT (0.28) on, inclusive: searched by BM25 alone (the question could not be
+    embedded), confidence is the share of the question's words found, here 7 of 25."""
+    from botplot.knowledge.index.base import query_terms
+    from botplot.knowledge.retrieval import GROUNDED_AT, retrieve
+
+    found_words = "returns refunds reach card within five days"  # the title's and the chunk's words
+    unknown = "zebra yak walrus vole urchin tapir sloth raven quail panda otter newt moose lemur koala jaguar ibis heron"
+    question = f"{found_words} {unknown}"
+    assert len(query_terms(question)) == 25
+    fake_openai.embedding_failures = 3
+    found = retrieve("shop", question)
+    assert found.confidence == GROUNDED_AT == 0.28 and found.grounded

@@ -64,6 +64,9 @@ def test_coverage_counts_the_question_words_found_in_title_heading_or_text():
     assert coverage("return boxes abroad", _hit("Any box will do.", title="Returns")) == pytest.approx(2 / 3)
     assert coverage("warranty claims", _hit("Nothing here.", heading="Warranty")) == 0.5
     assert coverage("the and of", _hit("the and of")) == 0.0  # only stop words: nothing to find
+    assert coverage("returned boxes", _hit("Return the box.")) == 1.0  # -ed, -es
+    # a suffix is taken off only if more than two letters remain: "uses" is "use", not "us"
+    assert coverage("uses", _hit("What use is it?")) == 1.0
 
 
 def test_confidence_weighs_calibrated_meaning_against_the_words_found():
