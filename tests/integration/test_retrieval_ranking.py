@@ -332,3 +332,17 @@ def test_a_question_whose_found_share_is_exactly_grounded_at_is_answered(shop_in
     fake_openai.embedding_failures = 3
     found = retrieve("shop", question)
     assert found.confidence == GROUNDED_AT == 0.28 and found.grounded
+
+
+def test_a_page_scoring_under_six_tenths_of_the_best_is_not_used(shop_index, fake_embedder):
+    """RELATIVE_CUTOFF is relative to the best page: "gift return" has two close pages and a third at
+    0.54 of the best (left out); "refunds" is answered by one page, the others scoring near zero."""
+    from botplot.knowledge.retrieval import RELATIVE_CUTOFF, ranked_pages, retrieve
+
+    for question, used in (("gift return", 2), ("refunds", 1)):
+        pages = ranked_pages("shop", question, fake_embedder.embed([question])[0], fake_embedder.model)
+        close = [g[0].chunk.url or g[0].chunk.source_id for s, g in pages if s >= RELATIVE_CUTOFF * pages[0][0]]
+        assert len(close) == used < len(pages)
+        found = retrieve("shop", question)
+        assert list(dict.fromkeys(p.url or p.source_id for p in found.passages)) == close
+        assert len(found.citations) == used
