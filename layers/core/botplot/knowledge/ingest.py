@@ -287,7 +287,9 @@ def fail_job(project_id: str, source_id: str, job_id: str, error: str) -> bool:
     """Leave a source whose crawl job cannot finish ``failed`` with ``error``; False when the job is
     no longer the source's (deleted, superseded) or its outcome is already recorded."""
     try:
-        source = Source.get(project_id, source_id, consistent_read=True)
+        # consistent: the job's own last write is seen; the transaction's condition decides either way
+        # (and moto's reads are always consistent), so consistent_read's mutants are equivalent here
+        source = Source.get(project_id, source_id, consistent_read=True)  # pragma: no mutate
     except DoesNotExist:
         return False
     now = clock.iso_ms(clock.now())

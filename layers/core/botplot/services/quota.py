@@ -140,7 +140,9 @@ def _announce_rejected(project_id: str, plan: str, limit: int, now) -> None:
     if key in _exhausted_known:
         return
     try:
-        usage = Usage.get(project_id, key[1], consistent_read=True)
+        # consistent: the latest count for the event; the claim's condition decides whether it is sent
+        # either way (and moto's reads are always consistent), so consistent_read's mutants are equivalent
+        usage = Usage.get(project_id, key[1], consistent_read=True)  # pragma: no mutate
         if usage.exhausted_sent_at is None:
             _claim(project_id, key[1], Usage.exhausted_sent_at,
                    usage_event(project_id, "usage.exhausted", plan, limit, int(usage.calls or 0), now), now)
