@@ -135,7 +135,8 @@ def _announce(usage: Usage, mark: UnicodeAttribute, name: str, plan: str, limit:
 
 def _announce_rejected(project_id: str, plan: str, limit: int, now) -> None:
     """A 429 when no call of the month reached the limit (the plan went down after the count passed
-    the new limit): the first rejected call sends ``usage.exhausted``."""
+    the new limit): the first rejected call sends ``usage.exhausted``. A refusal means the month's
+    item has a count (its condition failed on ``calls``; a month without one always passes)."""
     key = (project_id, clock.month(now))
     if key in _exhausted_known:
         return
@@ -145,7 +146,7 @@ def _announce_rejected(project_id: str, plan: str, limit: int, now) -> None:
         usage = Usage.get(project_id, key[1], consistent_read=True)  # pragma: no mutate
         if usage.exhausted_sent_at is None:
             _claim(project_id, key[1], Usage.exhausted_sent_at,
-                   usage_event(project_id, "usage.exhausted", plan, limit, int(usage.calls or 0), now), now)
+                   usage_event(project_id, "usage.exhausted", plan, limit, int(usage.calls), now), now)
         _exhausted_known.add(key)
     except Exception:
         logger.exception("usage event not claimed", extra={"event": "usage.exhausted"})
