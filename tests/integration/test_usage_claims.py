@@ -205,3 +205,9 @@ def test_a_refused_claim_of_a_lowered_plan_is_logged_and_the_next_refusal_claims
     assert logged.event == "usage.exhausted"
     refused(quota, project_id, "pro")  # late, not lost
     assert usage_events(project_id) == [("usage.exhausted", 7)]
+
+
+def test_the_warning_is_due_at_80_percent_of_the_limit_rounded_up():
+    from botplot.services.quota import warning_threshold
+
+    assert [warning_threshold(n) for n in (1, 5, 7, 100, 1000, 1001)] == [1, 4, 6, 80, 800, 801]
