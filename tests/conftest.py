@@ -93,13 +93,16 @@ def dns():
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, dns):
     """The local stack as `make run` starts it (offline responder), with time scales shortened for
-    tests: a 'pro' limit of 5 calls and a 'business' one of 30, a 1 s key cache, webhook retries after 1, 1 and 2 s (4
-    attempts), deactivation after 6 consecutive failures spanning 3 s; names resolve through the
-    test DNS server. It logs at DEBUG, so tests that look for leaks in its log see everything."""
+    tests: a 'pro' limit of 5 calls and a 'business' one of 30, a 1 s key cache, webhook retries after 1, 1 and 8 s (4
+    attempts), deactivation after 6 consecutive failures spanning 8 s; names resolve through the
+    test DNS server. The last retry and the window are long so that a test bringing a receiver back
+    after its deliveries failed has 8 s to see them fail and start it, even on a loaded machine
+    (tests/e2e/test_webhooks.py); waiting for them costs time, not CPU. It logs at DEBUG, so tests
+    that look for leaks in its log see everything."""
     s = LocalStack(tmp_path_factory.mktemp("stack") / ".botplot", {
         "BOTPLOT_PLAN_LIMITS": '{"pro": 5, "business": 30}', "BOTPLOT_KEY_CACHE_SECONDS": "1",
-        "BOTPLOT_WEBHOOK_BACKOFF": "1,1,2", "BOTPLOT_WEBHOOK_DISABLE_AFTER": "6",
-        "BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS": "3", "BOTPLOT_DNS_NAMESERVERS": dns.address,
+        "BOTPLOT_WEBHOOK_BACKOFF": "1,1,8", "BOTPLOT_WEBHOOK_DISABLE_AFTER": "6",
+        "BOTPLOT_WEBHOOK_DISABLE_WINDOW_SECONDS": "8", "BOTPLOT_DNS_NAMESERVERS": dns.address,
         "POWERTOOLS_LOG_LEVEL": "DEBUG"}).start()
     yield s
     s.stop()

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from boto3.dynamodb.conditions import Key
@@ -43,7 +44,7 @@ def deliveries(stack, owner, hook) -> list[dict]:
     return r.json()["deliveries"]
 
 
-def wait_for_deliveries(stack, owner, hook, predicate, timeout: float = 30) -> list[dict]:
+def wait_for_deliveries(stack, owner, hook, predicate, timeout: float = 30, interval: float = 0.2) -> list[dict]:
     """Poll the deliveries until ``predicate(deliveries)`` holds: the worker stores an attempt's outcome
     after the receiver has answered, so what the receiver saw is not yet what the API reports."""
     deadline = time.monotonic() + timeout
@@ -52,7 +53,7 @@ def wait_for_deliveries(stack, owner, hook, predicate, timeout: float = 30) -> l
         if predicate(found):
             return found
         assert time.monotonic() < deadline, f"deliveries never matched: {found}"
-        time.sleep(0.2)
+        time.sleep(interval)
 
 
 def chat(stack, owner, message, **extra):
@@ -141,19 +142,30 @@ def test_a_receiver_failing_twice_gets_the_same_delivery_until_it_succeeds(stack
 
 
 def test_a_receiver_down_for_a_while_misses_nothing(stack, owner):
+    """The receiver must be back before the first delivery's retries (1, 1 and 8 s) run out and before 6
+    failures spanning 8 s deactivate the webhook (tests/conftest.py): the leads are posted at once, so
+    their first attempts fail close together, and the receiver starts as soon as the API shows that
+    every one failed (polled every 50 ms). On two cores shared by twenty busy processes, posting the
+    leads and seeing them fail took 3-5 s: more than the 3 s this had with retries after 1, 1 and 2 s."""
     receiver = PythonReceiver()
     hook = create(stack, owner, receiver.url, events=["lead.captured"])
     receiver.secret = hook["secret"]
-    with stack.client(owner["publicKey"]) as c:
-        emails = [f"down{i}@example.com" for i in range(4)]
-        for email in emails:
-            c.post("/api/v1/chat/lead", json={"email": email})
-    # the receiver is down: every first attempt fails, and the deliveries wait for their retry
-    down = wait_for_deliveries(stack, owner, hook, lambda ds: len(ds) == 4 and all(
-        d["status"] == "retrying" and d["attempts"] >= 1 and d["statusCode"] is None for d in ds))
-    assert all("connection" in d["error"].lower() for d in down), down
+    emails = [f"down{i}@example.com" for i in range(4)]
+
+    def post_lead(email: str) -> int:
+        with stack.client(owner["publicKey"]) as c:
+            return c.post("/api/v1/chat/lead", json={"email": email}).status_code
+
+    with ThreadPoolExecutor(len(emails)) as pool:
+        assert list(pool.map(post_lead, emails)) == [200] * len(emails)
+    # the receiver is down: every first attempt fails
+    down = wait_for_deliveries(stack, owner, hook, lambda ds: len(ds) == 4 and all(d["attempts"] >= 1 for d in ds),
+                               interval=0.05)
     receiver.start()
     try:
+        # each had failed for want of a connection and was waiting for its retry, none given up
+        assert all(d["status"] == "retrying" and d["statusCode"] is None and "connection" in d["error"].lower()
+                   for d in down), down
         receiver.wait_for(lambda r: {e["data"]["email"] for e in r.events()} == set(emails), timeout=30)
         assert all(r["valid"] for r in receiver.received)
         by_delivery = {}
@@ -185,7 +197,7 @@ def test_exhausted_retries_mark_the_delivery_failed_and_dead_letter_it(stack, ow
     receiver.statuses = [500] * 10
     with stack.client(owner["publicKey"]) as c:
         c.post("/api/v1/chat/lead", json={"email": "doomed@example.com"})
-    receiver.wait_for(lambda r: len(r.received) == 4, timeout=30)  # 1 + 3 retries (1, 1, 2 s)
+    receiver.wait_for(lambda r: len(r.received) == 4, timeout=30)  # 1 + 3 retries (1, 1, 8 s)
     (delivery,) = wait_for_deliveries(stack, owner, hook, lambda ds: ds and ds[0]["status"] == "failed")
     base = f"/api/v1/projects/{owner['projectId']}/webhooks/{hook['id']}"
     with stack.client(owner["secretKey"]) as c:
