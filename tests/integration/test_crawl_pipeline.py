@@ -167,6 +167,21 @@ def test_page_limit_of_the_plan_is_respected(knowledge_env, site, monkeypatch):
     stored, report = _source(project_id, source.source_id)
     assert stored.status == "ready" and report["counts"]["added"] == 2
     assert report["truncated"] == "page limit of 2 reached"
+    # the finished crawl's outcome on the source and in its one source.synced event
+    from botplot.db.knowledge import Page
+    from tests.support.workers import outbox_records
+
+    pages = list(Page.query(source.source_id))
+    words, chunks = sum(p.word_count for p in pages), sum(len(p.chunk_ids) for p in pages)
+    assert len(pages) == 2 and words > 0 and chunks == len(_chunks(project_id, source.source_id)) > 0
+    assert (stored.error, stored.progress, stored.crawl_deadline) == (None, None, None)
+    assert (stored.chunk_count, stored.word_count, stored.last_crawled_at) == (chunks, words, stored.updated_at)
+    payloads = [json.loads(r["dynamodb"]["NewImage"]["payload"]["S"]) for r in outbox_records(project_id)]
+    (synced,) = [p["data"] for p in payloads if p["event"].startswith("source.")]
+    assert synced.pop("report")["counts"]["added"] == 2
+    assert synced == {"source_id": source.source_id, "type": "url", "name": site.url + "/", "url": site.url + "/",
+                      "sync_frequency": "manual", "status": "ready", "chunk_count": chunks, "word_count": words,
+                      "synced_at": stored.last_crawled_at}
 
 
 def test_a_resync_stopped_by_the_page_limit_keeps_the_pages_it_did_not_reach(knowledge_env, site, monkeypatch):
@@ -464,3 +479,33 @@ def test_a_crawl_that_fails_midway_writes_nothing_its_embedding_finishes_afterwa
     assert len(openai_env.embedding_requests) == 1  # the slices after it were not embedded
     stored, _ = _source(project_id, source.source_id)
     assert stored.status == "processing" and _chunks(project_id, source.source_id) == []
+
+
+def test_the_change_report_counts_every_page_and_lists_the_first_hundred_of_each_kind():
+    """The ``crawlReport`` (README "Change report") of a crawl too big to list: counts of all, lists
+    of the first ``REPORT_LIST_LIMIT`` (100) in crawl order, failures and skips with their reasons."""
+    from datetime import datetime, timezone
+
+    import time_machine
+
+    from botplot.knowledge.ingest import Report
+
+    def urls(kind, n):
+        return [f"https://docs.example.com/{kind}/{i}" for i in range(n)]
+
+    report = Report(job_id="job-1", started_at="2031-01-31T22:00:00Z", added=urls("added", 101),
+                    changed=urls("changed", 102), unchanged=urls("unchanged", 103), removed=urls("removed", 104),
+                    failed={u: "HTTP 500" for u in urls("failed", 105)},
+                    skipped={u: "marked noindex" for u in urls("skipped", 106)},
+                    truncated="page limit of 500 reached", embedding_calls=7, chunks_embedded=640)
+    with time_machine.travel(datetime(2031, 1, 31, 23, 0, tzinfo=timezone.utc), tick=False):
+        shown = json.loads(report.as_json())
+    assert shown.pop("counts") == {"added": 101, "changed": 102, "unchanged": 103, "removed": 104, "failed": 105,
+                                   "skipped": 106}
+    assert shown == {
+        "jobId": "job-1", "startedAt": "2031-01-31T22:00:00Z", "finishedAt": "2031-01-31T23:00:00Z",
+        "added": urls("added", 100), "changed": urls("changed", 100), "unchanged": urls("unchanged", 100),
+        "removed": urls("removed", 100),
+        "failed": [{"url": u, "reason": "HTTP 500"} for u in urls("failed", 100)],
+        "skipped": [{"url": u, "reason": "marked noindex"} for u in urls("skipped", 100)],
+        "truncated": "page limit of 500 reached", "embeddingCalls": 7, "chunksEmbedded": 640}
