@@ -509,3 +509,54 @@ def test_the_change_report_counts_every_page_and_lists_the_first_hundred_of_each
         "failed": [{"url": u, "reason": "HTTP 500"} for u in urls("failed", 100)],
         "skipped": [{"url": u, "reason": "marked noindex"} for u in urls("skipped", 100)],
         "truncated": "page limit of 500 reached", "embeddingCalls": 7, "chunksEmbedded": 640}
+
+
+class _DeletingPages(dict):
+    """A site's pages where the first request for ``path`` runs ``on_request()`` before it is answered."""
+
+    def __init__(self, pages, path: str, on_request):
+        super().__init__(pages)
+        self.path, self.on_request, self.done = path, on_request, False
+
+    def get(self, path, default=None):
+        if path == self.path and not self.done:
+            self.done = True
+            self.on_request()
+        return super().get(path, default)
+
+
+def test_a_source_deleted_during_its_crawl_keeps_nothing_the_crawl_indexed(knowledge_env, info_logs, monkeypatch):
+    """The crawl goes on to its end, then finds its source gone: it removes the chunks and page
+    records it wrote meanwhile, and announces nothing."""
+    from botplot.db.knowledge import Page
+    from botplot.errors import ApiError
+    from botplot.knowledge import ingest
+    from botplot.knowledge.index import default_index
+    from botplot.services import knowledge
+    from tests.support.workers import outbox_records
+
+    monkeypatch.setattr(ingest, "EMBED_SLICE", 1)  # the pages before the deletion are indexed before it
+    project_id = _project()
+    holder = {}
+    with shop_site_pages(lambda: knowledge.delete(project_id, holder["source"])) as s:
+        source = knowledge.add_url(project_id, s.url + "/", "manual")
+        holder["source"] = source.source_id
+        assert _run(_messages_for(source.source_id)) == {"batchItemFailures": []}
+    assert s.pages.done
+    with pytest.raises(ApiError):
+        knowledge.get(project_id, source.source_id)
+    assert default_index().list_source(project_id, source.source_id, 10, 0) == []
+    assert list(Page.query(source.source_id)) == []
+    assert [m for m in info_logs if "deleted during its crawl" in m]
+    events = [json.loads(r["dynamodb"]["NewImage"]["payload"]["S"])["event"] for r in outbox_records(project_id)]
+    assert not [e for e in events if e.startswith("source.")]
+
+
+def shop_site_pages(on_request):
+    """The shop's help site, whose warranty page (the sitemap's, fetched after the linked ones have
+    been found) runs ``on_request`` when first asked for."""
+    from tests.support.site import shop_site
+
+    site = shop_site()
+    site.pages = _DeletingPages(site.pages, "/help/warranty", on_request)
+    return site
