@@ -277,6 +277,14 @@ def test_a_passing_model_failure_leaves_the_crawl_to_the_queue(openai_env, site,
     assert len(openai_env.embedding_requests) == 3  # tried three times before giving the job back
 
 
+class _Lines(list):
+    """Log messages, with their records (``records``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+
 @pytest.fixture
 def info_logs():
     """The messages our logger writes at INFO and above during the test."""
@@ -284,9 +292,14 @@ def info_logs():
 
     from botplot.observability import logger
 
-    messages: list[str] = []
+    messages = _Lines()
     handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: messages.append(record.getMessage())
+
+    def emit(record):
+        messages.append(record.getMessage())
+        messages.records.append(record)
+
+    handler.emit = emit
     level = logger.log_level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -326,6 +339,14 @@ def test_a_crawl_shows_its_progress_and_logs_each_phase(knowledge_env, site, inf
     assert done.status == "ready" and done.progress is None and "progress" not in knowledge.view(done)
     assert [m for m in info_logs if m.startswith("crawl ")] == ["crawl crawling", "crawl embedding", "crawl indexing",
                                                             "crawl finished"]
+    # each line says which crawl, and the last what it did
+    lines = {r.getMessage(): r.__dict__ for r in info_logs.records if r.getMessage().startswith("crawl ")}
+    url, job = source.url, done.crawl_job_id
+    assert all((line["url"], line["job_id"]) == (url, job) for line in lines.values())
+    assert "phase" not in lines["crawl embedding"] and lines["crawl embedding"]["pagesToEmbed"] == 4
+    finished = lines["crawl finished"]
+    assert (finished["error"], finished["added"], finished["changed"], finished["removed"], finished["failed"]) == (
+        None, 4, 0, 0, 0)
 
 
 class _GatedPages(dict):
