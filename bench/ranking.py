@@ -25,8 +25,21 @@ PREFIX = "http://corpus.test/"
 
 
 def setup() -> None:
-    os.environ.update({"BOTPLOT_INDEX": "sqlite", "BOTPLOT_EMBEDDER": "minilm",
-                       "BOTPLOT_INDEX_PATH": os.path.join(tempfile.mkdtemp(), "index.sqlite")})
+    os.environ.update({"BOTPLOT_INDEX": "sqlite", "BOTPLOT_EMBEDDER": "minilm"})
+    fresh_index()
+
+
+def fresh_index() -> None:
+    """An empty index file for the next corpus. FTS5's BM25 counts a term's documents over the whole
+    table, every project's, so corpora sharing one file scored each other's words: a corpus's
+    figures changed with the corpora indexed before it (which the command line chose). Alone in
+    its index, a corpus scores as a site alone on its index does."""
+    from botplot.config import reload_settings
+    from botplot.knowledge.index import default_index
+
+    os.environ["BOTPLOT_INDEX_PATH"] = os.path.join(tempfile.mkdtemp(), "index.sqlite")
+    reload_settings()
+    default_index.cache_clear()
 
 
 class CachedEmbedder:
@@ -138,6 +151,7 @@ def run(names: list[str], show_failures: bool, full: bool = False, answers: bool
         if names and corpus.name not in names:
             continue
         root = corpora.unpack(corpus)
+        fresh_index()
         index_corpus(root, corpus.name)
         for label in ("dev", "held-out"):
             if label == "dev" and corpus.held_out or label == "held-out" and not corpus.heldout_questions_path.exists():
