@@ -98,6 +98,26 @@ def _module(name: str, path: Path):
     return module
 
 
+def _baseline_embedder(baseline_code: Path):
+    """The baseline's MiniLM embedder (the runtime it picks by default) with its own encoder
+    modules: its ONNX graph and session options, not today's under its name."""
+    knowledge = baseline_code / "botplot" / "knowledge"
+    saved = {}
+    for name in ("minilm_numpy", "minilm_onnx"):
+        if (knowledge / f"{name}.py").exists():
+            full = f"botplot.knowledge.{name}"
+            saved[full] = sys.modules.get(full)
+            sys.modules[full] = _module(f"baseline_{name}", knowledge / f"{name}.py")
+    try:
+        return _module("baseline_embeddings", knowledge / "embeddings.py").MiniLMEmbedder()
+    finally:
+        for full, module in saved.items():
+            if module is None:
+                sys.modules.pop(full, None)
+            else:
+                sys.modules[full] = module
+
+
 def stage_ratios(corpus_name: str, baseline_code: Path) -> None:
     """Extraction and embedding, baseline and today alternately, in CPU seconds of this process."""
     from bench.corpus import CORPORA, unpack
@@ -116,12 +136,12 @@ def stage_ratios(corpus_name: str, baseline_code: Path) -> None:
             page = function(html, url)
             cpu["extract"][n] += time.process_time() - started
         texts += [index_text(page.title, c.heading, c.content) for c in chunk_page(page.title, page.blocks)]
-    old_embedder = _module("baseline_embeddings", baseline_code / "botplot" / "knowledge" / "embeddings.py")
+    old_embedder = _baseline_embedder(baseline_code)
     default = embeddings.MiniLMEmbedder()  # the runtime a crawl uses here
     today = {default.runtime: default}
     if embeddings._onnx_available():  # and the others, for comparison
         today.update({r: embeddings.MiniLMEmbedder(r) for r in ("numpy", "fp32", "int8") if r not in today})
-    embedders = [("baseline", old_embedder.MiniLMEmbedder()), *today.items()]
+    embedders = [("baseline", old_embedder), *today.items()]
     for _, embedder in embedders:
         embedder.embed(["warm up", "the model"])
     embed_cpu = dict.fromkeys([name for name, _ in embedders], 0.0)
