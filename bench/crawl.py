@@ -1,7 +1,8 @@
 """A site's first crawl, stage by stage, today's pipeline against an earlier revision's.
 
-`python -m bench crawl` (or `python -m bench.crawl [corpus] [--repeat N]`; default flask, once;
-``--repeat 0`` only the interleaved stages).
+`python -m bench crawl` (or `python -m bench.crawl [corpus] [--repeat N] [--used]`; default flask, once;
+``--repeat 0`` only the interleaved stages; ``--used`` today's embedder only in the runtime a crawl
+uses, not the others beside it).
 
 First the stages that changed, interleaved in one process so that the machine's load weighs on
 both alike: the corpus's pages extracted by the baseline's extractor and by today's, page by page
@@ -118,8 +119,9 @@ def _baseline_embedder(baseline_code: Path):
                 sys.modules[full] = module
 
 
-def stage_ratios(corpus_name: str, baseline_code: Path) -> None:
-    """Extraction and embedding, baseline and today alternately, in CPU seconds of this process."""
+def stage_ratios(corpus_name: str, baseline_code: Path, used_only: bool = False) -> None:
+    """Extraction and embedding, baseline and today alternately, in CPU seconds of this process
+    (``used_only``: today's embedder only in the runtime a crawl uses)."""
     from bench.corpus import CORPORA, unpack
     from botplot.knowledge import embeddings, extract
     from botplot.knowledge.chunking import chunk_page, index_text
@@ -139,7 +141,7 @@ def stage_ratios(corpus_name: str, baseline_code: Path) -> None:
     old_embedder = _baseline_embedder(baseline_code)
     default = embeddings.MiniLMEmbedder()  # the runtime a crawl uses here
     today = {default.runtime: default}
-    if embeddings._onnx_available():  # and the others, for comparison
+    if embeddings._onnx_available() and not used_only:  # and the others, for comparison
         today.update({r: embeddings.MiniLMEmbedder(r) for r in ("numpy", "fp32", "int8") if r not in today})
     embedders = [("baseline", old_embedder), *today.items()]
     for _, embedder in embedders:
@@ -187,7 +189,7 @@ def main(argv: list[str]) -> None:
     repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 1
     corpus = next((a for a in argv if not a.startswith("--") and not a.isdigit()), "flask")
     baseline_code = _export(BASELINE)
-    stage_ratios(corpus, baseline_code)
+    stage_ratios(corpus, baseline_code, used_only="--used" in argv)
     print(f"\nwhole first crawls of {corpus}, baseline ({BASELINE}) and today alternately, each in a fresh interpreter:")
     runs: dict[str, list[dict]] = {"baseline": [], "today": []}
     for n in range(repeat):
