@@ -336,13 +336,17 @@ def test_a_question_whose_found_share_is_exactly_grounded_at_is_answered(shop_in
 
 def test_a_page_scoring_under_six_tenths_of_the_best_is_not_used(shop_index, fake_embedder):
     """RELATIVE_CUTOFF is relative to the best page: "gift return" has two close pages and a third at
-    0.54 of the best (left out); "refunds" is answered by one page, the others scoring near zero."""
+    0.54 of the best (left out); "refunds" is answered by one page, the others scoring near zero. A
+    citation's score is its page's, at most 1, to four decimals."""
     from botplot.knowledge.retrieval import RELATIVE_CUTOFF, ranked_pages, retrieve
 
-    for question, used in (("gift return", 2), ("refunds", 1)):
+    for question, used in (("gift return", 2), ("refunds", 1), ("gift abroad", 3)):
         pages = ranked_pages("shop", question, fake_embedder.embed([question])[0], fake_embedder.model)
-        close = [g[0].chunk.url or g[0].chunk.source_id for s, g in pages if s >= RELATIVE_CUTOFF * pages[0][0]]
+        close = [(s, g[0].chunk.url or g[0].chunk.source_id) for s, g in pages if s >= RELATIVE_CUTOFF * pages[0][0]]
         assert len(close) == used < len(pages)
         found = retrieve("shop", question)
-        assert list(dict.fromkeys(p.url or p.source_id for p in found.passages)) == close
-        assert len(found.citations) == used
+        assert list(dict.fromkeys(p.url or p.source_id for p in found.passages)) == [page for _, page in close]
+        assert [c["score"] for c in found.citations] == [round(min(1.0, s), 4) for s, _ in close]
+    assert pages[1][0] != round(pages[1][0], 4)  # "gift abroad": a score with more than four decimals
+    gift_return = ranked_pages("shop", "gift return", fake_embedder.embed(["gift return"])[0], fake_embedder.model)
+    assert gift_return[0][0] > 1 and retrieve("shop", "gift return").citations[0]["score"] == 1.0
