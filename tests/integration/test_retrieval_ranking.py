@@ -350,3 +350,28 @@ def test_a_page_scoring_under_six_tenths_of_the_best_is_not_used(shop_index, fak
     assert pages[1][0] != round(pages[1][0], 4)  # "gift abroad": a score with more than four decimals
     gift_return = ranked_pages("shop", "gift return", fake_embedder.embed(["gift return"])[0], fake_embedder.model)
     assert gift_return[0][0] > 1 and retrieve("shop", "gift return").citations[0]["score"] == 1.0
+
+
+def test_title_vectors_are_cached_per_embedding_model(fake_embedder, monkeypatch):
+    """After the embedding model changes (another model, other vectors), titles are embedded again by
+    it: a title vector of the previous model is never compared with the new model's question."""
+    from tests.support.fake_openai import FakeOpenAI
+
+    from botplot.config import reload_settings
+    from botplot.knowledge.embeddings import default_embedder
+    from botplot.knowledge.retrieval import rerank_by_title
+
+    hits = [hit("https://d.test/warranty", 0.40, "Warranty claims")]
+    before = rerank_by_title(hits, fake_embedder.embed(["warranty claims"])[0], fake_embedder.model)
+    assert round(before[0].score, 4) == 0.9
+    other = FakeOpenAI(dimensions=64)
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", other.base_url)
+        monkeypatch.setenv("BOTPLOT_EMBEDDING_MODEL", "text-embedding-3-large")
+        reload_settings()
+        default_embedder.cache_clear()
+        embedder = default_embedder()
+        after = rerank_by_title(hits, embedder.embed(["warranty claims"])[0], embedder.model)
+        assert embedder.model == "text-embedding-3-large" and round(after[0].score, 4) == 0.9
+    finally:
+        other.close()

@@ -146,7 +146,7 @@ def attempt(webhook: Webhook, record: Delivery) -> Attempt:
         status, text, error, success = None, None, str(failure), False
     result = Attempt(success, status, text, int((time.monotonic() - started) * 1000), error)
     _record(webhook, record, result)
-    count("WebhookDeliveries", 1, service="webhooks", outcome="success" if success else "failure")
+    count("WebhookDeliveries", service="webhooks", outcome="success" if success else "failure")
     return result
 
 
@@ -217,7 +217,7 @@ def deliver(message: dict) -> str:
         if not message.get("manual"):
             client("sqs").send_message(QueueUrl=settings().webhook_dlq_url, MessageBody=json.dumps(
                 {**message, "reason": f"failed after {attempts} attempts: {result.error}"}))
-            count("WebhookDeliveriesFailed", 1, service="webhooks")
+            count("WebhookDeliveriesFailed", service="webhooks")
         return "failed"
     delay = backoff[attempts - 1]
     due = clock.now() + timedelta(seconds=delay)
