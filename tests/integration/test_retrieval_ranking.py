@@ -375,3 +375,32 @@ def test_title_vectors_are_cached_per_embedding_model(fake_embedder, monkeypatch
         assert embedder.model == "text-embedding-3-large" and round(after[0].score, 4) == 0.9
     finally:
         other.close()
+
+
+def test_pages_are_reranked_with_the_current_models_title_vectors(shop_index, fake_embedder, monkeypatch):
+    """The same through ranked_pages: after a model change its reranking equals one from an empty cache."""
+    from tests.support.fake_openai import FakeOpenAI
+
+    from botplot.config import reload_settings
+    from botplot.knowledge import retrieval
+    from botplot.knowledge.embeddings import default_embedder
+
+    question = "Can I return a gift bought abroad?"
+
+    def scores():
+        embedder = default_embedder()
+        pages = retrieval.ranked_pages("shop", question, embedder.embed([question])[0], embedder.model)
+        return [(round(s, 4), g[0].chunk.chunk_id) for s, g in pages]
+
+    scores()
+    other = FakeOpenAI(dimensions=64)
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", other.base_url)
+        monkeypatch.setenv("BOTPLOT_EMBEDDING_MODEL", "text-embedding-3-large")
+        reload_settings()
+        default_embedder.cache_clear()
+        after_change = scores()
+        retrieval._title_vector.cache_clear()
+        assert after_change == scores()
+    finally:
+        other.close()
