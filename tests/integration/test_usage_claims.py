@@ -114,6 +114,12 @@ def test_a_claim_refused_for_another_reason_is_logged_and_the_next_call_claims_i
     payloads = [json.loads(r["dynamodb"]["NewImage"]["payload"]["S"]) for r in outbox_records(project_id)]
     assert {p["event"]: p["data"] for p in payloads} == {"usage.warning": {**common, "threshold_percent": 80},
                                                          "usage.exhausted": {**common, "threshold_percent": 100}}
+    # each mark on the month's item is the time of the call that announced its event, as the event says
+    from botplot.db.usage import Usage
+
+    usage = Usage.get(project_id, clock.month(now), consistent_read=True)
+    assert {p["event"]: p["timestamp"] for p in payloads} == {"usage.warning": usage.warning_sent_at,
+                                                              "usage.exhausted": usage.exhausted_sent_at}
 
 
 @pytest.fixture
