@@ -110,19 +110,17 @@ def _claimed_elsewhere(error: TransactWriteError) -> bool:
                for reason in error.cancellation_reasons)
 
 
-def _claim(project_id: str, month: str, mark: UnicodeAttribute, event: Event, now) -> bool:
-    """Mark this month's event as sent and put it in the outbox, in one transaction: True for the
-    one caller whose mark was written (its event goes out with it), False when the mark was there."""
+def _claim(project_id: str, month: str, mark: UnicodeAttribute, event: Event, now) -> None:
+    """Mark this month's event as sent and put it in the outbox, in one transaction: only the one
+    caller whose mark is written sends the event; for the others the mark is there, and they are done."""
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.update(Usage(project_id, month), actions=[mark.set(clock.iso_ms(now))],
                       condition=mark.does_not_exist())
             events.save(tx, event)
     except TransactWriteError as error:
-        if _claimed_elsewhere(error):
-            return False  # another call claimed it first
-        raise
-    return True
+        if not _claimed_elsewhere(error):  # another call claimed it first: nothing to do
+            raise
 
 
 def _announce(usage: Usage, mark: UnicodeAttribute, name: str, plan: str, limit: int, calls: int, now) -> None:
