@@ -5,7 +5,9 @@ Every server listens on 127.0.0.1 and is stopped by its fixture; nothing leaves 
 
 from __future__ import annotations
 
+import collections
 import os
+import warnings
 from dataclasses import dataclass
 
 import pytest
@@ -44,25 +46,55 @@ def pytest_runtest_makereport(item, call):
     report.longrepr = f"skipped in CI, where every prerequisite must be present (CI=true): {reason}"
 
 
-#: what one session starts or builds once and several modules share, at minutes of CPU each: under
-#: pytest-xdist those modules run on one worker, so the node starts and `sam build` runs only once
-#: (a module asking for one through ``request.getfixturevalue`` marks itself with the group named here)
+#: what one session starts or builds once and several modules share, at minutes of CPU each
 SHARED_ONCE = {"opensearch", "sam_build_dir"}
+#: the modules that use them (directly or by ``request.getfixturevalue``): under pytest-xdist they run
+#: on one worker, so the OpenSearch node starts and `sam build` runs once. A module missing here still
+#: passes, at the cost of a second node or build on the other worker; collection warns about it.
+SHARED_MODULES = {
+    "tests/integration/test_lambda_twin.py", "tests/integration/test_sam_build.py",
+    "tests/integration/test_opensearch_node.py", "tests/integration/test_chunk_index_contract.py",
+    "tests/e2e/test_opensearch_stack.py",
+}
 SHARED_GROUP = "opensearch-node-and-sam-build"
 
 
+def work_unit(nodeid: str) -> str:
+    """What runs on one worker under `make test`'s pytest-xdist: a test's module, or the shared group."""
+    module = nodeid.split("::", 1)[0]
+    return SHARED_GROUP if module in SHARED_MODULES else module
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` (``-n 2 --dist loadgroup``): each module's tests on one worker, so a module-scoped
+    stack, browser or site starts once, and :data:`SHARED_MODULES` together. Our own scheduler because
+    xdist's ``xdist_group`` marks do nothing with pytest 9: xdist 3.8 appends the group to
+    ``item._nodeid``, which pytest 9 no longer reads (ids come from ``item._id``), so every test was
+    scheduled alone. The order is the workers' collection order (see below), not xdist's by size."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False
+    return ModuleScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    """For ``pytest -n N --dist loadgroup`` (`make test`): each module's tests run on one worker, so a
-    module-scoped stack, browser or site starts once; the modules sharing :data:`SHARED_ONCE` form
-    one group, scheduled first (under xdist) since it is the longest. Without xdist the marks change nothing."""
-    shared = {item.module for item in items if SHARED_ONCE & set(item.fixturenames)}
-    for item in items:
-        mark = item.get_closest_marker("xdist_group")
-        if mark is None:
-            group = SHARED_GROUP if item.module in shared else item.module.__name__
-            item.add_marker(pytest.mark.xdist_group(group))
-    if getattr(config.option, "numprocesses", None):
-        items.sort(key=lambda item: (item.get_closest_marker("xdist_group").args[0] != SHARED_GROUP))
+    """In xdist's workers (whose collection the scheduler hands out in order): the shared group first,
+    as it is the longest, then the modules with the most tests. Warns of a module using
+    :data:`SHARED_ONCE` that is not in :data:`SHARED_MODULES`."""
+    for module in sorted({item.nodeid.split("::", 1)[0] for item in items if SHARED_ONCE & set(item.fixturenames)}
+                         - SHARED_MODULES):
+        warnings.warn(f"{module} uses {sorted(SHARED_ONCE)} but is not in tests/conftest.py SHARED_MODULES: "
+                      "under `make test` its worker starts its own", stacklevel=1)
+    if getattr(config.option, "loadgroup", False):  # an xdist worker with --dist loadgroup
+        sizes = collections.Counter(work_unit(item.nodeid) for item in items)
+        items.sort(key=lambda item: (work_unit(item.nodeid) != SHARED_GROUP, -sizes[work_unit(item.nodeid)]))
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,6 @@ import pytest
 
 from botplot.knowledge.index.base import ChunkPosition, ChunkRecord
 
-# the session's OpenSearch node, asked for by getfixturevalue: run where it runs under xdist (tests/conftest.py)
-pytestmark = pytest.mark.xdist_group("opensearch-node-and-sam-build")
-
-
 def _vector(*weights: float) -> list[float]:
     """A unit vector in a small space whose axes stand for topics (returns, shipping, warranty, other)."""
     norm = math.sqrt(sum(w * w for w in weights))

@@ -46,9 +46,8 @@ from tests.integration.test_sample_events import substitute
 from tests.support.fake_openai import FakeOpenAI
 
 # the first run builds four layers (pip) and may start the OpenSearch node: more than the default 300 s
-# the session's OpenSearch node (by getfixturevalue) and `sam build`'s output: run where they run under
-# xdist (tests/conftest.py)
-pytestmark = [pytest.mark.timeout(1200), pytest.mark.xdist_group("opensearch-node-and-sam-build")]
+# (under xdist it runs on the worker of the session's node and `sam build`: tests/conftest.py SHARED_MODULES)
+pytestmark = pytest.mark.timeout(1200)
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
