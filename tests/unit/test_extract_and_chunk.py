@@ -51,6 +51,18 @@ def test_noindex_and_nofollow_are_read():
     assert page.noindex and page.nofollow
 
 
+def test_class_and_rel_are_read_word_by_word():
+    """Attributes are kept as written (not split by bs4): each word of a class or rel still counts."""
+    page = extract_html(
+        '<html><body><main><h2>Setup<a class="reference headerlink" href="#setup">permalink to setup</a></h2>'
+        '<div class="wy-side   cookie-banner shown">Accept cookies</div><p>Run it.</p>'
+        '<a rel="noopener nofollow" href="/ads">ad</a><a rel="noopener" href="/next">next</a></main></body></html>',
+        "https://a.test/")
+    assert [b.text for b in page.blocks if b.kind == "heading"] == ["Setup"]
+    assert "Accept cookies" not in page.text and "Run it." in page.text
+    assert "https://a.test/next" in page.links and "https://a.test/ads" not in page.links
+
+
 def test_chunks_keep_heading_paths_and_stay_within_bounds():
     sections = "".join(
         f"<h2>Topic {i}</h2>" + "".join(f"<p>Paragraph {i}.{j} explains one detail of topic {i} in a full sentence "
