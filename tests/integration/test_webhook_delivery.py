@@ -113,7 +113,7 @@ def test_an_event_becomes_one_signed_post_of_its_stored_bytes(webhooks_env):
     assert (record.status, record.attempts, record.status_code, record.response_body, record.error) == (
         "succeeded", 1, 200, "OK", None)
     assert record.give_up_at is None and record.next_attempt_at is None and record.duration_ms >= 0
-    assert record.updated_at is not None
+    assert record.updated_at is not None and "error" not in _raw(hook, delivery_id)
     # delivered is final: the message coming again (SQS is at least once) posts nothing
     assert delivery.deliver(message) == "already delivered"
     assert len(receiver.received) == 1
@@ -164,6 +164,16 @@ def test_an_unreachable_receiver_records_the_error_and_no_status(webhooks_env):
     record = _record(hook, message["deliveryId"])
     assert (record.status, record.attempts, record.status_code, record.response_body) == ("retrying", 1, None, None)
     assert record.error == "connection failed (refused or unreachable)"
+    # stored without them, not as nulls
+    assert {"statusCode", "responseBody"}.isdisjoint(_raw(hook, message["deliveryId"]))
+
+
+def _raw(hook, delivery_id) -> dict:
+    import boto3
+
+    return boto3.client("dynamodb").get_item(
+        TableName=os.environ["BOTPLOT_TABLE_DELIVERIES"], ConsistentRead=True,
+        Key={"webhookId": {"S": hook.webhook_id}, "deliveryId": {"S": delivery_id}})["Item"]
 
 
 def test_only_a_2xx_answer_delivers_and_redirects_are_not_followed(webhooks_env):
