@@ -6,6 +6,8 @@ words has cosine 1 with it, a title sharing none has cosine 0)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 from botplot.knowledge.index.base import ChunkRecord, Hit
@@ -352,36 +354,42 @@ def test_a_page_scoring_under_six_tenths_of_the_best_is_not_used(shop_index, fak
     assert gift_return[0][0] > 1 and retrieve("shop", "gift return").citations[0]["score"] == 1.0
 
 
-def test_title_vectors_are_cached_per_embedding_model(fake_embedder, monkeypatch):
-    """After the embedding model changes (another model, other vectors), titles are embedded again by
-    it: a title vector of the previous model is never compared with the new model's question."""
+@contextmanager
+def _another_embedding_model(monkeypatch):
+    """The project's embedder switched to another model on another OpenAI endpoint (a fresh fake)."""
     from tests.support.fake_openai import FakeOpenAI
 
     from botplot.config import reload_settings
     from botplot.knowledge.embeddings import default_embedder
-    from botplot.knowledge.retrieval import rerank_by_title
 
-    hits = [hit("https://d.test/warranty", 0.40, "Warranty claims")]
-    before = rerank_by_title(hits, fake_embedder.embed(["warranty claims"])[0], fake_embedder.model)
-    assert round(before[0].score, 4) == 0.9
     other = FakeOpenAI(dimensions=64)
     try:
         monkeypatch.setenv("OPENAI_BASE_URL", other.base_url)
         monkeypatch.setenv("BOTPLOT_EMBEDDING_MODEL", "text-embedding-3-large")
         reload_settings()
         default_embedder.cache_clear()
-        embedder = default_embedder()
-        after = rerank_by_title(hits, embedder.embed(["warranty claims"])[0], embedder.model)
-        assert embedder.model == "text-embedding-3-large" and round(after[0].score, 4) == 0.9
+        yield
     finally:
         other.close()
 
 
+def test_title_vectors_are_cached_per_embedding_model(fake_embedder, monkeypatch):
+    """After the embedding model changes (another model, other vectors), titles are embedded again by
+    it: a title vector of the previous model is never compared with the new model's question."""
+    from botplot.knowledge.embeddings import default_embedder
+    from botplot.knowledge.retrieval import rerank_by_title
+
+    hits = [hit("https://d.test/warranty", 0.40, "Warranty claims")]
+    before = rerank_by_title(hits, fake_embedder.embed(["warranty claims"])[0], fake_embedder.model)
+    assert round(before[0].score, 4) == 0.9
+    with _another_embedding_model(monkeypatch):
+        embedder = default_embedder()
+        after = rerank_by_title(hits, embedder.embed(["warranty claims"])[0], embedder.model)
+        assert embedder.model == "text-embedding-3-large" and round(after[0].score, 4) == 0.9
+
+
 def test_pages_are_reranked_with_the_current_models_title_vectors(shop_index, fake_embedder, monkeypatch):
     """The same through ranked_pages: after a model change its reranking equals one from an empty cache."""
-    from tests.support.fake_openai import FakeOpenAI
-
-    from botplot.config import reload_settings
     from botplot.knowledge import retrieval
     from botplot.knowledge.embeddings import default_embedder
 
@@ -393,14 +401,7 @@ def test_pages_are_reranked_with_the_current_models_title_vectors(shop_index, fa
         return [(round(s, 4), g[0].chunk.chunk_id) for s, g in pages]
 
     scores()
-    other = FakeOpenAI(dimensions=64)
-    try:
-        monkeypatch.setenv("OPENAI_BASE_URL", other.base_url)
-        monkeypatch.setenv("BOTPLOT_EMBEDDING_MODEL", "text-embedding-3-large")
-        reload_settings()
-        default_embedder.cache_clear()
+    with _another_embedding_model(monkeypatch):
         after_change = scores()
         retrieval._title_vector.cache_clear()
         assert after_change == scores()
-    finally:
-        other.close()

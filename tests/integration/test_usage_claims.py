@@ -63,6 +63,24 @@ class _Raw:
         yield self.body
 
 
+def _conflict_once():
+    """DynamoDB's answer to the first transaction only: cancelled by a conflict (not by the claim's
+    condition), so the claim is refused for another reason than a mark already there."""
+    refused = []
+
+    def answer(request):
+        if refused:
+            return None
+        refused.append(request)
+        body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                           "message": "Transaction cancelled [TransactionConflict, None]",
+                           "CancellationReasons": [{"Code": "TransactionConflict", "Message": "injected"},
+                                                   {"Code": "None"}]}).encode()
+        return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "TransactionCanceledException"}, _Raw(body))
+
+    return answer
+
+
 def test_a_call_that_loses_the_claim_announces_nothing_and_logs_nothing(quota, before_transactions, caplog):
     project_id = ids.uuid7()
     for _ in range(3):
@@ -86,19 +104,7 @@ def test_a_claim_refused_for_another_reason_is_logged_and_the_next_call_claims_i
     project_id = ids.uuid7()
     for _ in range(3):
         quota.consume(project_id, "pro")
-    refused = []
-
-    def conflict_once(request):
-        if refused:
-            return None
-        refused.append(request)
-        body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-                           "message": "Transaction cancelled [TransactionConflict, None]",
-                           "CancellationReasons": [{"Code": "TransactionConflict", "Message": "injected"},
-                                                   {"Code": "None"}]}).encode()
-        return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "TransactionCanceledException"}, _Raw(body))
-
-    before_transactions(conflict_once)
+    before_transactions(_conflict_once())
     assert quota.consume(project_id, "pro").remaining == 1  # the call itself is counted and answered
     assert usage_events(project_id) == []
     (logged,) = [r for r in caplog.records if r.getMessage() == NOT_CLAIMED]
@@ -192,19 +198,7 @@ def test_a_month_over_a_lowered_plan_announces_its_exhaustion_once_per_project(q
 def test_a_refused_claim_of_a_lowered_plan_is_logged_and_the_next_refusal_claims_it(
         quota, lowered, before_transactions, caplog):
     project_id = lowered()
-    conflicts = []
-
-    def conflict_once(request):
-        if conflicts:
-            return None
-        conflicts.append(request)
-        body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-                           "message": "Transaction cancelled [TransactionConflict, None]",
-                           "CancellationReasons": [{"Code": "TransactionConflict", "Message": "injected"},
-                                                   {"Code": "None"}]}).encode()
-        return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "TransactionCanceledException"}, _Raw(body))
-
-    before_transactions(conflict_once)
+    before_transactions(_conflict_once())
     refused(quota, project_id, "pro")
     assert usage_events(project_id) == []
     (logged,) = [r for r in caplog.records if r.getMessage() == NOT_CLAIMED]
