@@ -69,7 +69,7 @@ def guide_site():
         yield site
 
 
-def test_chat_answers_within_seconds_while_a_crawl_embeds(stack, project, guide_site):
+def test_chat_answers_while_a_crawl_embeds_without_waiting_for_it(stack, project, guide_site):
     with stack.client(project["secretKey"]) as admin, stack.client(project["publicKey"]) as visitor:
         visitor.post("/api/v1/chat", json={"message": "warm up"})  # the first chat loads what chat needs
         added = admin.post("/api/v1/knowledge/url", json={"url": guide_site.url + "/"})
@@ -86,16 +86,13 @@ def test_chat_answers_within_seconds_while_a_crawl_embeds(stack, project, guide_
             time.sleep(0.2)
         assert progress["pagesFetched"] == PAGES + 1 and progress["pagesToEmbed"] == PAGES + 1 and progress["startedAt"]
 
-        started = time.monotonic()
         answer = visitor.post("/api/v1/chat", json={"message": "What is your return policy?"})
-        elapsed = time.monotonic() - started
         during = admin.get(f"/api/v1/knowledge/{source_id}").json()["source"]
         assert answer.status_code == 200 and answer.json()["response"]
-        # the crawl was still embedding when the answer came: chat did not wait for it
+        # the crawl was still embedding when the answer came: chat did not wait for it (behind one lock
+        # held for the whole embedding it once waited for the crawl to end); how long a question's
+        # embedding takes during a crawl is measured, not asserted: bench/chat_during_crawl.py
         assert during["status"] == "processing" and during["progress"]["pagesEmbedded"] < PAGES + 1, during
-        # generous for a busy shared 2-core machine; behind one lock held for the whole embedding it
-        # waited for the crawl to end (77-107 s for a docs site); bench/chat_during_crawl.py has figures
-        assert elapsed < 15, f"chat took {elapsed:.1f} s during a crawl"
         assert wait_until_processed(admin, source_id, timeout=300)["source"]["status"] == "ready"
         # the chat counted; the read that found it ready counted, and so does every read after
         assert int(admin.get(f"/api/v1/knowledge/{source_id}").headers["X-RateLimit-Remaining"]) == remaining - 3
