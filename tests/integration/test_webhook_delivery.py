@@ -409,16 +409,69 @@ def test_a_delivery_id_is_computed_the_same_by_every_version():
     assert delivery_id(event, "019ad8a0-0000-7000-8000-00000000bee0") == "019ad8a1-7c3e-7a12-b22c-5904a272d9d5"
 
 
-def test_an_attempt_records_how_long_the_receiver_took(webhooks_env):
+def test_an_attempt_records_how_long_the_receiver_took_in_milliseconds(webhooks_env, monkeypatch):
+    """``durationMs`` is the POST's time on the monotonic clock, read before and after it. The clock
+    here moves 2.5 s while the receiver handles the request and never otherwise, so the exact value
+    is known without timing anything (2,500 ms: not 2.5, not 2,502)."""
+    import types
+
     from botplot.webhooks import delivery
 
     receiver = webhooks_env
-    receiver.delay = 0.3
     hook = _hook(receiver)
     delivery.fan_out(_event(hook.project_id))
     (message,) = _queued(hook.webhook_id)
+    readings = []
+
+    def monotonic():
+        readings.append(7000.0 + 2.5 * len(receiver.received))
+        return readings[-1]
+
+    monkeypatch.setattr(delivery, "time", types.SimpleNamespace(monotonic=monotonic))
     assert delivery.deliver(message) == "delivered"
-    assert 300 <= _record(hook, message["deliveryId"]).duration_ms < 60_000  # milliseconds, not seconds
+    assert readings == [7000.0, 7002.5]  # once before the POST, once after the receiver answered
+    assert _record(hook, message["deliveryId"]).duration_ms == 2500
+
+
+def test_a_webhook_deleted_just_before_its_switch_off_is_not_brought_back(webhooks_env, caplog):
+    """The failure that reaches the switch-off threshold is counted, then the webhook is switched off;
+    a customer deleting the webhook between the two must not find it written back by the switch-off.
+    The delete is made in front of the switch-off's request to DynamoDB (botocore's before-send)."""
+    from botplot import clock
+    from botplot.db.webhooks import Delivery, Webhook
+    from botplot.services import webhooks
+    from botplot.webhooks import delivery
+
+    receiver = webhooks_env
+    hook = _hook(receiver)
+    receiver.statuses = [500]
+    delivery.fan_out(_event(hook.project_id))
+    (message,) = _queued(hook.webhook_id)
+    webhook = Webhook.get(hook.project_id, hook.webhook_id)
+    since = clock.iso_ms(datetime.now(timezone.utc) - timedelta(hours=1))
+    webhook.update(actions=[Webhook.consecutive_failures.set(2), Webhook.failing_since.set(since)])
+    deleted = []
+
+    def delete_before_the_switch_off(request, **_):
+        target = request.headers.get("X-Amz-Target", b"")
+        target = target.decode() if isinstance(target, bytes) else target
+        if not deleted and target.endswith("UpdateItem") and b"disabledReason" in request.body:
+            webhooks.delete(hook.project_id, hook.webhook_id)
+            deleted.append(hook.webhook_id)
+        return None
+
+    client = Webhook._get_connection().connection.client
+    client.meta.events.register_first("before-send.dynamodb", delete_before_the_switch_off)
+    caplog.clear()
+    try:
+        result = delivery.attempt(webhook, Delivery.get(hook.webhook_id, message["deliveryId"]))
+    finally:
+        client.meta.events.unregister("before-send.dynamodb", delete_before_the_switch_off)
+    assert deleted == [hook.webhook_id]  # the third failure in an hour reached the switch-off
+    assert (result.success, result.error) == (False, "HTTP 500")
+    with pytest.raises(Webhook.DoesNotExist):
+        _webhook(hook)
+    assert "webhook deactivated" not in [r.getMessage() for r in caplog.records]
 
 
 def test_the_switch_off_thresholds_are_inclusive(webhooks_env):

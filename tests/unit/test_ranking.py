@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from botplot.knowledge.index.base import ChunkRecord, Hit
-from botplot.knowledge.retrieval import rank_pages
+from botplot.knowledge.retrieval import RELATIVE_CUTOFF, choose, rank_pages
 from botplot.llm.context import AnswerInput, Passage
 from botplot.llm.responders import NOTHING_KNOWN, ExtractiveResponder
 
@@ -24,6 +24,15 @@ def test_pages_keep_their_chunks_best_first():
     hits = [_hit("https://d.test/a", 0.9, 1), _hit("https://d.test/b", 0.7), _hit("https://d.test/a", 0.5, 2)]
     ranked = rank_pages(hits)
     assert [h.chunk.ordinal for h in ranked[0][1]] == [1, 2]
+
+
+def test_a_further_page_scoring_exactly_six_tenths_of_the_best_is_quoted_and_one_just_under_is_not():
+    """RELATIVE_CUTOFF is "at least this share of the best page": the tie is inclusive."""
+    pages = rank_pages([_hit("https://d.test/best", 1.0), _hit("https://d.test/tie", 0.6),
+                        _hit("https://d.test/under", 0.5999)])
+    assert RELATIVE_CUTOFF == 0.6 and pages[1][0] == RELATIVE_CUTOFF * pages[0][0]  # an exact tie
+    assert [(score, hit.chunk.url) for score, hit in choose(pages)] == [
+        (1.0, "https://d.test/best"), (0.6, "https://d.test/tie")]
 
 
 def _passage(content: str, url: str = "https://d.test/guide", n: int = 0) -> Passage:

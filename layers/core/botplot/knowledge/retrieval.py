@@ -160,6 +160,18 @@ def text_fragment_url(url: str, snippet_text: str) -> str:
     return f"{url.partition('#')[0]}#:~:text={fragment}"
 
 
+def choose(pages: list[tuple[float, list[Hit]]]) -> list[tuple[float, Hit]]:
+    """(page score, hit) of the passages to quote: the best page's two best chunks, then the best chunk
+    of each further page scoring at least ``RELATIVE_CUTOFF`` of the best page's score (a page at
+    exactly that share is used), ``MAX_PASSAGES`` in all."""
+    chosen = [(pages[0][0], h) for h in pages[0][1][:2]]
+    for page_score, group in pages[1:]:
+        if len(chosen) >= MAX_PASSAGES or page_score < RELATIVE_CUTOFF * pages[0][0]:
+            break
+        chosen.append((page_score, group[0]))
+    return chosen
+
+
 def _passage(hit: Hit) -> Passage:
     c = hit.chunk
     return Passage(chunk_id=c.chunk_id, source_id=c.source_id, url=c.url, title=c.title, heading=c.heading,
@@ -183,11 +195,7 @@ def retrieve(project_id: str, question: str, context: str | None = None) -> Retr
     score = confidence(question, best, model)
     if score < GROUNDED_AT:
         return Retrieval(confidence=score)
-    chosen: list[tuple[float, Hit]] = [(pages[0][0], h) for h in pages[0][1][:2]]
-    for page_score, group in pages[1:]:
-        if len(chosen) >= MAX_PASSAGES or page_score < RELATIVE_CUTOFF * pages[0][0]:
-            break
-        chosen.append((page_score, group[0]))
+    chosen = choose(pages)
     citations, seen = [], set()
     for page_score, hit in chosen:
         key = hit.chunk.url or hit.chunk.source_id
