@@ -13,18 +13,27 @@ from tests.support.workers import delete, invoke_sqs, receive_all
 
 @pytest.fixture
 def knowledge_env(moto_endpoint, tmp_path, monkeypatch):
-    monkeypatch.setenv("BOTPLOT_INDEX", "sqlite")
-    monkeypatch.setenv("BOTPLOT_INDEX_PATH", str(tmp_path / "index.sqlite"))
-    monkeypatch.setenv("BOTPLOT_ALLOW_PRIVATE_TARGETS", "1")
-    monkeypatch.setenv("BOTPLOT_EMBEDDER", "minilm")
+    """The crawl worker's world: moto, an index in a file, and the model endpoint (the OpenAI fake,
+    which accepts ``sk-right``: yielded, with its record of the embedding requests). The pipeline is
+    the same whichever embedder answers: MiniLM has its own tests (tests/unit/test_minilm.py) and the
+    local stack's crawls embed with it (tests/e2e)."""
     from botplot.config import reload_settings
     from botplot.knowledge.embeddings import default_embedder
     from botplot.knowledge.index import default_index
+    from tests.support.fake_openai import FakeOpenAI
 
+    fake = FakeOpenAI(api_key="sk-right")
+    monkeypatch.setenv("BOTPLOT_INDEX", "sqlite")
+    monkeypatch.setenv("BOTPLOT_INDEX_PATH", str(tmp_path / "index.sqlite"))
+    monkeypatch.setenv("BOTPLOT_ALLOW_PRIVATE_TARGETS", "1")
+    monkeypatch.setenv("BOTPLOT_EMBEDDER", "openai")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-right")
     reload_settings()
     default_index.cache_clear()
     default_embedder.cache_clear()
-    yield
+    yield fake
+    fake.close()
     default_index.cache_clear()
     default_embedder.cache_clear()
     monkeypatch.undo()
@@ -59,6 +68,19 @@ def _source(project_id, source_id):
 
     source = knowledge.get(project_id, source_id)
     return source, json.loads(source.crawl_report or "null")
+
+
+def _source_events(project_id):
+    """The project's ``source.*`` events in the outbox, oldest first."""
+    from tests.support.workers import outbox_records
+
+    payloads = [json.loads(r["dynamodb"]["NewImage"]["payload"]["S"]) for r in outbox_records(project_id)]
+    return [p for p in payloads if p["event"].startswith("source.")]
+
+
+def _snake(name):
+    """A report field's name in webhook payloads (``embeddingCalls`` -> ``embedding_calls``)."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 def _chunks(project_id, source_id):
@@ -121,26 +143,39 @@ def test_resync_of_an_unchanged_site_embeds_nothing_and_changes_are_reported(kno
     assert stored.chunk_count == len(_chunks(project_id, source.source_id))
 
 
-def test_a_page_that_fails_for_a_passing_reason_keeps_its_chunks(knowledge_env, site):
+def test_a_page_that_fails_for_a_passing_reason_keeps_its_chunks(knowledge_env, site, monkeypatch, capfd):
     """...while, in the same resync, a page gone from the site loses its (the returns page comes
-    before the warranty page among the source's pages: one is kept, the next still removed)."""
+    before the warranty page among the source's pages: one is kept, the next still removed). The
+    crawl's metrics (EMF lines, service ``crawl``) count the pages it kept and those that failed."""
+    from botplot.config import reload_settings
     from botplot.services import knowledge
 
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    reload_settings()
     project_id = _project()
     source = knowledge.add_url(project_id, site.url + "/", "manual")
     _run(_crawl_messages())
     site.pages["/help/returns"] = ("redirect", "/help/returns")  # a redirect loop: fails this time
     site.pages["/sitemap.xml"] = ("application/xml", '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"/>')
     knowledge.recrawl(project_id, source.source_id)
+    capfd.readouterr()
     _run(_crawl_messages())
+    emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    crawl_metrics = {m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]: m for m in emitted
+                     if m.get("service") == "crawl"}
     _, report = _source(project_id, source.source_id)
     assert report["failed"] == [{"url": site.url + "/help/returns", "reason": "more than 5 redirects"}]
     assert report["removed"] == [site.url + "/help/warranty"]
+    kept = report["counts"]["unchanged"] + report["counts"]["changed"] + report["counts"]["added"]
+    assert crawl_metrics["CrawlPages"]["CrawlPages"] in (kept, [kept]) and kept == 2
+    assert crawl_metrics["CrawlFailures"]["CrawlFailures"] in (1, [1])
     contents = [c.content for c in _chunks(project_id, source.source_id)]
     assert any("30 days" in c for c in contents) and not any("two-year limited warranty" in c for c in contents)
 
 
-def test_private_targets_are_refused_with_a_clear_error(knowledge_env, site, monkeypatch):
+def test_private_targets_are_refused_with_a_clear_error(knowledge_env, site, info_logs, monkeypatch):
+    """A crawl that cannot start fails: the source is ``failed`` with the reason, the crawl's report
+    on it and in its one ``source.failed`` event (README "Webhooks"), and ``crawl failed`` is logged."""
     from botplot.config import reload_settings
     from botplot.services import knowledge
 
@@ -149,10 +184,28 @@ def test_private_targets_are_refused_with_a_clear_error(knowledge_env, site, mon
     project_id = _project()
     source = knowledge.add_url(project_id, site.url + "/", "manual")
     _run(_crawl_messages())
-    stored, _ = _source(project_id, source.source_id)
+    stored, report = _source(project_id, source.source_id)
     assert stored.status == "failed"
     assert "127.0.0.1" in stored.error and "not a public address" in stored.error
+    assert stored.error.startswith(f"Could not crawl {site.url}/: ")
     assert site.requests == []
+    assert (stored.progress, stored.crawl_deadline, stored.chunk_count, stored.word_count) == (None, None, 0, 0)
+    assert stored.last_crawled_at == stored.updated_at and stored.updated_at > source.updated_at
+    assert report["jobId"] == stored.crawl_job_id and report["counts"]["failed"] == 1
+
+    (event,) = _source_events(project_id)
+    assert event["event"] == "source.failed"
+    data = event["data"]
+    assert data.pop("report") == {_snake(k): v for k, v in report.items()}
+    assert data == {"source_id": source.source_id, "type": "url", "name": site.url + "/", "url": site.url + "/",
+                    "sync_frequency": "manual", "status": "failed", "error": stored.error,
+                    "failed_at": stored.last_crawled_at}
+    crawl_lines = [r for r in info_logs.records if r.getMessage().startswith("crawl ")]
+    assert [r.getMessage() for r in crawl_lines] == ["crawl crawling", "crawl failed"]
+    failed = crawl_lines[-1].__dict__
+    assert (failed["url"], failed["job_id"], failed["error"], failed["added"], failed["failed"]) == (
+        source.url, stored.crawl_job_id, stored.error, 0, 1)
+
 
 
 def test_page_limit_of_the_plan_is_respected(knowledge_env, site, monkeypatch):
@@ -227,46 +280,43 @@ def test_scheduler_queues_only_sources_of_its_frequency(knowledge_env, site):
 
 @pytest.fixture
 def openai_env(knowledge_env, monkeypatch):
-    """Embeddings from an OpenAI-compatible endpoint that accepts only ``sk-right``."""
+    """The model endpoint with a key it refuses (``sk-wrong``)."""
     from botplot.config import reload_settings
     from botplot.knowledge.embeddings import default_embedder
-    from tests.support.fake_openai import FakeOpenAI
 
-    fake = FakeOpenAI(api_key="sk-right")
-    monkeypatch.setenv("BOTPLOT_EMBEDDER", "openai")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
     reload_settings()
     default_embedder.cache_clear()
-    yield fake
-    fake.close()
-    default_embedder.cache_clear()
+    yield knowledge_env
 
 
-def test_a_bad_model_key_fails_the_crawl_at_once_with_a_readable_error(openai_env, site):
+def test_a_bad_model_key_fails_the_crawl_at_once_with_a_readable_error(openai_env, site, monkeypatch):
+    from botplot.knowledge import ingest
     from botplot.services import knowledge
 
+    monkeypatch.setattr(ingest, "EMBED_SLICE", 1)  # a slice per page: the first refused, the others not asked
     project_id = _project()
     source = knowledge.add_url(project_id, site.url + "/", "manual")
     assert _run(_messages_for(source.source_id)) == {"batchItemFailures": []}  # done with: no redelivery
     stored, report = _source(project_id, source.source_id)
     assert stored.status == "failed" and stored.error == "embedding failed: 401 from the model endpoint"
-    assert openai_env.rejected == 1  # not retried: another try cannot fix a key
+    assert openai_env.rejected == 1  # not retried, and no later slice asked: another try cannot fix a key
     assert report["jobId"] and _chunks(project_id, source.source_id) == []
+    assert report["counts"]["added"] == 4 and (report["embeddingCalls"], report["chunksEmbedded"]) == (0, 0)
     assert _messages_for(source.source_id) == []
+    (event,) = _source_events(project_id)
+    assert (event["event"], event["data"]["status"], event["data"]["error"], event["data"]["failed_at"]) == (
+        "source.failed", "failed", stored.error, stored.updated_at)
+    assert event["data"]["report"]["counts"] == report["counts"]
 
     qa = knowledge.add_qa(project_id, "Do you ship abroad?", "Yes, to the EU.")
     assert qa.status == "failed" and qa.error.startswith("embedding failed: 401 from the model endpoint")
 
 
-def test_a_passing_model_failure_leaves_the_crawl_to_the_queue(openai_env, site, monkeypatch):
+def test_a_passing_model_failure_leaves_the_crawl_to_the_queue(knowledge_env, site):
     from botplot.services import knowledge
 
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-right")
-    from botplot.config import reload_settings
-
-    reload_settings()
-    openai_env.embedding_failures = 3  # every attempt of this delivery answers 500
+    knowledge_env.embedding_failures = 3  # every attempt of this delivery answers 500
     project_id = _project()
     source = knowledge.add_url(project_id, site.url + "/", "manual")
     messages = _messages_for(source.source_id)
@@ -274,7 +324,7 @@ def test_a_passing_model_failure_leaves_the_crawl_to_the_queue(openai_env, site,
     assert result == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}  # SQS delivers it again
     stored, _ = _source(project_id, source.source_id)
     assert stored.status == "processing" and stored.error is None
-    assert len(openai_env.embedding_requests) == 3  # tried three times before giving the job back
+    assert len(knowledge_env.embedding_requests) == 3  # tried three times before giving the job back
 
 
 class _Lines(list):
@@ -448,35 +498,32 @@ class _Raw:
         yield self.body
 
 
-def test_a_crawl_that_fails_midway_writes_nothing_its_embedding_finishes_afterwards(openai_env, monkeypatch):
+def test_a_crawl_that_fails_midway_writes_nothing_its_embedding_finishes_afterwards(knowledge_env, monkeypatch):
     """A crawl that fails (here a progress write DynamoDB refuses) is retried by the queue; the slice
     it was embedding at that moment is not written when its embedding comes back."""
     from botocore.awsrequest import AWSResponse
 
-    from botplot.config import reload_settings
     from botplot.db.knowledge import Source
     from botplot.knowledge import ingest
     from botplot.services import knowledge
 
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-right")
-    reload_settings()
     monkeypatch.setattr(ingest, "EMBED_SLICE", 1)  # a slice per page
     monkeypatch.setattr(ingest.Progress, "interval", 0.0)  # every progress count written
-    openai_env.embedding_delay = 1.5  # the first slice is still being embedded when the crawl fails
+    knowledge_env.embedding_delay = 1.5  # the first slice is still being embedded when the crawl fails
     html = "text/html"
     pages = {"/": (html, page("Guides", "<h1>Guides</h1><p>Guides to our tents and stoves.</p>", ["/a", "/b"])),
              "/a": (html, page("Tents", "<h1>Tents</h1><p>How to pitch a tent in the wind.</p>")),
              "/b": (html, page("Stoves", "<h1>Stoves</h1><p>How to light a stove in the cold.</p>"))}
     # /b is served once the first slice's embedding request has reached the model: the crawl's next
     # progress write (after /b) is the one refused
-    gated = _GatedPages(pages, "/b", lambda: bool(openai_env.embedding_requests))
+    gated = _GatedPages(pages, "/b", lambda: bool(knowledge_env.embedding_requests))
     refused = []
 
     def refuse_a_progress_write_while_embedding(request, **_):
         target = request.headers.get("X-Amz-Target", b"")
         target = target.decode() if isinstance(target, bytes) else target
         if (not refused and target.endswith("UpdateItem") and b"progress" in request.body
-                and openai_env.embedding_requests):
+                and knowledge_env.embedding_requests):
             refused.append(request)
             body = json.dumps({"__type": "com.amazon.coral.validate#ValidationException",
                                "message": "injected"}).encode()
@@ -497,7 +544,7 @@ def test_a_crawl_that_fails_midway_writes_nothing_its_embedding_finishes_afterwa
     delete("BOTPLOT_CRAWL_QUEUE_URL", messages)
     assert gated.seen is True and len(refused) == 1
     assert result == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}  # SQS delivers it again
-    assert len(openai_env.embedding_requests) == 1  # the slices after it were not embedded
+    assert len(knowledge_env.embedding_requests) == 1  # the slices after it were not embedded
     stored, _ = _source(project_id, source.source_id)
     assert stored.status == "processing" and _chunks(project_id, source.source_id) == []
 
@@ -568,7 +615,7 @@ def test_a_source_deleted_during_its_crawl_keeps_nothing_the_crawl_indexed(knowl
         knowledge.get(project_id, source.source_id)
     assert default_index().list_source(project_id, source.source_id, 10, 0) == []
     assert list(Page.query(source.source_id)) == []
-    assert [m for m in info_logs if "deleted during its crawl" in m]
+    assert "source deleted during its crawl; removing what the crawl indexed" in info_logs
     events = [json.loads(r["dynamodb"]["NewImage"]["payload"]["S"])["event"] for r in outbox_records(project_id)]
     assert not [e for e in events if e.startswith("source.")]
 
@@ -581,3 +628,215 @@ def shop_site_pages(on_request):
     site = shop_site()
     site.pages = _DeletingPages(site.pages, "/help/warranty", on_request)
     return site
+
+
+def _guides_site(topics):
+    """A site of one-chunk pages: an index linking a guide per topic."""
+    html = "text/html"
+    pages = {"/": (html, page("Outdoor guides", "<h1>Outdoor guides</h1><p>Guides to our gear.</p>",
+                              [f"/guide/{t}" for t in topics]))}
+    for topic in topics:
+        pages[f"/guide/{topic}"] = (html, page(f"Guide to {topic}", f"<h1>Guide to {topic}</h1><p>How to choose "
+                                                                    f"and care for {topic} on a long trip.</p>"))
+    return Site(pages)
+
+
+def test_every_changed_page_is_embedded_once_in_crawl_order_in_slices_of_embed_slice_chunks(knowledge_env,
+                                                                                            monkeypatch):
+    """The model is asked for slices of EMBED_SLICE chunks (the last one shorter), each page's chunks
+    in exactly one request, in the order the crawl kept the pages; the report counts the calls and
+    the chunks embedded."""
+    from botplot.knowledge import ingest
+    from botplot.services import knowledge
+
+    monkeypatch.setattr(ingest, "EMBED_SLICE", 3)
+    topics = ["tents", "stoves", "lanterns", "backpacks", "boots", "maps", "ropes"]
+    project_id = _project()
+    with _guides_site(topics) as s:
+        source = knowledge.add_url(project_id, s.url + "/", "manual")
+        assert _run(_messages_for(source.source_id)) == {"batchItemFailures": []}
+    stored, report = _source(project_id, source.source_id)
+    chunks = _chunks(project_id, source.source_id)
+    assert stored.status == "ready" and len(report["added"]) == len(topics) + 1
+    assert sorted(c.url for c in chunks) == sorted(report["added"])  # one chunk a page
+
+    requests = [r["input"] for r in knowledge_env.embedding_requests]
+    assert [len(r) for r in requests] == [3, 3, 2]
+
+    def topic(text):
+        (found,) = [t for t in ["Outdoor guides", *topics] if t in text]
+        return found
+
+    by_url = {c.url: c for c in chunks}
+    assert [topic(text) for r in requests for text in r] == [topic(by_url[u].title) for u in report["added"]]
+    assert (report["embeddingCalls"], report["chunksEmbedded"]) == (3, len(chunks))
+
+
+def test_without_an_embedder_pages_are_indexed_and_the_report_says_nothing_was_embedded(knowledge_env, site,
+                                                                                        monkeypatch):
+    """``BOTPLOT_EMBEDDER=none`` (keyword search alone): the pages are indexed, no model is asked,
+    and the report's ``embeddingCalls`` and ``chunksEmbedded`` are 0."""
+    from botplot.config import reload_settings
+    from botplot.knowledge.embeddings import default_embedder
+    from botplot.services import knowledge
+
+    monkeypatch.setenv("BOTPLOT_EMBEDDER", "none")
+    reload_settings()
+    default_embedder.cache_clear()
+    project_id = _project()
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    assert _run(_messages_for(source.source_id)) == {"batchItemFailures": []}
+    stored, report = _source(project_id, source.source_id)
+    assert stored.status == "ready" and report["counts"]["added"] == 4
+    assert stored.chunk_count == len(_chunks(project_id, source.source_id)) >= 4
+    assert (report["embeddingCalls"], report["chunksEmbedded"]) == (0, 0)
+    assert knowledge_env.embedding_requests == []
+
+
+def test_a_write_that_fails_midway_stops_the_crawl_and_the_queues_retry_indexes_every_page_once(knowledge_env,
+                                                                                               monkeypatch):
+    """DynamoDB refuses the first slice's page records: the crawl fails (the queue delivers it again)
+    without writing any later slice; the second delivery crawls again and leaves every page once."""
+    from botocore.awsrequest import AWSResponse
+
+    from botplot.db.knowledge import Page
+    from botplot.knowledge import ingest
+    from botplot.services import knowledge
+
+    monkeypatch.setattr(ingest, "EMBED_SLICE", 1)  # a slice per page
+    refused = []
+
+    def refuse_the_first_page_records(request, **_):
+        target = request.headers.get("X-Amz-Target", b"")
+        target = target.decode() if isinstance(target, bytes) else target
+        if not refused and target.endswith("BatchWriteItem"):
+            refused.append(request)
+            body = json.dumps({"__type": "com.amazon.coral.validate#ValidationException",
+                               "message": "injected"}).encode()
+            return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ValidationException"}, _Raw(body))
+        return None
+
+    topics = ["tents", "stoves", "lanterns", "backpacks"]
+    project_id = _project()
+    client = Page._get_connection().connection.client
+    with _guides_site(topics) as s:
+        source = knowledge.add_url(project_id, s.url + "/", "manual")
+        messages = _messages_for(source.source_id)
+        client.meta.events.register_first("before-send.dynamodb", refuse_the_first_page_records)
+        try:
+            first = invoke_sqs("CrawlWorkerFunction", messages, "BOTPLOT_CRAWL_QUEUE_URL")
+        finally:
+            client.meta.events.unregister("before-send.dynamodb", refuse_the_first_page_records)
+        assert len(refused) == 1
+        assert first == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
+        stored, _ = _source(project_id, source.source_id)
+        assert stored.status == "processing" and list(Page.query(source.source_id)) == []
+        # the refused slice's chunks reached the index before its page records were refused; no later slice did
+        assert len({c.url for c in _chunks(project_id, source.source_id)}) <= 1
+
+        assert invoke_sqs("CrawlWorkerFunction", messages, "BOTPLOT_CRAWL_QUEUE_URL") == {"batchItemFailures": []}
+    delete("BOTPLOT_CRAWL_QUEUE_URL", messages)
+    stored, report = _source(project_id, source.source_id)
+    chunks = _chunks(project_id, source.source_id)
+    assert stored.status == "ready" and report["counts"]["added"] == len(topics) + 1
+    assert sorted(c.url for c in chunks) == sorted(p.url for p in Page.query(source.source_id))
+    assert len(chunks) == len({c.chunk_id for c in chunks}) == len(topics) + 1 == stored.chunk_count
+
+
+def test_progress_counts_are_written_at_most_every_two_seconds_and_only_for_the_sources_own_crawl(knowledge_env,
+                                                                                                   monkeypatch):
+    """README "Progress": each phase is written at once, counts within a phase when the last write is
+    2 s old (the crawl's clock is stood in for), and a crawl no longer the source's writes nothing."""
+    from types import SimpleNamespace
+
+    from botplot.db.knowledge import Source
+    from botplot.knowledge import ingest
+    from botplot.services import knowledge
+
+    now = {"monotonic": 1000.0}
+    monkeypatch.setattr(ingest, "time", SimpleNamespace(monotonic=lambda: now["monotonic"]))
+    project_id = _project()
+    source = knowledge.add_url(project_id, "https://docs.example.com/", "manual")
+    delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))  # no worker runs it here
+    progress = ingest.Progress(Source.get(project_id, source.source_id), source.crawl_job_id, "2031-01-31T22:00:00Z")
+
+    def shown():
+        stored = json.loads(Source.get(project_id, source.source_id).progress)
+        assert stored.pop("updatedAt")
+        return stored
+
+    progress.phase("crawling")
+    assert shown() == {"phase": "crawling", "pagesFetched": 0, "pagesQueued": 0, "pagesEmbedded": 0,
+                       "pagesToEmbed": 0, "startedAt": "2031-01-31T22:00:00Z"}
+    now["monotonic"] = 1001.75
+    progress.update(pagesFetched=3, pagesQueued=9)
+    assert (shown()["pagesFetched"], shown()["pagesQueued"]) == (0, 0)  # 1.75 s after the last write
+    now["monotonic"] = 1002.0
+    progress.update(pagesFetched=4)
+    assert (shown()["pagesFetched"], shown()["pagesQueued"]) == (4, 9)  # 2 s: written, with what came before
+    now["monotonic"] = 1010.0
+    progress.update(write=False, pagesQueued=0)
+    assert shown()["pagesQueued"] == 9  # kept for the next write
+    now["monotonic"] = 1010.5
+    progress.phase("embedding")  # a phase is written at once, whenever the last write was
+    assert shown() == {"phase": "embedding", "pagesFetched": 4, "pagesQueued": 0, "pagesEmbedded": 0,
+                       "pagesToEmbed": 0, "startedAt": "2031-01-31T22:00:00Z"}
+
+    newer = knowledge.recrawl(project_id, source.source_id)  # a newer crawl now owns the source
+    delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))
+    now["monotonic"] = 1020.0
+    progress.update(pagesEmbedded=4)
+    progress.phase("indexing")  # refused by the condition, silently
+    stored = Source.get(project_id, source.source_id)
+    assert (stored.crawl_job_id, stored.progress) == (newer.crawl_job_id, None)
+
+
+def test_a_jobs_result_says_what_it_did(knowledge_env, site):
+    """What the worker returns for a job, which Powertools Idempotency stores and returns again for a
+    redelivered message: ready with the pages and model calls, failed with the reason, or skipped
+    (the source deleted, or a newer crawl queued) without fetching anything."""
+    from botplot.knowledge.ingest import crawl_source
+    from botplot.services import knowledge
+
+    project_id = _project()
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))
+    assert crawl_source(project_id, source.source_id, source.crawl_job_id) == {
+        "status": "ready", "pages": 4, "embeddingCalls": 1}
+    fetched = len(site.requests)
+
+    newer = knowledge.recrawl(project_id, source.source_id)
+    delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))
+    assert crawl_source(project_id, source.source_id, source.crawl_job_id) == {
+        "status": "skipped", "reason": "superseded by a newer crawl"}
+    assert len(site.requests) == fetched
+    stored, _ = _source(project_id, source.source_id)
+    assert (stored.status, stored.crawl_job_id) == ("processing", newer.crawl_job_id)
+
+    site.pages.clear()  # every page answers 404 now
+    assert crawl_source(project_id, source.source_id, newer.crawl_job_id) == {"status": "failed", "error": "HTTP 404"}
+    stored, _ = _source(project_id, source.source_id)
+    assert (stored.status, stored.error) == ("failed", f"Could not crawl {site.url}/: HTTP 404")
+
+    knowledge.delete(project_id, source.source_id)
+    assert crawl_source(project_id, source.source_id, newer.crawl_job_id) == {
+        "status": "skipped", "reason": "source deleted"}
+
+
+def test_a_project_deleted_since_its_crawl_was_queued_is_crawled_at_the_free_plans_page_limit(knowledge_env, site,
+                                                                                             monkeypatch):
+    from botplot.config import reload_settings
+    from botplot.db.projects import Project
+    from botplot.knowledge.ingest import crawl_source
+    from botplot.services import knowledge
+
+    monkeypatch.setenv("BOTPLOT_PAGE_LIMITS", '{"free": 1}')
+    reload_settings()
+    project_id = _project("enterprise")
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))
+    # as when delete_project removes the source, then the project, between the job's reading of each
+    Project.get(project_id).delete()
+    assert crawl_source(project_id, source.source_id, source.crawl_job_id)["pages"] == 1
+    _, report = _source(project_id, source.source_id)
+    assert report["truncated"] == "page limit of 1 reached"

@@ -89,9 +89,9 @@ class Progress:
         self._written = 0.0
         self._lock = threading.Lock()
 
-    def phase(self, name: str, **counts: int) -> None:
+    def phase(self, name: str) -> None:
         with self._lock:
-            self.state.update(phase=name, **counts)
+            self.state["phase"] = name
             logger.info(f"crawl {name}", extra={"url": self.source.url, "job_id": self.job_id,
                                                  **{k: v for k, v in self.state.items() if k != "phase"}})
             self._write()
@@ -115,11 +115,13 @@ class Progress:
 
 
 def _page_limit(project_id: str) -> int:
+    """The project's plan's page limit (every plan has one); the free plan's for a project deleted
+    since its crawl was queued."""
     try:
         plan = Project.get(project_id).plan
     except DoesNotExist:
         plan = "free"
-    return settings().page_limits.get(plan, 0)
+    return settings().page_limits[plan]
 
 
 class _Pipeline:
@@ -169,11 +171,11 @@ class _Pipeline:
             embedded = self._embedding.submit(self._embed, part)
             self._slices.append(self._writing.submit(self._write, part, embedded))
 
-    def _embed(self, part: list[tuple[CrawledPage, Page | None, list[ChunkRecord]]]) -> bool:
-        """Vectors for the slice's chunks (in place); False when an earlier slice failed (the crawl
+    def _embed(self, part: list[tuple[CrawledPage, Page | None, list[ChunkRecord]]]) -> None:
+        """Vectors for the slice's chunks (in place); none once an earlier slice failed (the crawl
         fails with that slice's error: no more model calls)."""
         if self._failed:
-            return False
+            return
         try:
             chunk_records = [r for _, _, page_records in part for r in page_records]
             calls = embed(chunk_records)
@@ -182,10 +184,10 @@ class _Pipeline:
             raise
         self.report.embedding_calls += calls
         self.report.chunks_embedded += len(chunk_records) if calls else 0
-        return True
 
     def _write(self, part: list[tuple[CrawledPage, Page | None, list[ChunkRecord]]], embedded: Future) -> None:
-        if not embedded.result() or self._failed:  # result() raises the slice's embedding failure
+        embedded.result()  # raises the slice's embedding failure
+        if self._failed:  # this slice's embedding was skipped, or the crawl or another slice failed
             return
         try:
             self.index.upsert([r for _, _, page_records in part for r in page_records])
@@ -207,13 +209,13 @@ class _Pipeline:
     def finish(self) -> None:
         """After the crawl: the last slice, then every slice written; the first failure is raised."""
         self._submit()
-        self.progress.phase("embedding", pagesToEmbed=self.to_embed)
+        self.progress.phase("embedding")
         try:
             for written in self._slices:
                 written.result()
         finally:
             self._stop()
-        self.progress.phase("indexing", pagesEmbedded=self.embedded)
+        self.progress.phase("indexing")
 
     def abandon(self) -> None:
         """The crawl itself failed: let the slices under way finish, start no more."""
