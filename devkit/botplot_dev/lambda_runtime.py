@@ -39,6 +39,44 @@ def load_module(function: str) -> ModuleType:
         return _modules[function]
 
 
+def forget_modules(*functions: str) -> None:
+    """Take these functions' modules (every one loaded so far when none is named) out of this process:
+    the next :func:`load_module` imports them afresh, as a cold start would."""
+    with _lock:
+        for function in functions or list(_modules):
+            module = _modules.pop(function, None)
+            if module is not None:
+                sys.modules.pop(module.__name__, None)
+
+
+def holds_aws_client(module: ModuleType) -> bool:
+    """Whether a module built an AWS client at import (directly or one attribute down, as Powertools'
+    idempotency layer does): the client keeps the endpoint and credentials of that moment."""
+    from botocore.client import BaseClient
+
+    for value in vars(module).values():
+        attributes = getattr(value, "__dict__", {}).values() if not isinstance(value, type) else ()
+        if isinstance(value, BaseClient) or any(isinstance(v, BaseClient) for v in attributes):
+            return True
+    return False
+
+
+def forget_modules_holding_aws_clients() -> list[str]:
+    """Forget the loaded functions whose modules built an AWS client at import (the crawl and webhook
+    workers' idempotency store); the functions forgotten.
+
+    In Lambda a function's environment never changes after its cold start. In one test process the
+    AWS endpoint does (a session's moto server, a local stack's, none before either starts): a worker
+    first loaded by a test that needed only its constants would keep calling AWS itself, and fail
+    every job, in whichever later test runs it. Forgotten, it is loaded again, cold, against the
+    endpoint of the moment.
+    """
+    with _lock:
+        stale = [function for function, module in _modules.items() if holds_aws_client(module)]
+    forget_modules(*stale)
+    return stale
+
+
 class LambdaContext:
     def __init__(self, function: str, timeout_seconds: float = 60):
         self.function_name = function

@@ -21,7 +21,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -50,7 +49,7 @@ def _run_in_fork(run) -> int:
 
 def warm_up() -> None:
     """In mutmut's fork server (working directory: the module's stage)."""
-    from botplot_dev import moto_session
+    from botplot_dev import lambda_runtime, moto_session
 
     report: dict[str, object] = {"pid": os.getpid()}
     try:
@@ -59,7 +58,7 @@ def warm_up() -> None:
         report["error"] = repr(error)
     if report.get("check_exit") != 0:  # the sessions then do it all themselves, as without a warm-up
         moto_session.unprepare()
-        _forget_functions()
+        lambda_runtime.forget_modules()
     report["prepared"] = moto_session.prepared()
     Path("warmup.json").write_text(json.dumps(report, indent=1))
     # what the fork server holds now is every session's starting point: kept out of the collector's
@@ -92,18 +91,6 @@ def _warm_up(report: dict[str, object]) -> None:
     report.update(check_exit=code, check_seconds=round(time.monotonic() - started, 2))
 
 
-def _holds_aws_client(module) -> bool:
-    """Whether a module built an AWS client at import (directly or one attribute down, as
-    Powertools' idempotency layer does): it names the fork server's moto endpoint, not the session's."""
-    from botocore.client import BaseClient
-
-    for value in vars(module).values():
-        attributes = getattr(value, "__dict__", {}).values() if not isinstance(value, type) else ()
-        if isinstance(value, BaseClient) or any(isinstance(v, BaseClient) for v in attributes):
-            return True
-    return False
-
-
 def _import_functions() -> tuple[list[str], list[str]]:
     """Import every function's ``app.py`` as the tests' Lambda runtime does (the chat app alone costs
     seconds), except those that build an AWS client at import: each session imports them again."""
@@ -113,19 +100,9 @@ def _import_functions() -> tuple[list[str], list[str]]:
     kept, left = [], []
     for function in tpl.resources("AWS::Serverless::Function"):
         module = lambda_runtime.load_module(function)
-        if _holds_aws_client(module):
-            _forget_functions(function)
+        if lambda_runtime.holds_aws_client(module):
+            lambda_runtime.forget_modules(function)
             left.append(function)
         else:
             kept.append(function)
     return kept, left
-
-
-def _forget_functions(*functions: str) -> None:
-    """Take these functions' modules (all imported so far when none is named) out of this process."""
-    from botplot_dev import lambda_runtime
-
-    for function in functions or list(lambda_runtime._modules):
-        module = lambda_runtime._modules.pop(function, None)
-        if module is not None:
-            sys.modules.pop(module.__name__, None)

@@ -12,7 +12,9 @@ import boto3
 import pytest
 
 from botplot_dev.lambda_runtime import LambdaContext, load_module, sqs_event
+from tests.support.aws import using_endpoint
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.ports import free_port
 from tests.support.receivers import PythonReceiver
 from tests.support.site import Site, store_site
 from tests.support.workers import delete, invoke_stream, outbox_records, receive_all
@@ -82,6 +84,24 @@ def test_an_ipv6_literal_is_crawled_not_a_crash(local_world):
     assert done.status == "ready", done.error
     assert done.chunk_count >= 1 and done.crawl_deadline is None
     assert any(url.startswith(site.url) for url in json.loads(done.crawl_report)["added"])
+
+
+def test_a_worker_first_loaded_against_another_endpoint_crawls_against_this_one(local_world):
+    """The crawl worker builds its idempotency store's AWS client at import, as in Lambda, where the
+    endpoint never changes. In a test process it does: before this session's moto server starts (when
+    tests/integration/test_template.py reads the worker's constants, AWS itself) or inside another
+    stack's. A worker loaded then must be loaded again, not fail every job of a later test: under
+    `make test JOBS=2` such a test ran first on one worker, and three crawl tests failed there."""
+    from botplot.services import knowledge, projects
+
+    with using_endpoint(f"http://127.0.0.1:{free_port()}", {}):  # nothing listens there
+        load_module("CrawlWorkerFunction")
+    project, _ = projects.create_project("reloaded worker", "enterprise")
+    with Site(store_site()) as site:
+        source = knowledge.add_url(project.project_id, site.url + "/help/returns", "manual")
+        worker = load_module("CrawlWorkerFunction").handler
+        assert worker(_crawl_event(), LambdaContext("crawl", 900)) == {"batchItemFailures": []}
+    assert knowledge.get(project.project_id, source.source_id).status == "ready"
 
 
 def test_a_job_failing_its_last_attempt_leaves_the_source_failed(local_world, monkeypatch):

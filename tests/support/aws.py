@@ -12,14 +12,18 @@ import pytest
 
 
 def forget_clients() -> None:
+    """Drop every client naming an endpoint: pynamodb's connections, ``botplot.aws``'s clients and the
+    functions' modules that built one at import (loaded again, cold, when next invoked)."""
     from botplot import aws
     from botplot.db import base
     from botplot.db.registry import MODELS_BY_LOGICAL_ID
+    from botplot_dev.lambda_runtime import forget_modules_holding_aws_clients
 
     for model in MODELS_BY_LOGICAL_ID.values():
         model._connection = None
     base._connection = None
     aws.client.cache_clear()
+    forget_modules_holding_aws_clients()
 
 
 @contextmanager
