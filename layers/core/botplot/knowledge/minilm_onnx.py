@@ -5,7 +5,7 @@ The offline embedder's fast path (``embeddings.MiniLMEmbedder`` falls back to nu
 and token-type embeddings and their layer norm; six layers of self-attention (ONNX Runtime's fused
 ``Attention``), residual + layer norm (``Add`` and ``LayerNormalization``, kept apart: see
 ``OnnxMiniLM``), the 1,536-wide feed-forward with BERT's exact erf GELU (``BiasGelu``); mean
-pooling and L2 normalisation.
+pooling and L2 normalisation; all of it the body of a loop over a group of texts, one run each group.
 
 The float32 graph is then quantised (``quantize_dynamic``: int8 weights per output channel, each
 product's activations quantised on the fly), which on a CPU with int8 dot-product instructions
@@ -27,13 +27,19 @@ import tempfile
 from pathlib import Path
 
 #: bump when the graph below changes: cached files of another version are never used
-VERSION = 4
+VERSION = 5
 HEADS, HIDDEN, LAYERS = 12, 384, 6
 
 
 def build_graph(weights: dict):
-    """The float32 ONNX model: input ``input_ids`` (int64, texts × tokens: texts of one length, no
-    padding), output ``embedding`` (texts × 384, unit vectors)."""
+    """The float32 ONNX model: inputs ``input_ids`` (int64, every text's word pieces one after the
+    other) and ``lengths`` (int64, each text's count of them), output ``embedding`` (texts × 384,
+    unit vectors).
+
+    The encoder is the body of a ``Loop`` over the texts: each text is encoded on its own (no
+    padding; see ``OnnxMiniLM``), but a whole group of texts is one call into ONNX Runtime, so the
+    calling thread takes Python's GIL back once a group instead of once a text (while the crawl's
+    threads run Python, each such return waits up to the interpreter's 5 ms switch interval)."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
@@ -48,10 +54,13 @@ def build_graph(weights: dict):
         return output
 
     w = weights
+    # the loop's step: text number ``text`` of the group, its word pieces as a batch of one
+    start = node("Gather", ["starts", "text"], "start")
+    text_ids = node("Unsqueeze", [node("Slice", ["input_ids", start, node("Gather", ["ends", "text"], "end")],
+                                       "text_pieces"), const("axes0", np.array([0], np.int64))], "text_ids")
     # the embeddings: a text's word pieces, their positions and the one token type every input has
-    words = node("Gather", [const("word_embeddings", w["embeddings.word_embeddings.weight"]), "input_ids"],
-                 "words")
-    length = node("Shape", ["input_ids"], "length", start=1, end=2)
+    words = node("Gather", [const("word_embeddings", w["embeddings.word_embeddings.weight"]), text_ids], "words")
+    length = node("Shape", [text_ids], "length", start=1, end=2)
     positions = node("Slice", [const("positions", w["embeddings.position_embeddings.weight"]
                                      + w["embeddings.token_type_embeddings.weight"][0]),
                                const("zero", np.array([0], np.int64)), length, const("axis0", np.array([0], np.int64))],
@@ -88,13 +97,37 @@ def build_graph(weights: dict):
         x = add_and_norm(down, x, p + "output.dense.bias", p + "output.LayerNorm", f"layer_input_{n + 1}")
     # the mean over the tokens, then unit length
     pooled = node("ReduceMean", [x], "pooled", axes=[1], keepdims=0)
-    node("LpNormalization", [pooled], "embedding", axis=-1, p=2)
+    node("LpNormalization", [pooled], "text_embedding", axis=-1, p=2)
+    node("Identity", ["more_in"], "more_out")
+    body = helper.make_graph(
+        nodes, "one_text",
+        [helper.make_tensor_value_info("text", TensorProto.INT64, []),
+         helper.make_tensor_value_info("more_in", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("more_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("text_embedding", TensorProto.FLOAT, [1, HIDDEN])],
+        initializers,
+        # the products' outputs typed: onnx's shape inference cannot follow a loop body's values from outside
+        # it, and the quantiser casts each int8 product's result back to this type
+        value_info=[helper.make_tensor_value_info(n.output[0], TensorProto.FLOAT, None)
+                    for n in nodes if n.op_type == "MatMul"])
 
+    # the group: where each text's pieces start and end (1-element rows: what Slice takes), then the loop
+    group = [helper.make_node(op, inputs, [output], name=output, **attrs) for op, inputs, output, attrs in [
+        ("CumSum", ["lengths", "axis0_scalar"], "cumulative", {}),
+        ("Sub", ["cumulative", "lengths"], "offsets", {}),
+        ("Unsqueeze", ["cumulative", "axes1"], "ends", {}),
+        ("Unsqueeze", ["offsets", "axes1"], "starts", {}),
+        ("Size", ["lengths"], "texts", {}),
+        ("Loop", ["texts", ""], "per_text", {"body": body}),  # texts × 1 × 384
+        ("Squeeze", ["per_text", "axes1"], "embedding", {}),
+    ]]
     graph = helper.make_graph(
-        nodes, "all-MiniLM-L6-v2",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["texts", "tokens"])],
+        group, "all-MiniLM-L6-v2",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["pieces"]),
+         helper.make_tensor_value_info("lengths", TensorProto.INT64, ["texts"])],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["texts", HIDDEN])],
-        initializers)
+        [numpy_helper.from_array(np.array([1], np.int64), "axes1"),
+         numpy_helper.from_array(np.array(0, np.int64), "axis0_scalar")])
     opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
     return helper.make_model(graph, opset_imports=opsets, producer_name="botplot")
 
@@ -137,7 +170,8 @@ def _build(weights_path: Path, fp32: Path, int8: Path) -> None:
         # the embedding table stays float32 (quantising a lookup saves memory, not time)
         # (onnx's shape inference does not type the contrib ops' outputs: they are all float32)
         quantize_dynamic(partial, partial_int8, op_types_to_quantize=["MatMul", "Attention"], per_channel=True,
-                         weight_type=QuantType.QInt8, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+                         weight_type=QuantType.QInt8, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT,
+                                                                   "EnableSubgraph": True})  # the loop's body
         os.replace(partial_int8, int8)
         os.replace(partial, fp32)
     finally:  # nothing half-built is left behind, whatever failed
@@ -148,10 +182,10 @@ def _build(weights_path: Path, fp32: Path, int8: Path) -> None:
 class OnnxMiniLM:
     """An ONNX Runtime session of the graph above (``quantized``: the int8 one).
 
-    Each text is run on its own: no padding to compute, and each product's activations are
-    quantised with the text's own range, so a text gets the same vector whatever it is embedded
-    with (a batch's range would be set by its widest text). A run of one 256-piece text is large
-    enough for the products to run at full speed."""
+    Each text is encoded on its own (one turn of the graph's loop): no padding to compute, and each
+    product's activations are quantised with the text's own range, so a text gets the same vector
+    whatever it is embedded with (a batch's range would be set by its widest text). One text of
+    256 pieces is large enough for the products to run at full speed."""
 
     def __init__(self, weights_path: Path, quantized: bool = True):
         import numpy as np
@@ -170,9 +204,12 @@ class OnnxMiniLM:
                                                     disabled_optimizers=["SkipLayerNormFusion"])
 
     def encode(self, ids: list[list[int]]):
-        """Unit vectors (texts × 384, float32) of tokenized texts (each at most 256 word pieces)."""
+        """Unit vectors (texts × 384, float32) of tokenized texts (each at most 256 word pieces), in
+        one run: each text encoded on its own inside the graph's loop."""
         np = self.np
-        return np.vstack([self.session.run(None, {"input_ids": np.asarray([text], np.int64)})[0] for text in ids])
+        pieces = np.fromiter((piece for text in ids for piece in text), np.int64)
+        lengths = np.fromiter((len(text) for text in ids), np.int64, len(ids))
+        return self.session.run(None, {"input_ids": pieces, "lengths": lengths})[0]
 
 
 if __name__ == "__main__":  # `python -m botplot.knowledge.minilm_onnx`: build the cached files at install time
