@@ -423,7 +423,7 @@ def test_the_first_pages_are_searchable_while_the_crawl_still_fetches(knowledge_
     from botplot.knowledge.index import default_index
     from botplot.services import knowledge
 
-    monkeypatch.setattr(ingest, "EMBED_SLICE", 4)  # a slice every four one-chunk pages
+    monkeypatch.setattr(ingest, "EMBED_SLICE", 4)  # slices of one, two, then four one-chunk pages
     topics = ["tents", "stoves", "lanterns", "backpacks", "boots", "maps", "ropes", "canoes"]
     html = "text/html"
     pages = {"/": (html, page("Outdoor guides", "<h1>Outdoor guides</h1><p>Guides to our gear.</p>",
@@ -641,11 +641,12 @@ def _guides_site(topics):
     return Site(pages)
 
 
-def test_every_changed_page_is_embedded_once_in_crawl_order_in_slices_of_embed_slice_chunks(knowledge_env,
-                                                                                            monkeypatch):
-    """The model is asked for slices of EMBED_SLICE chunks (the last one shorter), each page's chunks
-    in exactly one request, in the order the crawl kept the pages; the report counts the calls and
-    the chunks embedded."""
+def test_every_changed_page_is_embedded_once_in_crawl_order_in_slices_growing_to_embed_slice(knowledge_env,
+                                                                                             monkeypatch):
+    """The model is asked for slices of EMBED_SLICE // 8 chunks (at least one), then twice the last,
+    up to EMBED_SLICE (the last one shorter): the embedder starts with the first pages. Each page's
+    chunks are in exactly one request, in the order the crawl kept the pages; the report counts the
+    calls and the chunks embedded."""
     from botplot.knowledge import ingest
     from botplot.services import knowledge
 
@@ -661,7 +662,7 @@ def test_every_changed_page_is_embedded_once_in_crawl_order_in_slices_of_embed_s
     assert sorted(c.url for c in chunks) == sorted(report["added"])  # one chunk a page
 
     requests = [r["input"] for r in knowledge_env.embedding_requests]
-    assert [len(r) for r in requests] == [3, 3, 2]
+    assert [len(r) for r in requests] == [1, 2, 3, 2]  # eight one-chunk pages
 
     def topic(text):
         (found,) = [t for t in ["Outdoor guides", *topics] if t in text]
@@ -669,7 +670,7 @@ def test_every_changed_page_is_embedded_once_in_crawl_order_in_slices_of_embed_s
 
     by_url = {c.url: c for c in chunks}
     assert [topic(text) for r in requests for text in r] == [topic(by_url[u].title) for u in report["added"]]
-    assert (report["embeddingCalls"], report["chunksEmbedded"]) == (3, len(chunks))
+    assert (report["embeddingCalls"], report["chunksEmbedded"]) == (4, len(chunks))
 
 
 def test_without_an_embedder_pages_are_indexed_and_the_report_says_nothing_was_embedded(knowledge_env, site,
