@@ -6,7 +6,8 @@
 # read-only in Lambda, so without it every cold start would compile FastAPI, pydantic and the rest
 # from source (measured: 1.1 s instead of 0.35 s).
 LAYERS_DIR := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
-PIP ?= $(shell command -v python3.12 >/dev/null 2>&1 && echo python3.12 || echo python3) -m pip
+PYTHON ?= $(shell command -v python3.12 >/dev/null 2>&1 && echo python3.12 || echo python3)
+PIP ?= $(PYTHON) -m pip
 # WHEEL_ARCH: the template's arm64 (aarch64) for `sam build`; the Lambda twin of the tests builds the
 # same layers for the test machine's x86_64 (tests/integration/test_lambda_twin.py).
 WHEEL_ARCH ?= aarch64
@@ -19,6 +20,7 @@ RUNTIME_PROVIDED = boto3 botocore s3transfer jmespath dateutil python_dateutil u
 define install_layer
 	$(PIP) install $(WHEELS) --no-compile --target "$(ARTIFACTS_DIR)/python" -r requirements.txt $(1)
 	cd "$(ARTIFACTS_DIR)/python" && for p in $(RUNTIME_PROVIDED); do rm -rf $$p $$p.py $$p-*.dist-info; done
+	rm -rf "$(ARTIFACTS_DIR)/python/bin"  # console scripts: never run in Lambda, their #! is this machine's python
 	find "$(ARTIFACTS_DIR)/python" -name __pycache__ -type d -prune -exec rm -rf {} +
 endef
 
@@ -30,13 +32,16 @@ endef
 
 # A layer stacked on other layers ($(1): their directories, e.g. "core ai") installs the
 # dependencies it shares with them at their versions (constraints) and then leaves them out, so no
-# function carries two copies of a package.
+# function carries two copies of a package: pip resolves the base layers without installing them
+# (--dry-run --report; pip 23 wants a --target even then) and drop_base_packages.py deletes the
+# distributions it names, each by its RECORD.
 define install_on
 	for base in $(1); do sed 's/\[.*\]//' "$(LAYERS_DIR)/$$base/requirements.txt"; done > "$(ARTIFACTS_DIR)/base-constraints.txt"
 	$(call install_layer,-c "$(ARTIFACTS_DIR)/base-constraints.txt")
-	base=$$(mktemp -d) && for layer in $(1); do $(PIP) install $(WHEELS) --target "$$base" \
-		-r "$(LAYERS_DIR)/$$layer/requirements.txt" -c "$(ARTIFACTS_DIR)/base-constraints.txt"; done \
-		&& for entry in $$(ls "$$base"); do rm -rf "$(ARTIFACTS_DIR)/python/$$entry"; done; rm -rf "$$base"
-	rm -f "$(ARTIFACTS_DIR)/base-constraints.txt"
+	scratch=$$(mktemp -d) && $(PIP) install $(WHEELS) --dry-run --ignore-installed --target "$$scratch" \
+		--report "$(ARTIFACTS_DIR)/base-report.json" -c "$(ARTIFACTS_DIR)/base-constraints.txt" \
+		$(foreach base,$(1),-r "$(LAYERS_DIR)/$(base)/requirements.txt"); status=$$?; rm -rf "$$scratch"; exit $$status
+	$(PYTHON) "$(LAYERS_DIR)/drop_base_packages.py" "$(ARTIFACTS_DIR)/base-report.json" "$(ARTIFACTS_DIR)/python"
+	rm -f "$(ARTIFACTS_DIR)/base-constraints.txt" "$(ARTIFACTS_DIR)/base-report.json"
 	$(compile_bytecode)
 endef
