@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -87,8 +88,44 @@ def _warm_up(report: dict[str, object]) -> None:
     report["functions_imported"], report["functions_left_to_sessions"] = _import_functions()
     report["import_seconds"] = round(time.monotonic() - started, 2)
     started = time.monotonic()
+    report["libraries_imported"] = _import_libraries(runner)
+    report["libraries_seconds"] = round(time.monotonic() - started, 2)
+    started = time.monotonic()
     code = _run_in_fork(lambda: runner.run_tests(mutant_name=None, tests=[]))
     report.update(check_exit=code, check_seconds=round(time.monotonic() - started, 2))
+
+
+_OURS = ("botplot", "tests", "mutmut", "_pytest", "pytest", "__main__")
+
+
+def _library(name: str) -> bool:
+    return not name.startswith(_OURS)
+
+
+def _import_libraries(runner) -> int:
+    """Import here the third-party modules the selection imports on first use (``openai`` alone
+    costs a crawl test's session 2-3 s), found by running it once in a fork: every session then
+    starts with them, as it does with the functions' modules. Our own modules are left out (a mutated
+    one, a function's app building an AWS client); a library that fails to import here is left to
+    the sessions. The check run that follows runs on this state."""
+    import importlib
+
+    before, found = set(sys.modules), Path.cwd() / "warmup-libraries.txt"
+
+    def run() -> int:
+        code = runner.run_tests(mutant_name=None, tests=[])
+        found.write_text("\n".join(sorted(m for m in set(sys.modules) - before if _library(m))))
+        return code
+
+    _run_in_fork(run)
+    imported = 0
+    for name in found.read_text().split() if found.exists() else []:
+        try:
+            importlib.import_module(name)
+            imported += 1
+        except Exception:  # noqa: BLE001 - e.g. a module importable only as a side effect of another
+            pass
+    return imported
 
 
 def _import_functions() -> tuple[list[str], list[str]]:

@@ -78,6 +78,18 @@ def _source_events(project_id):
     return [p for p in payloads if p["event"].startswith("source.")]
 
 
+def _crawl_metrics(capfd) -> dict[str, float]:
+    """The crawl's metrics (service ``crawl``) in the EMF lines written since the last read: name -> value."""
+    emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    values = {}
+    for record in emitted:
+        if record.get("service") == "crawl":
+            name = record["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]
+            value = record[name]
+            values[name] = value[0] if isinstance(value, list) else value
+    return values
+
+
 def _snake(name):
     """A report field's name in webhook payloads (``embeddingCalls`` -> ``embedding_calls``)."""
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
@@ -123,6 +135,7 @@ def test_resync_of_an_unchanged_site_embeds_nothing_and_changes_are_reported(kno
     stored, report = _source(project_id, source.source_id)
     assert default_embedder().calls == calls and report["embeddingCalls"] == 0
     assert report["counts"] == {"added": 0, "changed": 0, "unchanged": 4, "removed": 0, "failed": 0, "skipped": 1}
+    assert sorted(report["unchanged"]) == sorted({c.url for c in _chunks(project_id, source.source_id)})
     assert sorted(c.chunk_id for c in _chunks(project_id, source.source_id)) == ids_before
 
     # the site changes: shipping is rewritten, the warranty page leaves the sitemap, a new page is linked
@@ -160,15 +173,12 @@ def test_a_page_that_fails_for_a_passing_reason_keeps_its_chunks(knowledge_env, 
     knowledge.recrawl(project_id, source.source_id)
     capfd.readouterr()
     _run(_crawl_messages())
-    emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
-    crawl_metrics = {m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]: m for m in emitted
-                     if m.get("service") == "crawl"}
+    crawl_metrics = _crawl_metrics(capfd)
     _, report = _source(project_id, source.source_id)
     assert report["failed"] == [{"url": site.url + "/help/returns", "reason": "more than 5 redirects"}]
     assert report["removed"] == [site.url + "/help/warranty"]
     kept = report["counts"]["unchanged"] + report["counts"]["changed"] + report["counts"]["added"]
-    assert crawl_metrics["CrawlPages"]["CrawlPages"] in (kept, [kept]) and kept == 2
-    assert crawl_metrics["CrawlFailures"]["CrawlFailures"] in (1, [1])
+    assert (crawl_metrics["CrawlPages"], crawl_metrics["CrawlFailures"]) == (kept, 1) and kept == 2
     contents = [c.content for c in _chunks(project_id, source.source_id)]
     assert any("30 days" in c for c in contents) and not any("two-year limited warranty" in c for c in contents)
 
@@ -208,18 +218,23 @@ def test_private_targets_are_refused_with_a_clear_error(knowledge_env, site, inf
 
 
 
-def test_page_limit_of_the_plan_is_respected(knowledge_env, site, monkeypatch):
+def test_page_limit_of_the_plan_is_respected(knowledge_env, site, monkeypatch, capfd):
+    """...and the crawl's metrics count its 2 pages and no failures."""
     from botplot.config import reload_settings
     from botplot.services import knowledge
 
     monkeypatch.setenv("BOTPLOT_PAGE_LIMITS", '{"pro": 2}')
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     reload_settings()
     project_id = _project("pro")
     source = knowledge.add_url(project_id, site.url + "/", "manual")
+    capfd.readouterr()
     _run(_crawl_messages())
+    metrics = _crawl_metrics(capfd)
     stored, report = _source(project_id, source.source_id)
     assert stored.status == "ready" and report["counts"]["added"] == 2
     assert report["truncated"] == "page limit of 2 reached"
+    assert (metrics["CrawlPages"], metrics["CrawlFailures"]) == (2, 0)
     # the finished crawl's outcome on the source and in its one source.synced event
     from botplot.db.knowledge import Page
     from tests.support.workers import outbox_records
@@ -312,6 +327,24 @@ def test_a_bad_model_key_fails_the_crawl_at_once_with_a_readable_error(openai_en
     qa = knowledge.add_qa(project_id, "Do you ship abroad?", "Yes, to the EU.")
     assert qa.status == "failed" and qa.error.startswith("embedding failed: 401 from the model endpoint")
 
+    # the key fixed, a resync succeeds and leaves no error behind (the stored item has none)
+    import boto3
+
+    from botplot.config import reload_settings
+    from botplot.db.knowledge import Source
+    from botplot.knowledge.embeddings import default_embedder
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-right")
+    reload_settings()
+    default_embedder.cache_clear()
+    knowledge.recrawl(project_id, source.source_id)
+    assert _run(_messages_for(source.source_id)) == {"batchItemFailures": []}
+    stored, report = _source(project_id, source.source_id)
+    assert (stored.status, report["counts"]["added"]) == ("ready", 4)
+    item = boto3.client("dynamodb").get_item(TableName=Source.Meta.table_name, ConsistentRead=True, Key={
+        "projectId": {"S": project_id}, "sourceId": {"S": source.source_id}})["Item"]
+    assert "error" not in item and item["status"] == {"S": "ready"}
+
 
 def test_a_passing_model_failure_leaves_the_crawl_to_the_queue(knowledge_env, site):
     from botplot.services import knowledge
@@ -358,11 +391,11 @@ def info_logs():
     logger.setLevel(level)
 
 
-def test_a_crawl_shows_its_progress_and_logs_each_phase(knowledge_env, site, info_logs, monkeypatch):
-    """The source's progress as the worker writes it, read back at each phase from DynamoDB."""
+def _progress_writes(monkeypatch) -> list[dict]:
+    """Every progress write of the crawls to come (each count written, not every 2 s), as read back
+    from DynamoDB after it, with the source's status."""
     from botplot.db.knowledge import Source
     from botplot.knowledge import ingest
-    from botplot.services import knowledge
 
     seen: list[dict] = []
     write = ingest.Progress._write
@@ -373,7 +406,17 @@ def test_a_crawl_shows_its_progress_and_logs_each_phase(knowledge_env, site, inf
         seen.append({"status": stored.status, **json.loads(stored.progress)})
 
     monkeypatch.setattr(ingest.Progress, "_write", write_and_read_back)
-    monkeypatch.setattr(ingest.Progress, "interval", 0.0)  # every batch of pages, not every 2 s
+    monkeypatch.setattr(ingest.Progress, "interval", 0.0)
+    return seen
+
+
+def test_a_crawl_shows_its_progress_and_logs_each_phase(knowledge_env, site, info_logs, monkeypatch):
+    """The source's progress as the worker writes it, read back at each phase from DynamoDB."""
+    from botplot.knowledge import ingest
+    from botplot.services import knowledge
+
+    seen = _progress_writes(monkeypatch)
+    monkeypatch.setattr(ingest, "EMBED_SLICE", 1)  # a slice per page: pagesEmbedded counts up
     project_id = _project()
     source = knowledge.add_url(project_id, site.url + "/", "manual")
     assert knowledge.view(knowledge.get(project_id, source.source_id))["progress"] == {"phase": "queued"}
@@ -384,6 +427,9 @@ def test_a_crawl_shows_its_progress_and_logs_each_phase(knowledge_env, site, inf
     crawling = [s for s in seen if s["phase"] == "crawling"]
     assert crawling[-1]["pagesFetched"] >= 4 and max(s["pagesQueued"] for s in crawling) >= 1
     assert seen[-1]["pagesEmbedded"] == seen[-1]["pagesToEmbed"] == 4
+    embedded = [s["pagesEmbedded"] for s in seen]
+    assert embedded == sorted(embedded) and set(embedded) == {0, 1, 2, 3, 4}  # one slice at a time
+    assert all(s["pagesQueued"] == 0 for s in seen if s["phase"] != "crawling")
     assert all(s["status"] == "processing" and s["startedAt"] for s in seen)
     done = knowledge.get(project_id, source.source_id)
     assert done.status == "ready" and done.progress is None and "progress" not in knowledge.view(done)
@@ -660,6 +706,7 @@ def test_every_changed_page_is_embedded_once_in_crawl_order_in_slices_growing_to
     chunks = _chunks(project_id, source.source_id)
     assert stored.status == "ready" and len(report["added"]) == len(topics) + 1
     assert sorted(c.url for c in chunks) == sorted(report["added"])  # one chunk a page
+    assert {c.heading for c in chunks} == {""}  # each page's <h1> is its title, kept apart, not repeated
 
     requests = [r["input"] for r in knowledge_env.embedding_requests]
     assert [len(r) for r in requests] == [1, 2, 3, 2]  # eight one-chunk pages
@@ -671,6 +718,11 @@ def test_every_changed_page_is_embedded_once_in_crawl_order_in_slices_growing_to
     by_url = {c.url: c for c in chunks}
     assert [topic(text) for r in requests for text in r] == [topic(by_url[u].title) for u in report["added"]]
     assert (report["embeddingCalls"], report["chunksEmbedded"]) == (4, len(chunks))
+    from botplot.db.knowledge import Page
+
+    pages = {p.url: p for p in Page.query(source.source_id)}  # the records a resync compares against
+    assert {u: (p.title, p.chunk_ids) for u, p in pages.items()} == {c.url: (c.title, [c.chunk_id]) for c in chunks}
+    assert {p.crawled_at for p in pages.values()} == {max(p.crawled_at for p in pages.values())}
 
 
 def test_without_an_embedder_pages_are_indexed_and_the_report_says_nothing_was_embedded(knowledge_env, site,
@@ -696,7 +748,8 @@ def test_without_an_embedder_pages_are_indexed_and_the_report_says_nothing_was_e
 
 def test_a_write_that_fails_midway_stops_the_crawl_and_the_queues_retry_indexes_every_page_once(knowledge_env,
                                                                                                monkeypatch):
-    """DynamoDB refuses the first slice's page records: the crawl fails (the queue delivers it again)
+    """DynamoDB refuses the first slice's page records (answering once later slices are embedded):
+    slices are written one at a time, in order, so the crawl fails (the queue delivers it again)
     without writing any later slice; the second delivery crawls again and leaves every page once."""
     from botocore.awsrequest import AWSResponse
 
@@ -712,6 +765,9 @@ def test_a_write_that_fails_midway_stops_the_crawl_and_the_queues_retry_indexes_
         target = target.decode() if isinstance(target, bytes) else target
         if not refused and target.endswith("BatchWriteItem"):
             refused.append(request)
+            deadline = time.monotonic() + 10
+            while len(knowledge_env.embedding_requests) < 3 and time.monotonic() < deadline:
+                time.sleep(0.02)
             body = json.dumps({"__type": "com.amazon.coral.validate#ValidationException",
                                "message": "injected"}).encode()
             return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ValidationException"}, _Raw(body))
@@ -728,12 +784,12 @@ def test_a_write_that_fails_midway_stops_the_crawl_and_the_queues_retry_indexes_
             first = invoke_sqs("CrawlWorkerFunction", messages, "BOTPLOT_CRAWL_QUEUE_URL")
         finally:
             client.meta.events.unregister("before-send.dynamodb", refuse_the_first_page_records)
-        assert len(refused) == 1
+        assert len(refused) == 1 and len(knowledge_env.embedding_requests) >= 3  # later slices were ready
         assert first == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
         stored, _ = _source(project_id, source.source_id)
         assert stored.status == "processing" and list(Page.query(source.source_id)) == []
         # the refused slice's chunks reached the index before its page records were refused; no later slice did
-        assert len({c.url for c in _chunks(project_id, source.source_id)}) <= 1
+        assert len({c.url for c in _chunks(project_id, source.source_id)}) == 1
 
         assert invoke_sqs("CrawlWorkerFunction", messages, "BOTPLOT_CRAWL_QUEUE_URL") == {"batchItemFailures": []}
     delete("BOTPLOT_CRAWL_QUEUE_URL", messages)
@@ -759,14 +815,13 @@ def test_progress_counts_are_written_at_most_every_two_seconds_and_only_for_the_
     project_id = _project()
     source = knowledge.add_url(project_id, "https://docs.example.com/", "manual")
     delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))  # no worker runs it here
-    progress = ingest.Progress(Source.get(project_id, source.source_id), source.crawl_job_id, "2031-01-31T22:00:00Z")
 
     def shown():
         stored = json.loads(Source.get(project_id, source.source_id).progress)
         assert stored.pop("updatedAt")
         return stored
 
-    progress.phase("crawling")
+    progress = ingest.Progress(Source.get(project_id, source.source_id), source.crawl_job_id, "2031-01-31T22:00:00Z")
     assert shown() == {"phase": "crawling", "pagesFetched": 0, "pagesQueued": 0, "pagesEmbedded": 0,
                        "pagesToEmbed": 0, "startedAt": "2031-01-31T22:00:00Z"}
     now["monotonic"] = 1001.75
@@ -775,11 +830,8 @@ def test_progress_counts_are_written_at_most_every_two_seconds_and_only_for_the_
     now["monotonic"] = 1002.0
     progress.update(pagesFetched=4)
     assert (shown()["pagesFetched"], shown()["pagesQueued"]) == (4, 9)  # 2 s: written, with what came before
-    now["monotonic"] = 1010.0
-    progress.update(write=False, pagesQueued=0)
-    assert shown()["pagesQueued"] == 9  # kept for the next write
-    now["monotonic"] = 1010.5
-    progress.phase("embedding")  # a phase is written at once, whenever the last write was
+    now["monotonic"] = 1003.0
+    progress.phase("embedding", pagesQueued=0)  # a phase is written at once, whenever the last write was
     assert shown() == {"phase": "embedding", "pagesFetched": 4, "pagesQueued": 0, "pagesEmbedded": 0,
                        "pagesToEmbed": 0, "startedAt": "2031-01-31T22:00:00Z"}
 
@@ -792,36 +844,67 @@ def test_progress_counts_are_written_at_most_every_two_seconds_and_only_for_the_
     assert (stored.crawl_job_id, stored.progress) == (newer.crawl_job_id, None)
 
 
-def test_a_jobs_result_says_what_it_did(knowledge_env, site):
+def test_a_jobs_result_says_what_it_did(knowledge_env, site, monkeypatch):
     """What the worker returns for a job, which Powertools Idempotency stores and returns again for a
     redelivered message: ready with the pages and model calls, failed with the reason, or skipped
     (the source deleted, or a newer crawl queued) without fetching anything."""
+    from botplot.config import reload_settings
+    from botplot.knowledge.embeddings import default_embedder
     from botplot.knowledge.ingest import crawl_source
     from botplot.services import knowledge
 
     project_id = _project()
     source = knowledge.add_url(project_id, site.url + "/", "manual")
     delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))
-    assert crawl_source(project_id, source.source_id, source.crawl_job_id) == {
+    assert crawl_source(project_id, source.source_id, source.crawl_job_id, time_budget=600) == {
         "status": "ready", "pages": 4, "embeddingCalls": 1}
     fetched = len(site.requests)
 
     newer = knowledge.recrawl(project_id, source.source_id)
     delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))
-    assert crawl_source(project_id, source.source_id, source.crawl_job_id) == {
+    assert crawl_source(project_id, source.source_id, source.crawl_job_id, time_budget=600) == {
         "status": "skipped", "reason": "superseded by a newer crawl"}
     assert len(site.requests) == fetched
     stored, _ = _source(project_id, source.source_id)
     assert (stored.status, stored.crawl_job_id) == ("processing", newer.crawl_job_id)
 
+    site.pages["/help/contact"] = ("text/html", page("Contact", "<h1>Contact</h1><p>Call us at 555-0100.</p>"))
+    site.pages["/"] = ("text/html", page("Help", "<h1>Help</h1><p>How can we help?</p>", ["/help/contact"]))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")  # the model refuses the changed pages
+    reload_settings()
+    default_embedder.cache_clear()
+    assert crawl_source(project_id, source.source_id, newer.crawl_job_id, time_budget=600) == {
+        "status": "failed", "error": "embedding failed: 401 from the model endpoint"}
+
     site.pages.clear()  # every page answers 404 now
-    assert crawl_source(project_id, source.source_id, newer.crawl_job_id) == {"status": "failed", "error": "HTTP 404"}
+    assert crawl_source(project_id, source.source_id, newer.crawl_job_id, time_budget=600) == {
+        "status": "failed", "error": "HTTP 404"}
     stored, _ = _source(project_id, source.source_id)
     assert (stored.status, stored.error) == ("failed", f"Could not crawl {site.url}/: HTTP 404")
 
     knowledge.delete(project_id, source.source_id)
-    assert crawl_source(project_id, source.source_id, newer.crawl_job_id) == {
+    assert crawl_source(project_id, source.source_id, newer.crawl_job_id, time_budget=600) == {
         "status": "skipped", "reason": "source deleted"}
+
+
+def test_a_resync_out_of_time_before_its_first_page_keeps_every_page(knowledge_env, site):
+    """The crawl's time budget (the worker's: its Lambda's time left, less a minute) spent before a
+    page is fetched: the source is ready again with what it had, the report saying why."""
+    from botplot.knowledge.ingest import crawl_source
+    from botplot.services import knowledge
+
+    project_id = _project()
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    _run(_messages_for(source.source_id))
+    before = sorted(c.chunk_id for c in _chunks(project_id, source.source_id))
+    newer = knowledge.recrawl(project_id, source.source_id)
+    delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))
+    assert crawl_source(project_id, source.source_id, newer.crawl_job_id, time_budget=0) == {
+        "status": "ready", "pages": 0, "embeddingCalls": 0}
+    stored, report = _source(project_id, source.source_id)
+    assert (stored.status, stored.error, report["truncated"]) == ("ready", None, "time budget of 0 s reached")
+    assert report["counts"]["removed"] == 0 and sorted(c.chunk_id for c in _chunks(project_id, source.source_id)) == before
+
 
 
 def test_a_project_deleted_since_its_crawl_was_queued_is_crawled_at_the_free_plans_page_limit(knowledge_env, site,
@@ -838,6 +921,32 @@ def test_a_project_deleted_since_its_crawl_was_queued_is_crawled_at_the_free_pla
     delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))
     # as when delete_project removes the source, then the project, between the job's reading of each
     Project.get(project_id).delete()
-    assert crawl_source(project_id, source.source_id, source.crawl_job_id)["pages"] == 1
+    assert crawl_source(project_id, source.source_id, source.crawl_job_id, time_budget=600)["pages"] == 1
     _, report = _source(project_id, source.source_id)
     assert report["truncated"] == "page limit of 1 reached"
+
+
+def test_a_crawl_out_of_time_indexes_what_it_fetched_and_shows_nothing_left_to_fetch(knowledge_env, site,
+                                                                                     monkeypatch):
+    """The time budget runs out after the first batch of pages (the crawler's clock stood in for: a
+    second a reading): those pages are indexed, the report says why it stopped, and the progress of
+    the embedding phase shows no page queued any more."""
+    import itertools
+    from types import SimpleNamespace
+
+    from botplot.knowledge import crawler
+    from botplot.knowledge.ingest import crawl_source
+    from botplot.services import knowledge
+
+    seen = _progress_writes(monkeypatch)
+    ticks = itertools.count()
+    monkeypatch.setattr(crawler, "time", SimpleNamespace(monotonic=lambda: float(next(ticks)), sleep=time.sleep))
+    project_id = _project()
+    source = knowledge.add_url(project_id, site.url + "/", "manual")
+    delete("BOTPLOT_CRAWL_QUEUE_URL", _messages_for(source.source_id))
+    result = crawl_source(project_id, source.source_id, source.crawl_job_id, time_budget=1)
+    stored, report = _source(project_id, source.source_id)
+    assert report["truncated"] == "time budget of 1 s reached" and stored.status == "ready"
+    assert result["pages"] == report["counts"]["added"] == len({c.url for c in _chunks(project_id, source.source_id)}) > 0
+    assert [s for s in seen if s["phase"] == "crawling"][-1]["pagesQueued"] > 0  # found, not fetched
+    assert all(s["pagesQueued"] == 0 for s in seen if s["phase"] != "crawling") and seen[-1]["phase"] == "indexing"

@@ -83,24 +83,25 @@ class Progress:
     interval = 2.0
 
     def __init__(self, source: Source, job_id: str, started_at: str):
+        """The crawl begins: its ``crawling`` phase is logged and written."""
         self.source, self.job_id = source, job_id
-        self.state = {"phase": "crawling", "pagesFetched": 0, "pagesQueued": 0, "pagesEmbedded": 0,
-                      "pagesToEmbed": 0, "startedAt": started_at}
-        self._written = 0.0
+        self.state = {"pagesFetched": 0, "pagesQueued": 0, "pagesEmbedded": 0, "pagesToEmbed": 0,
+                      "startedAt": started_at}
         self._lock = threading.Lock()
+        self.phase("crawling")
 
-    def phase(self, name: str) -> None:
+    def phase(self, name: str, **counts: int) -> None:
         with self._lock:
-            self.state["phase"] = name
+            self.state.update(phase=name, **counts)
             logger.info(f"crawl {name}", extra={"url": self.source.url, "job_id": self.job_id,
                                                  **{k: v for k, v in self.state.items() if k != "phase"}})
             self._write()
 
-    def update(self, write: bool = True, **counts: int) -> None:
-        """New counts, written when the last write is ``interval`` old (and ``write``)."""
+    def update(self, **counts: int) -> None:
+        """New counts, written when the last write is ``interval`` old."""
         with self._lock:
             self.state.update(counts)
-            if write and time.monotonic() - self._written >= self.interval:
+            if time.monotonic() - self._written >= self.interval:
                 self._write()
 
     def _write(self) -> None:
@@ -150,9 +151,15 @@ class _Pipeline:
         self._pending_chunks = 0
         self._slice_chunks = max(1, EMBED_SLICE // 8)  # the first slice's size; doubles up to EMBED_SLICE
         self._slices: list[Future] = []
-        self._failed = False
-        self._embedding = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl-embedding")
-        self._writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl-writing")
+        self._failed = threading.Event()  # set by the first failure: the slices after it are skipped
+        self._embedding = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="crawl-embedding",  # pragma: no mutate (a name for stack dumps, nothing reads it)
+        )
+        self._writing = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="crawl-writing",  # pragma: no mutate (a name for stack dumps, nothing reads it)
+        )
 
     def add(self, crawled: CrawledPage) -> None:
         old = self.existing.get(crawled.url)
@@ -179,20 +186,20 @@ class _Pipeline:
     def _embed(self, part: list[tuple[CrawledPage, Page | None, list[ChunkRecord]]]) -> None:
         """Vectors for the slice's chunks (in place); none once an earlier slice failed (the crawl
         fails with that slice's error: no more model calls)."""
-        if self._failed:
+        if self._failed.is_set():
             return
         try:
             chunk_records = [r for _, _, page_records in part for r in page_records]
             calls = embed(chunk_records)
         except BaseException:
-            self._failed = True
+            self._failed.set()
             raise
         self.report.embedding_calls += calls
         self.report.chunks_embedded += len(chunk_records) if calls else 0
 
     def _write(self, part: list[tuple[CrawledPage, Page | None, list[ChunkRecord]]], embedded: Future) -> None:
         embedded.result()  # raises the slice's embedding failure
-        if self._failed:  # this slice's embedding was skipped, or the crawl or another slice failed
+        if self._failed.is_set():  # this slice's embedding was skipped, or the crawl or another slice failed
             return
         try:
             self.index.upsert([r for _, _, page_records in part for r in page_records])
@@ -206,7 +213,7 @@ class _Pipeline:
                                     chunk_ids=[r.chunk_id for r in page_records], word_count=crawled.word_count,
                                     crawled_at=self.now))
         except BaseException:
-            self._failed = True
+            self._failed.set()
             raise
         self.embedded += len(part)
         self.progress.update(pagesEmbedded=self.embedded)
@@ -214,7 +221,7 @@ class _Pipeline:
     def finish(self) -> None:
         """After the crawl: the last slice, then every slice written; the first failure is raised."""
         self._submit()
-        self.progress.phase("embedding")
+        self.progress.phase("embedding", pagesQueued=0)  # the crawl is over: nothing is left to fetch
         try:
             for written in self._slices:
                 written.result()
@@ -223,13 +230,14 @@ class _Pipeline:
         self.progress.phase("indexing")
 
     def abandon(self) -> None:
-        """The crawl itself failed: let the slices under way finish, start no more."""
-        self._failed = True
+        """The crawl itself failed: let the slices under way finish; those queued behind them return
+        at once (``_failed``), so no more model calls or writes."""
+        self._failed.set()
         self._stop()
 
     def _stop(self) -> None:
-        self._embedding.shutdown(wait=True, cancel_futures=True)
-        self._writing.shutdown(wait=True, cancel_futures=True)
+        self._embedding.shutdown()
+        self._writing.shutdown()
 
 
 def _remove_gone(source: Source, result: CrawlResult, existing: dict[str, Page], report: Report) -> None:
@@ -251,7 +259,7 @@ def _remove_gone(source: Source, result: CrawlResult, existing: dict[str, Page],
     report.failed, report.skipped, report.truncated = result.failed, result.skipped, result.truncated
 
 
-def crawl_source(project_id: str, source_id: str, job_id: str, time_budget: float = 600) -> dict:
+def crawl_source(project_id: str, source_id: str, job_id: str, time_budget: float) -> dict:
     """The crawl worker's job. Returns a summary (what Powertools Idempotency stores)."""
     try:
         source = Source.get(project_id, source_id)
@@ -261,7 +269,6 @@ def crawl_source(project_id: str, source_id: str, job_id: str, time_budget: floa
         return {"status": "skipped", "reason": "superseded by a newer crawl"}
     report = Report(job_id=job_id, started_at=clock.iso(clock.now()))
     progress = Progress(source, job_id, report.started_at)
-    progress.phase("crawling")
     pipeline = _Pipeline(source, report, progress)
     try:
         result = Crawler(page_limit=_page_limit(project_id), time_budget=time_budget).crawl(
@@ -270,7 +277,6 @@ def crawl_source(project_id: str, source_id: str, job_id: str, time_budget: floa
     except BaseException:
         pipeline.abandon()
         raise
-    progress.update(write=False, pagesQueued=0)
     count("CrawlPages", len(result.pages), service="crawl")
     count("CrawlFailures", len(result.failed), service="crawl")
     if result.start_error and not result.pages:
