@@ -323,17 +323,40 @@ def test_confidence_weighs_the_meaning_when_the_question_was_embedded(shop_index
 
 def test_a_question_whose_found_share_is_exactly_grounded_at_is_answered(shop_index, fake_openai):
     """Grounded from GROUNDED_AT (0.28) on, inclusive: searched by BM25 alone (the question could not be
-    embedded), confidence is the share of the question's words found, here 7 of 25."""
+    embedded), confidence is the share of the question's words found in the best chunk, here 7 of 25;
+    the 18 others are each on a page of their own, so every word of the question is documented."""
+    from botplot.knowledge.index import default_index
     from botplot.knowledge.index.base import query_terms
     from botplot.knowledge.retrieval import GROUNDED_AT, retrieve
 
     found_words = "returns refunds reach card within five days"  # the title's and the chunk's words
-    unknown = "zebra yak walrus vole urchin tapir sloth raven quail panda otter newt moose lemur koala jaguar ibis heron"
-    question = f"{found_words} {unknown}"
+    elsewhere = "zebra yak walrus vole urchin tapir sloth raven quail panda otter newt moose lemur koala jaguar ibis heron"
+    default_index().upsert([ChunkRecord(f"zoo-{word}", "shop", "zoo", f"The {word}.", 2, title=f"{word.title()} — Zoo",
+                                        url=f"https://shop.test/zoo/{word}") for word in elsewhere.split()])
+    question = f"{found_words} {elsewhere}"
     assert len(query_terms(question)) == 25
     fake_openai.embedding_failures = 3
     found = retrieve("shop", question)
+    assert found.passages[0].content == "Refunds reach your card within five days."
     assert found.confidence == GROUNDED_AT == 0.28 and found.grounded
+
+
+def test_a_question_about_something_the_documents_never_mention_is_not_answered_below_focused_at(shop_index, fake_openai):
+    """Near the subject but not in it: "paypal" is in no candidate chunk while the question's other words
+    match a page as a real question's do, so under FOCUSED_AT (0.65) nothing is known; a question whose
+    every word is documented is answered at the same confidence, and so is one above FOCUSED_AT with
+    the unknown word. Searched by BM25 alone, confidence is the share of the question's words in the
+    best chunk ("A gift bought abroad can be returned by post within 30 days.", page "Returns")."""
+    from botplot.knowledge.retrieval import FOCUSED_AT, GROUNDED_AT, retrieve
+
+    fake_openai.embedding_failures = 9  # three questions, three attempts each
+    known = retrieve("shop", "Gift bought abroad: receipt, box?")  # 3 of 5; receipt and box in other chunks
+    assert GROUNDED_AT < known.confidence == 0.6 < FOCUSED_AT == 0.65 and known.grounded
+    unknown = retrieve("shop", "Gift bought abroad: receipt, PayPal?")
+    assert unknown.confidence == 0.6
+    assert (unknown.grounded, unknown.passages, unknown.citations) == (False, [], [])
+    above = retrieve("shop", "Gift bought abroad returned by post with PayPal?")  # 5 of 6
+    assert above.confidence == 0.8333 > FOCUSED_AT and above.grounded  # confident enough: answered all the same
 
 
 def test_a_page_scoring_under_six_tenths_of_the_best_is_not_used(shop_index, fake_embedder):

@@ -9,12 +9,16 @@
    with a short snippet and a ``#:~:text=`` link that scrolls to it.
 4. Confidence in [0, 1] comes from retrieval alone: how similar the best chunk's meaning is (cosine,
    calibrated per embedding model) and how many of the question's words it contains. Below
-   ``GROUNDED_AT`` nothing relevant is known, and the bot says so instead of inventing.
+   ``GROUNDED_AT`` nothing relevant is known, and the bot says so instead of inventing. Below
+   ``FOCUSED_AT`` it also says so when a word of the question is in none of the candidates: a
+   question near the subject (``smtplib`` or gRPC asked of a web framework's docs) matches as
+   well as a real one on its other words, but the thing it asks about is nowhere.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
@@ -30,6 +34,8 @@ from botplot.observability import dependency_failed
 CANDIDATES = 30
 MAX_PASSAGES = 5
 GROUNDED_AT = 0.28
+#: below this confidence, a question word found in none of the candidates means nothing is known
+FOCUSED_AT = 0.65
 SAME_PAGE_BONUS = 0.15
 TITLE_WEIGHT = 0.5
 #: further pages are used only when they score at least this share of the best page
@@ -65,6 +71,32 @@ def coverage(question: str, hit: Hit) -> float:
     text = f"{hit.chunk.title} {hit.chunk.heading} {hit.chunk.content}".lower()
     found = {_stem(t) for t in re.findall(r"[\w][\w'.+-]*[\w+]|[\w]", text)}
     return len(terms & found) / len(terms)
+
+
+def unmatched(question: str, hits: list[Hit]) -> list[str]:
+    """The question's words (no stop words) that none of ``hits`` contains, in any inflection (a
+    candidate's word starting with the question word's stem) or, for a code identifier
+    (``Response.elapsed``), part by part. The candidates are the best matches of the question's
+    words among all the project's chunks (BM25 finds a rare word wherever it is), so a word missing
+    from them is, nearly always, missing from the documentation."""
+    found = set()
+    for hit in hits:
+        found.update(re.findall(r"[\w][\w'.+-]*[\w+]|[\w]",
+                                f"{hit.chunk.title} {hit.chunk.heading} {hit.chunk.content}".lower()))
+    vocabulary = sorted(found)
+
+    def known(word: str) -> bool:
+        stem = _stem(word)
+        at = bisect_left(vocabulary, stem)
+        return at < len(vocabulary) and vocabulary[at].startswith(stem)
+
+    missing = []
+    for term in query_terms(question):
+        term = term.removesuffix("'s").strip("'.-")
+        parts = [p for p in re.split(r"[./_:+-]+", term) if len(p) > 1]
+        if term and not known(term) and not (len(parts) > 1 and all(map(known, parts))):
+            missing.append(term)
+    return missing
 
 
 def confidence(question: str, best: Hit, model: str | None) -> float:
@@ -193,7 +225,7 @@ def retrieve(project_id: str, question: str, context: str | None = None) -> Retr
         return Retrieval()
     best = pages[0][1][0]
     score = confidence(question, best, model)
-    if score < GROUNDED_AT:
+    if score < GROUNDED_AT or score < FOCUSED_AT and unmatched(question, [h for _, group in pages for h in group]):
         return Retrieval(confidence=score)
     chosen = choose(pages)
     citations, seen = [], set()
