@@ -359,6 +359,19 @@ def test_a_question_about_something_the_documents_never_mention_is_not_answered_
     assert above.confidence == 0.8333 > FOCUSED_AT and above.grounded  # confident enough: answered all the same
 
 
+def test_an_undocumented_word_declines_only_if_it_carries_the_questions_meaning(shop_index, fake_embedder):
+    """With the question's vector, an undocumented word declines only when the question without it is
+    less than CARRIES_MEANING (0.85) alike: "paypal" is one of the fake's 3 words in "Gift by PayPal?"
+    (cosine 2/sqrt(6) = 0.82 without it), one of 5 in "Is the box receipt PayPal?" (0.89), which is answered."""
+    from botplot.knowledge.retrieval import CARRIES_MEANING, FOCUSED_AT, GROUNDED_AT, retrieve
+
+    short = retrieve("shop", "Gift by PayPal?")
+    assert GROUNDED_AT <= short.confidence < FOCUSED_AT and not short.grounded
+    long = retrieve("shop", "Is the box receipt PayPal?")
+    assert GROUNDED_AT <= long.confidence < FOCUSED_AT and long.grounded
+    assert CARRIES_MEANING == 0.85
+
+
 def test_a_page_scoring_under_six_tenths_of_the_best_is_not_used(shop_index, fake_embedder):
     """RELATIVE_CUTOFF is relative to the best page: "gift return" has two close pages and a third at
     0.54 of the best (left out); "refunds" is answered by one page, the others scoring near zero. A
