@@ -8,6 +8,10 @@ one of them shows as a loss on another:
 - ``requests``: Requests 2.28.1, few long tutorial pages, an API page, FAQ and release history;
 - ``werkzeug``: Werkzeug 2.2.x, mostly API reference (classes, functions, parameters);
 - ``coverage``: coverage.py 6.5.0, a CLI/config reference, FAQ, changelog and troubleshooting;
+- ``cookiecutter``: Cookiecutter 1.7.3, a CLI tool's docs shaped like the held-out mypy and borg ones: a
+  short page per option or feature (hooks, replay, user config, choice variables...), the command-line
+  options, troubleshooting, an API reference and a long changelog (35 pages). A dev corpus: its
+  failures may be studied, so that the CLI-tool shape is tuned on without looking at mypy's or borg's;
 - ``mypy``: mypy 1.0.1, a CLI tool's docs: command-line and config-file reference, error-code lists,
   FAQ and "common issues" troubleshooting, type-system guide (38 pages). Held out: nobody tunes on it.
 - ``borg``: BorgBackup 1.2.4, a CLI tool's docs with one page per command (options tables, examples), a
@@ -62,6 +66,8 @@ CORPORA = [
     Corpus("requests", "requests-docs.tar.gz", "requests-docs", "tutorial + API + FAQ"),
     Corpus("werkzeug", "werkzeug-docs.tar.gz", "werkzeug-docs", "API reference"),
     Corpus("coverage", "coverage-docs.tar.gz", "coverage-docs", "CLI/config + FAQ + changelog"),
+    Corpus("cookiecutter", "cookiecutter-docs.tar.gz", "cookiecutter-docs",
+           "CLI tool: a page per option/feature, troubleshooting, API, changelog"),
     Corpus("mypy", "mypy-docs.tar.gz", "mypy-docs", "CLI tool: flags, config, error codes, FAQ", held_out=True),
     Corpus("borg", "borg-docs.tar.gz", "borg-docs", "CLI tool: a page per command, FAQ, deployment, changelog",
            held_out=True),
