@@ -90,6 +90,33 @@ def test_candidates_gain_title_weight_times_the_titles_cosine(fake_embedder):
     assert [(h.chunk.url, round(h.score, 4)) for h in longer] == expected
 
 
+def test_the_words_of_the_sites_name_are_left_out_of_the_title_compared():
+    from botplot.knowledge.retrieval import topic_title
+
+    assert topic_title("cookiecutter package — cookiecutter 1.7.3 documentation") == "package"
+    assert topic_title("Cookiecutter: Better Project Templates — cookiecutter 1.7.3 documentation") == (
+        "Better Project Templates")
+    assert topic_title("The mypy command line — mypy 1.0.1 documentation") == "The command line"
+    assert topic_title("Warranty claims | Acme — Support") == "Warranty claims"  # no site word in it
+    assert topic_title("Cookiecutter — cookiecutter 1.7.3 documentation") == "Cookiecutter"  # nothing else left
+    assert topic_title("Cookiecutter for Acme") == "Cookiecutter for Acme"  # no site name: the title as it is
+    assert topic_title("") == ""
+
+
+def test_a_title_that_only_names_the_product_gains_nothing_from_a_question_naming_it(fake_embedder):
+    """Every page of a site shares its name, and questions name the product: "Acme package", the API
+    reference, would otherwise be as close to "acme returns" as the returns page is."""
+    from botplot.knowledge.retrieval import rerank_by_title
+
+    question = fake_embedder.embed(["acme returns"])[0]
+    hits = [hit("https://e.test/api", 0.45, "Acme package — Acme 2.0 documentation"),
+            hit("https://e.test/returns", 0.40, "Returns policy — Acme 2.0 documentation")]
+    reranked = rerank_by_title(hits, question, fake_embedder.model)
+    assert [(h.chunk.url, round(h.score, 4)) for h in reranked] == [
+        ("https://e.test/returns", 0.65),  # 0.40 + 0.5 × cos("acme returns", "returns policy") = 0.5
+        ("https://e.test/api", 0.45)]  # "package" shares no word: with "Acme" kept it would have had 0.70
+
+
 def test_title_reranking_considers_thirty_candidates(fake_embedder, tmp_path, monkeypatch):
     """The index is asked for CANDIDATES (30) chunks, more than its default (10): a page the search
     ranks low can still win on its title."""

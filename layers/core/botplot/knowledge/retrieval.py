@@ -2,7 +2,8 @@
 
 1. Hybrid search (BM25 + vectors) returns the project's best chunks.
 2. Candidates are reranked by how close the question's meaning is to their page title (the
-   title summarises what a page is about; for a Q&A pair it is the question itself), then pages are
+   title summarises what a page is about; for a Q&A pair it is the question itself; the words of the
+   site's name, which every page's title shares, are left out), then pages are
    ranked by their best chunk, with a small bonus for a second matching chunk of the same page (only
    one: counting more made long pages, changelogs and API references, outrank the page that answers).
 3. Passages are the best chunks, the top page's first; citations name each page used, best first,
@@ -127,6 +128,22 @@ def _unit(vector: list[float] | tuple[float, ...]) -> tuple[float, ...]:
     return tuple(x / norm for x in vector)
 
 
+def topic_title(title: str) -> str:
+    """What a page's title says the page is about: its own title without the words of the site's
+    name (the part after " — " or " | "). Every page shares those words, and questions name the
+    product ("cookiecutter", "mypy"), so they made titles that are little more than the product's
+    name ("cookiecutter package", an API reference; "Cookiecutter: Better Project Templates", the
+    table of contents) close to any question and outrank the page that answers. A title made only
+    of the site's words is kept whole."""
+    own = page_title(title)
+    parts = re.split(r"\s+[—|]\s+", title, maxsplit=1)
+    if len(parts) < 2:
+        return own
+    site = {word.lower() for word in re.findall(r"[\w.]+", parts[1])}
+    kept = [word for word in own.split() if word.lower().strip(".,:") not in site]
+    return " ".join(kept) if kept else own
+
+
 @lru_cache(maxsize=4096)
 def _title_vector(model: str, title: str) -> tuple[float, ...]:
     embedder = default_embedder()
@@ -134,11 +151,12 @@ def _title_vector(model: str, title: str) -> tuple[float, ...]:
 
 
 def rerank_by_title(hits: list[Hit], vector: list[float], model: str) -> list[Hit]:
-    """Add ``TITLE_WEIGHT`` × cos(question, page title) to each candidate's score (cached per title)."""
+    """Add ``TITLE_WEIGHT`` × cos(question, the page's topic title) to each candidate's score (cached
+    per title)."""
     question = _unit(vector)
     rescored = []
     for hit in hits:
-        title = page_title(hit.chunk.title)
+        title = topic_title(hit.chunk.title)
         if not title:
             rescored.append(hit)
             continue
