@@ -118,3 +118,16 @@ def test_between_sentences_sharing_the_same_words_the_one_whose_meaning_answers_
     by_words.budget_words = by_meaning.budget_words = 15  # one sentence at a time
     assert by_words.compose(question).endswith("the day it arrives there.")  # the words tie: the first wins
     assert by_meaning.compose(question).endswith("refunds go to the card you paid with within five days.")
+
+
+def test_a_how_to_question_prefers_the_stretch_with_the_code_to_prose_sharing_more_of_its_words():
+    content = ("Orders can be exported to CSV from the command line or from the account page, as suits you.\n"
+               "Some customers schedule it nightly.\n```\n$ acme export orders --format csv\n```")
+    responder = ExtractiveResponder()
+    responder.budget_words = 20  # the first sentence alone, or the second with the code
+    how = responder.compose(AnswerInput("How do I export orders to CSV from the command line?", "Acme", None,
+                                        [Passage("c0", "s1", "https://acme.example/cli", "CLI — Acme", "", content, 1.0)]))
+    assert how.endswith("Some customers schedule it nightly.\n```\n$ acme export orders --format csv\n```"), how
+    can = responder.compose(AnswerInput("Can orders be exported to CSV from the command line?", "Acme", None,
+                                        [Passage("c0", "s1", "https://acme.example/cli", "CLI — Acme", "", content, 1.0)]))
+    assert can.endswith("from the account page, as suits you."), can  # not asking how: the words decide

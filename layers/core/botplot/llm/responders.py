@@ -94,6 +94,9 @@ def _stem(term: str) -> str:
 
 
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+#: a question asking how to do something, or which command, option or setting does it
+_HOW_TO = re.compile(r"\b(how (do|can|should|would) (i|we|you)|how to|which|what (command|option|setting|variable|function|"
+                     r"method|argument|parameter|key|flag))\b", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
@@ -139,7 +142,10 @@ class ExtractiveResponder:
     costs half its words: its tokens are short, and a how-to answer is the sentence that introduces
     the code and the code itself. A stretch of several units never ends on a sentence that
     announces what follows ("…as follows:"): what it announces comes too, or the stretch stops
-    before it. Line breaks between blocks are kept, so lists and code read as they do on the page.
+    before it. A question asking how (or which command, option, setting) gets ``how_to_code_bonus``
+    for a stretch holding a code block: the section's prose shares its words, the code is the
+    answer (``create_app``, ``{% extends``, ``delay(``). Line breaks between blocks are kept, so
+    lists and code read as they do on the page.
     The answer names the page it quotes (which retrieval cites, since it gave the passage), and
     never writes anything that is not in the passages; with none, it says nothing is known.
     """
@@ -160,6 +166,8 @@ class ExtractiveResponder:
     #: a unit's first words embedded for its meaning: they say what it is about (long code blocks
     #: embedded whole cost a sixth more time and chose no better stretch on the benchmark)
     meaning_words = 40
+    #: what a code block in the stretch is worth, in rare words, to a how-to question
+    how_to_code_bonus = 3.0
 
     def __init__(self, embedder: Embedder | None = None):
         self.embedder = embedder
@@ -180,6 +188,7 @@ class ExtractiveResponder:
         every = [ts for per_passage in terms for ts in per_passage]
         weight = {t: math.log(1 + len(every) / max(1, sum(t in ts for ts in every))) for t in query}
         meaning = self._meaning(answer_input.question, passages)
+        code_bonus = self.how_to_code_bonus if _HOW_TO.search(answer_input.question) else 0.0
         best_score, window, quoted = -1.0, passages[0][:1], best
         for index, (units, unit_terms) in enumerate(zip(passages, terms)):
             head_start = self.first_passage_bonus if index == 0 else 0.0
@@ -190,6 +199,8 @@ class ExtractiveResponder:
                 # summed in a fixed order: equal stretches must tie exactly, whatever the set's order
                 score = sum(weight[t] for t in sorted(set().union(*unit_terms[start:end])))
                 score += self.meaning_weight * sum(meaning[index][start:end]) + head_start
+                if code_bonus and any(unit.startswith("```") for _, unit in units[start:end]):
+                    score += code_bonus
                 if score > best_score:
                     best_score, window, quoted = score, units[start:end], quotable[index]
         source = page_title(quoted.title) or quoted.url or "our documentation"
