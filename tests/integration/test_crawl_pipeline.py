@@ -725,6 +725,21 @@ def test_every_changed_page_is_embedded_once_in_crawl_order_in_slices_growing_to
     assert {p.crawled_at for p in pages.values()} == {max(p.crawled_at for p in pages.values())}
 
 
+def test_the_first_slice_is_an_eighth_of_embed_slice_rounded_down(knowledge_env, monkeypatch):
+    """With EMBED_SLICE at 17, eight one-chunk pages go to the model as 2 (17 // 8), 4, then the 2
+    left: the first slice counts whole chunks from the first page on."""
+    from botplot.knowledge import ingest
+    from botplot.services import knowledge
+
+    monkeypatch.setattr(ingest, "EMBED_SLICE", 17)
+    project_id = _project()
+    with _guides_site(["tents", "stoves", "lanterns", "backpacks", "boots", "maps", "ropes"]) as s:
+        source = knowledge.add_url(project_id, s.url + "/", "manual")
+        assert _run(_messages_for(source.source_id)) == {"batchItemFailures": []}
+    assert len(_chunks(project_id, source.source_id)) == 8
+    assert [len(r["input"]) for r in knowledge_env.embedding_requests] == [2, 4, 2]
+
+
 def test_without_an_embedder_pages_are_indexed_and_the_report_says_nothing_was_embedded(knowledge_env, site,
                                                                                         monkeypatch):
     """``BOTPLOT_EMBEDDER=none`` (keyword search alone): the pages are indexed, no model is asked,
