@@ -6,8 +6,8 @@ Each corpus is served as a local website and ingested by the real pipeline (craw
 heading-aware chunker, offline MiniLM embeddings, embedded index) against moto, with the time of
 the first crawl split by stage; then re-synced unchanged and with 10 % of its pages edited. Two
 question sets are scored apart: *dev* (written by the engineer who tuned the ranking; failures may
-be studied) and *held-out* (written by someone who never saw the ranking code or its output, and a
-fifth corpus with held-out questions only; only their figures are ever looked at). Each
+be studied) and *held-out* (written by someone who never saw the ranking code or its output, plus
+the corpora with held-out questions only: mypy, Borg, Exim; only their figures are ever looked at). Each
 question is searched and the pages of the results, in rank order, are scored against the page that
 answers it (hit@1, hit@5, MRR):
 
