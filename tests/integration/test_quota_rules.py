@@ -1,5 +1,6 @@
 """The README's counting rules, checked against the usage item itself: every authenticated call
-counts, including ones answered 4xx for bad input; calls refused with 401, 403 or 429 do not.
+counts, including ones answered 4xx for bad input or an unknown id; calls refused with 401, 403 or
+429 do not, nor those answered before the key is looked at (unknown route, wrong method, body over 1 MB).
 
 The apps run in-process behind the template's router (as API Gateway routes them), on moto."""
 
@@ -98,6 +99,34 @@ def test_what_counts_and_what_does_not(app, capfd, monkeypatch):
     emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"QuotaRejections"' in line]
     assert len(emitted) == 3 and all(e["QuotaRejections"] == [1.0] or e["QuotaRejections"] == 1.0 for e in emitted)
     assert all(e["plan"] == "pro" and ["plan"] in e["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for e in emitted)
+
+
+def test_unparsable_bodies_and_unknown_ids_count_and_what_is_answered_before_the_key_does_not(app):
+    """The rest of the README's rules, against the usage item: a body that does not parse
+    (``INVALID_JSON``) and a ``404`` for an id the project does not have count, since the key was
+    accepted; an unknown route (``404``), a wrong method (``405``) and a body over 1 MB (``413``),
+    answered before the key is looked at, do not."""
+    from botplot.services.projects import create_project
+
+    project, keys = create_project("quota rules, the rest", "pro")
+    secret = {"Authorization": f"Bearer {keys.secret_key}"}
+    as_json = {**secret, "Content-Type": "application/json"}
+    pid = project.project_id
+
+    r = app.get("/api/v1/no-such-route", headers=secret)
+    assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+    r = app.put("/api/v1/leads", headers=secret)
+    assert r.status_code == 405 and r.json()["code"] == "METHOD_NOT_ALLOWED"
+    r = app.post("/api/v1/knowledge/qa", content=b'{"question": "' + b"x" * (1024 * 1024) + b'"}', headers=as_json)
+    assert r.status_code == 413 and r.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert calls_counted(pid) is None
+
+    r = app.post("/api/v1/knowledge/qa", content=b'{"question": "Window?"', headers=as_json)
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_JSON" and r.headers["X-RateLimit-Remaining"] == "3"
+    assert calls_counted(pid) == 1
+    r = app.delete("/api/v1/leads/6ba7b810-9dad-11d1-80b4-00c04fd430c8", headers=secret)
+    assert r.status_code == 404 and r.json()["code"] == "LEAD_NOT_FOUND" and r.headers["X-RateLimit-Remaining"] == "2"
+    assert calls_counted(pid) == 2
 
 
 def test_a_plan_without_api_access_counts_nothing(app):
