@@ -17,7 +17,9 @@ crawls it with the code of ``BOTPLOT_BENCH_BASELINE`` (a git revision, by defaul
 the crawl was made faster) and with the working tree, alternately, each in a fresh interpreter, and
 prints pages/s and the seconds of every stage for both, and their ratios. Stages are summed over
 the threads that ran them (four fetchers; embedding side by side with the crawl where the pipeline
-does that), so they can add up to more than the wall time.
+does that), so they can add up to more than the wall time. "encoder blocked (GIL)" is the time the
+encoder's calls were off the CPU without waiting for a core (from the threads' schedstat): taking
+the GIL back from the crawl's Python threads.
 
 The machine's load average is printed with the figures: on a shared machine absolute times move
 with it, the ratios (measured minutes apart) much less.
@@ -33,12 +35,14 @@ import sys
 import tarfile
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 #: main before this round of ingestion work: the per-slice embedding with padded batches of 16
 BASELINE = os.environ.get("BOTPLOT_BENCH_BASELINE", "4d1c359")
-STAGES = ["fetch", "extract", "chunk", "embed", "index", "page records", "crawl (fetch + extract)"]
+STAGES = ["fetch", "extract", "chunk", "embed", "index", "page records", "crawl (fetch + extract)",
+          "encoder blocked (GIL)"]
 
 
 def _targets():
@@ -53,6 +57,38 @@ def _targets():
             (embeddings.MiniLMEmbedder, "embed", "embed"), (type(default_index()), "upsert", "index"),
             (ingest.Page, "save", "page records"), (BatchWrite, "commit", "page records"),
             (crawler.Crawler, "crawl", "crawl (fetch + extract)")]
+
+
+def _schedstat() -> tuple[float, float]:
+    """(on-CPU, waiting in the run queue) seconds of the calling thread."""
+    with open("/proc/thread-self/schedstat") as stat:
+        on_cpu, queued, _ = stat.read().split()
+    return int(on_cpu) / 1e9, int(queued) / 1e9
+
+
+@contextmanager
+def encoder_blocked(encoder, seconds: dict):
+    """Adds to ``seconds["encoder blocked (GIL)"]`` the time the encoder's calls spent neither on a
+    core nor waiting for one: waiting for Python's GIL on return from the runtime (load-independent,
+    unlike wall time). Linux only, and only for revisions whose embedder has an ``encoder``."""
+    if encoder is None or not os.path.exists("/proc/thread-self/schedstat"):
+        yield
+        return
+    original = type(encoder).encode
+
+    def encode(self, ids):
+        (cpu, queued), started = _schedstat(), time.perf_counter()
+        try:
+            return original(self, ids)
+        finally:
+            wall, (cpu_after, queued_after) = time.perf_counter() - started, _schedstat()
+            seconds["encoder blocked (GIL)"] += wall - (cpu_after - cpu) - (queued_after - queued)
+
+    type(encoder).encode = encode
+    try:
+        yield
+    finally:
+        type(encoder).encode = original
 
 
 def one_crawl(corpus_name: str) -> dict:
@@ -79,7 +115,7 @@ def one_crawl(corpus_name: str) -> dict:
     timer = StageTimer()
     load = os.getloadavg()[0]
     cpu, started = time.process_time(), time.perf_counter()
-    with timer.wrapping(_targets()):
+    with timer.wrapping(_targets()), encoder_blocked(getattr(default_embedder(), "encoder", None), timer.seconds):
         ingest.crawl_source(project.project_id, source.source_id, Source.get(project.project_id, source.source_id)
                             .crawl_job_id, time_budget=3600)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
