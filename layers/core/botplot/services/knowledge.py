@@ -35,10 +35,11 @@ def _schedule(frequency: str) -> str | None:
 
 
 def validate_url(url: str) -> str:
-    """The URL as given (without surrounding spaces), when it has the published shape (urls.HTTP_URL)."""
-    url = url.strip(urls.SPACE)
+    """The URL as given (without surrounding spaces), when it has the published shape (urls.HTTP_URL);
+    its length is the string's as sent, as the document's ``maxLength`` counts it."""
     if len(url) > MAX_URL_LENGTH:
         raise bad_request(f"'url' must be at most {MAX_URL_LENGTH} characters")
+    url = url.strip(urls.SPACE)
     if not urls.is_http_url(url):
         raise bad_request("'url' must be an http:// or https:// URL with a host, no credentials, a port up to "
                           "65535 and no spaces")

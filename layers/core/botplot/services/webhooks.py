@@ -39,9 +39,9 @@ def check_project(principal_project_id: str, project_id: str) -> None:
 
 def validate_url(url: str) -> str:
     """An https:// URL (urls.HTTPS_URL) whose host is public; locally, http:// to loopback too."""
-    url = url.strip(urls.SPACE)
-    if len(url) > 2048:
+    if len(url) > 2048:  # the string as sent, as the document's maxLength counts it
         raise bad_request("'url' must be at most 2048 characters")
+    url = url.strip(urls.SPACE)
     local_http = settings().allow_private_targets and urls.is_http_url(url)
     if not urls.is_https_url(url) and not local_http:
         raise bad_request("'url' must be an https:// URL with a host, no credentials, a port up to 65535 and "
