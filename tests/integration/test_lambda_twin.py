@@ -59,6 +59,8 @@ CREATED_WEBHOOK_URL = "https://1.1.1.1/botplot-twin"
 #: the metrics that mean an answer was given without a dependency (retrieval, model)
 FALLBACK_METRICS = {"RetrievalFailures", "ModelFailures"}
 FALLBACK_TEXT = "I'm sorry, I can't answer right now"
+#: the question of the Q&A pair knowledge/add-qa.json adds
+QA_QUESTION = json.loads(json.loads((EVENTS / "knowledge" / "add-qa.json").read_text())["body"])["question"]
 
 # Every sample event, in an order where each builds on what came before.
 SEQUENCE = [
@@ -360,6 +362,10 @@ def runs(world):
             outcomes.append(Outcome(name, Invocation(function.name, name), False))
             outcomes[-1].problems = [f"not sent: what it refers to was never created ({missing!r})"]
             continue
+        if name == "chat/chat.json" and knowledge_ready:
+            # ask what the project now knows (the sample's return policy is in none of its knowledge,
+            # and an answer must not cite knowledge that does not answer it)
+            event["body"] = json.dumps({**json.loads(event["body"]), "message": QA_QUESTION})
         invocation = function.invoke(event, name)
         if function.name == "ChatFunction":
             world.last_chat_call = time.monotonic()
