@@ -57,9 +57,9 @@ STACK ?= botplot
 publish-widget: $(STAMP)
 	$(VENV)/bin/python -m botplot_dev.publish_widget --stack $(STACK)
 
-# JOBS=2: the tests in two pytest-xdist workers, each module on one worker (tests/conftest.py groups
-# them; the OpenSearch node and `sam build` once); JOBS=0, the default, runs them in one process.
-JOBS ?= 0
+# JOBS=2, the default: the tests in two pytest-xdist workers, each module on one worker (tests/conftest.py
+# groups them; the OpenSearch node and `sam build` once); JOBS=0 runs them in one process.
+JOBS ?= 2
 test: $(DEV_STAMP) $(TOOLS_STAMP) js-deps
 	$(VENV)/bin/python -m pytest -m "not slow" -n $(JOBS) --dist loadgroup
 
