@@ -468,3 +468,24 @@ def test_pages_are_reranked_with_the_current_models_title_vectors(shop_index, fa
         after_change = scores()
         retrieval._title_vector.cache_clear()
         assert after_change == scores()
+
+
+def test_a_question_whose_undocumented_word_cannot_be_weighed_is_declined_and_the_failure_counted(
+        shop_index, fake_openai, metrics_on, capfd, caplog):
+    """Below ``FOCUSED_AT``, a question word in no candidate declines the question if it carries the
+    question's meaning; when the model endpoint fails while that is weighed, the question is declined
+    (nothing is claimed that could not be checked), and the failure is logged and counted."""
+    from botplot.knowledge.embeddings import default_embedder
+    from botplot.knowledge.retrieval import _off_subject, ranked_pages
+
+    question = "Can I return a gift bought on Neptune?"  # "neptune" is in none of the shop's chunks
+    embedder = default_embedder()
+    vector = embedder.embed([question])[0]
+    pages = ranked_pages("shop", question, vector, embedder.model)
+    capfd.readouterr()
+    caplog.clear()
+    fake_openai.embedding_failures = 3
+    assert _off_subject(question, question, vector, pages) is True
+    (metric,) = _emitted(capfd.readouterr().out, "RetrievalFailures")
+    assert metric["RetrievalFailures"] in (1.0, [1.0])
+    assert _errors(caplog) == [("embedding the question without its undocumented words failed", True)]

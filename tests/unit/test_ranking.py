@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from botplot.knowledge.index.base import ChunkRecord, Hit
-from botplot.knowledge.retrieval import RELATIVE_CUTOFF, choose, rank_pages
+from botplot.knowledge.retrieval import RELATIVE_CUTOFF, choose, rank_pages, topic_title, unmatched
 from botplot.llm.context import AnswerInput, Passage
 from botplot.llm.responders import NOTHING_KNOWN, ExtractiveResponder
 
@@ -86,3 +86,27 @@ def test_another_pages_passage_is_quoted_under_its_own_title_only_when_it_clearl
                                              "and the adapter instance.")
     # a passage of another page sharing little more than the best page does is not preferred to it
     assert reply(broad, also, near_miss).startswith("According to “Advanced Usage”")
+
+
+def _about(content: str) -> Hit:
+    return Hit(ChunkRecord(chunk_id="c", project_id="p", source_id="s", content=content, token_count=1,
+                           title="Guide", url="https://d.test/", ordinal=0), 1.0)
+
+
+def test_a_question_word_in_no_candidate_is_unmatched_in_any_inflection_or_spelling():
+    assert unmatched("What is zulu?", [_about("alpha beta")]) == ["zulu"]  # after every known word
+    assert unmatched("What is Flask's session?", [_about("flask session")]) == []  # a possessive
+    assert unmatched("What is the U.S.'s shipping policy?", [_about("U.S. shipping")]) == ["policy"]
+
+
+def test_a_code_identifier_is_matched_part_by_part_when_every_part_is_documented():
+    assert unmatched("What is Response.elapsed?", [_about("response elapsed time")]) == []
+    assert unmatched("What is Response.foo?", [_about("response elapsed time")]) == ["response.foo"]
+    assert unmatched("What is io.zulu?", [_about("io zulu")]) == []  # two-letter parts count
+    # a one-letter part is no part: "a" matches any word starting with it, so it proves nothing
+    assert unmatched("What is a.zulu?", [_about("apple zulu")]) == ["a.zulu"]
+
+
+def test_a_topic_title_leaves_out_every_word_of_the_site_name_after_the_first_separator():
+    assert topic_title("Flask Tutorial — Guide — Flask") == "Tutorial"
+    assert topic_title("Flask — Flask") == "Flask"  # nothing left: the title stays whole

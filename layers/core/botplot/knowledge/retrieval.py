@@ -99,6 +99,7 @@ def unmatched(question: str, hits: list[Hit]) -> list[str]:
 
     missing = []
     for term in query_terms(question):
+        # (mutmut's "XX'.-XX" for "'.-" is equivalent: the terms are lower-case, it strips no more)
         term = term.removesuffix("'s").strip("'.-")
         parts = [p for p in re.split(r"[./_:+-]+", term) if len(p) > 1]
         if term and not known(term) and not (len(parts) > 1 and all(map(known, parts))):
@@ -140,6 +141,7 @@ def topic_title(title: str) -> str:
     if len(parts) < 2:
         return own
     site = {word.lower() for word in re.findall(r"[\w.]+", parts[1])}
+    # (mutmut's "XX.,:XX" for ".,:" is equivalent: the word is lower-cased before it is stripped)
     kept = [word for word in own.split() if word.lower().strip(".,:") not in site]
     return " ".join(kept) if kept else own
 
@@ -246,6 +248,9 @@ def _off_subject(question: str, query: str, vector: list[float] | None,
     for word in missing:
         without = re.sub(re.escape(word), " ", without, flags=re.I)
     try:
+        # the question's own vector is ``vector`` unless a follow-up's context was added to the query
+        # (embedding it again when it is the query gives the same vector: mutmut's "and False" / "or
+        # True" here are equivalent)
         texts = [without] if query == question else [question, without]
         *asked, rest = default_embedder().embed(texts)
     except Exception:
@@ -270,6 +275,7 @@ def retrieve(project_id: str, question: str, context: str | None = None) -> Retr
         return Retrieval()
     best = pages[0][1][0]
     score = confidence(question, best, model)
+    # (mutmut's None for ``query`` here is equivalent: the question is then embedded again, to the same vector)
     if score < GROUNDED_AT or score < FOCUSED_AT and _off_subject(question, query, vector, pages):
         return Retrieval(confidence=score)
     chosen = choose(pages)
