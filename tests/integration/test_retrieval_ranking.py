@@ -489,3 +489,30 @@ def test_a_question_whose_undocumented_word_cannot_be_weighed_is_declined_and_th
     (metric,) = _emitted(capfd.readouterr().out, "RetrievalFailures")
     assert metric["RetrievalFailures"] in (1.0, [1.0])
     assert _errors(caplog) == [("embedding the question without its undocumented words failed", True)]
+
+
+def test_a_follow_ups_undocumented_word_is_weighed_against_the_question_not_its_context(shop_index, fake_openai):
+    """A short follow-up is searched with the previous question in front; whether its undocumented
+    word carries its meaning is judged on the question itself (with the context, every question's
+    words would weigh less, and far more follow-ups would be declined)."""
+    from botplot.knowledge.embeddings import default_embedder
+    import re
+
+    from botplot.knowledge.retrieval import CARRIES_MEANING, _off_subject, _unit, ranked_pages, unmatched
+
+    question = "Can I return a gift card that my friend bought for me on Neptune?"
+    query = f"How long do refunds take to reach my card after a return is received? {question}"
+    embedder = default_embedder()
+    asked, searched = embedder.embed([question, query])
+    pages = ranked_pages("shop", query, searched, embedder.model)
+    missing = unmatched(question, [h for _, group in pages for h in group])
+    assert "neptune" in missing
+    without = embedder.embed([re.sub("|".join(missing), " ", question, flags=re.I)])[0]
+
+    def alike(a, b):
+        return sum(x * y for x, y in zip(_unit(a), _unit(b)))
+
+    # with this embedder the question without its undocumented words is close to the question and far
+    # from the query: the two ways of judging disagree here
+    assert alike(asked, without) >= CARRIES_MEANING > alike(searched, without)
+    assert _off_subject(question, query, searched, pages) is False
