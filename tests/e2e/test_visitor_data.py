@@ -72,7 +72,10 @@ def projects(stack):
     made = _write(stack, with_alice, script, now)
     _write(stack, without, sorted(COMMON, key=lambda entry: -entry[0]), now)
     alice_conversations = [cid for cid, entry in zip(made, script) if entry[1] == "alice"]
-    return with_alice, without, alice_conversations
+    # Alice's last visit is her "0 days ago" entry, written an hour before `now` (not the day the test runs:
+    # a run that crosses midnight UTC would expect the wrong day)
+    alice_last_day = (now - timedelta(hours=1)).date().isoformat()
+    return with_alice, without, alice_conversations, alice_last_day
 
 
 def _figures(stack, project) -> dict:
@@ -84,13 +87,13 @@ def _figures(stack, project) -> dict:
 
 
 def test_export_holds_every_conversation_message_rating_and_lead(stack, projects):
-    with_alice, _, alice_conversations = projects
+    with_alice, _, alice_conversations, alice_last_day = projects
     with stack.client(with_alice["secretKey"]) as c:
         r = c.get("/api/v1/visitors/alice/export")
     assert r.status_code == 200, r.text
     doc = r.json()
     assert doc["visitorId"] == "alice" and doc["exportedAt"].endswith("Z")
-    assert doc["lastActiveDay"] == datetime.now(timezone.utc).date().isoformat()
+    assert doc["lastActiveDay"] == alice_last_day
     assert [conv["id"] for conv in doc["conversations"]] == alice_conversations  # oldest first
     assert all(conv["visitorId"] == "alice" for conv in doc["conversations"])
     first, second, third = doc["conversations"]
@@ -112,7 +115,7 @@ def test_export_holds_every_conversation_message_rating_and_lead(stack, projects
 
 
 def test_only_the_keys_project_and_known_visitors(stack, projects, project):
-    with_alice, without, _ = projects
+    with_alice, without, _, _ = projects
     with stack.client(without["secretKey"]) as c:  # another project's key: Alice is unknown there
         for r in (c.get("/api/v1/visitors/alice/export"), c.delete("/api/v1/visitors/alice")):
             assert r.status_code == 404 and r.json() == {"error": "Visitor not found", "code": "VISITOR_NOT_FOUND"}
@@ -125,7 +128,7 @@ def test_only_the_keys_project_and_known_visitors(stack, projects, project):
 
 
 def test_erasing_a_visitor_leaves_the_project_as_if_they_never_came(stack, projects):
-    with_alice, without, alice_conversations = projects
+    with_alice, without, alice_conversations, _ = projects
     assert _figures(stack, with_alice) != _figures(stack, without)
     with stack.client(with_alice["secretKey"]) as c:
         r = c.delete("/api/v1/visitors/alice")
