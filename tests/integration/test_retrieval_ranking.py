@@ -6,6 +6,7 @@ words has cosine 1 with it, a title sharing none has cosine 0)."""
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 
 import pytest
@@ -397,6 +398,49 @@ def test_an_undocumented_word_declines_only_if_it_carries_the_questions_meaning(
     long = retrieve("shop", "Is the box receipt PayPal?")
     assert GROUNDED_AT <= long.confidence < FOCUSED_AT and long.grounded
     assert CARRIES_MEANING == 0.85
+
+
+def test_the_question_without_its_undocumented_word_exactly_carries_meaning_alike_at_0_85(shop_index, fake_openai):
+    """Declined only when the question without its undocumented word is *less* than CARRIES_MEANING
+    alike, compared at three decimals: "Gift by PayPal?" without "paypal" is scripted at cosine 0.8496
+    from the question, which is 0.850 at three decimals, so the question is answered."""
+    from tests.support.fake_openai import embed
+    from botplot.knowledge.retrieval import CARRIES_MEANING, FOCUSED_AT, GROUNDED_AT, retrieve
+
+    asked = embed("Gift by PayPal?")
+    other = [0.0] * len(asked)
+    other[next(i for i, v in enumerate(asked) if v == 0.0)] = 1.0  # a unit vector orthogonal to the question's
+    alike = 0.8496
+    fake_openai.vectors["gift by"] = [alike * a + math.sqrt(1 - alike ** 2) * o for a, o in zip(asked, other)]
+    found = retrieve("shop", "Gift by PayPal?")
+    assert GROUNDED_AT <= found.confidence < FOCUSED_AT and round(alike, 3) == CARRIES_MEANING
+    assert found.grounded and found.passages
+    fake_openai.vectors["gift by"] = [0.8494 * a + math.sqrt(1 - 0.8494 ** 2) * o for a, o in zip(asked, other)]
+    assert not retrieve("shop", "Gift by PayPal?").grounded  # 0.849: declined
+
+
+def test_a_question_at_exactly_focused_at_is_answered_despite_an_undocumented_word(shop_index, fake_openai):
+    """The undocumented-word rule applies below FOCUSED_AT (0.65) only: searched by BM25 alone, 13 of
+    the question's 20 words are in the best chunk (confidence 0.65), six are on pages of their own and
+    "paypal" is nowhere, and the question is answered."""
+    from botplot.knowledge.index import default_index
+    from botplot.knowledge.index.base import query_terms
+    from botplot.knowledge.retrieval import FOCUSED_AT, retrieve
+
+    best = "kettle toaster blender carries year warranty covering motors switches cables lids hinges"
+    elsewhere = "zebra yak walrus vole urchin tapir"
+    default_index().upsert([ChunkRecord("warranty-0", "shop", "warranty", f"Every {best}.", 12,
+                                        title="Warranty — Shop", url="https://shop.test/warranty")]
+                           + [ChunkRecord(f"zoo-{word}", "shop", "zoo", f"The {word}.", 2, title=f"{word.title()} — Zoo",
+                                          url=f"https://shop.test/zoo/{word}") for word in elsewhere.split()])
+    question = f"{best} shop {elsewhere} paypal"
+    assert len(query_terms(question)) == 20
+    fake_openai.embedding_failures = 3
+    found = retrieve("shop", question)
+    assert found.passages[0].content == f"Every {best}."
+    assert found.confidence == FOCUSED_AT == 0.65 and found.grounded
+    fake_openai.embedding_failures = 3
+    assert not retrieve("shop", question.replace("hinges ", "")).grounded  # 12 of 19, 0.6316: declined
 
 
 def test_a_page_scoring_under_six_tenths_of_the_best_is_not_used(shop_index, fake_embedder):

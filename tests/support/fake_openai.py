@@ -43,6 +43,9 @@ class FakeOpenAI:
         self.plans: list[dict] = []
         self.embedding_failures = 0  # the next n embedding requests answer 500
         self.embedding_delay = 0.0  # seconds each embedding answer waits (a slow model endpoint)
+        #: scripted embeddings: a text whose words (as ``embed`` reads them, joined by one space) are a key
+        #: gets this vector instead, to place a text at an exact cosine from another
+        self.vectors: dict[str, list[float]] = {}
         self.rejected = 0  # requests answered 401
         self.lock = threading.Lock()
         fake = self
@@ -72,7 +75,7 @@ class FakeOpenAI:
                     time.sleep(fake.embedding_delay)
                     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                     self._json(200, {"object": "list", "model": body["model"], "data": [
-                        {"object": "embedding", "index": i, "embedding": embed(t, fake.dimensions)} for i, t in enumerate(inputs)],
+                        {"object": "embedding", "index": i, "embedding": fake.vector(t)} for i, t in enumerate(inputs)],
                         "usage": {"prompt_tokens": 1, "total_tokens": 1}})
                     return
                 if not self.path.endswith("/chat/completions"):
@@ -125,6 +128,11 @@ class FakeOpenAI:
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+
+    def vector(self, text: str) -> list[float]:
+        """The embedding answered for ``text``: the scripted one for its words, else the bag of words."""
+        scripted = self.vectors.get(" ".join(re.findall(r"[a-z0-9]+", text.lower())))
+        return scripted if scripted is not None else embed(text, self.dimensions)
 
     def close(self) -> None:
         self.server.shutdown()
