@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import functools
 import json
+import subprocess
+import sys
 import tarfile
 import tempfile
 import threading
@@ -88,21 +90,35 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 
 class SiteServer:
-    """Serves a directory on 127.0.0.1 (a real website for the crawler)."""
+    """Serves a directory on 127.0.0.1 (a real website for the crawler), from a process of its own:
+    a website is never in the crawler's process, and serving it from a thread there would bill its
+    CPU to the crawl and make the crawl's threads wait for the interpreter lock while it answers."""
 
     def __init__(self, root: Path):
         self.root = root
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.corpus", str(root)], cwd=HERE.parent,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("http://127.0.0.1:"):
+            self.close()
+            raise RuntimeError(f"the site server for {root} did not start")
 
     def page_of(self, url: str) -> str:
         return url.removeprefix(self.url + "/")
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.process.stdin.close()  # the server stops when its stdin closes (or this process dies)
+        self.process.wait(timeout=10)
+
+
+def serve(root: str) -> None:
+    """``python -m bench.corpus ROOT``: serve ROOT on 127.0.0.1, print the URL, stop when stdin closes."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=root))
+    server.daemon_threads = True
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    sys.stdin.read()
+    server.shutdown()
 
 
 def questions(corpus: Corpus, root: Path, heldout: bool = False) -> list[dict]:
@@ -124,3 +140,7 @@ def off_topic(corpus: Corpus) -> list[str]:
     """Questions the corpus cannot answer: generic ones, and ones near its subject but not in it."""
     near = json.loads(corpus.off_topic_path.read_text()) if corpus.off_topic_path.exists() else []
     return json.loads(GENERIC_OFF_TOPIC.read_text()) + near
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

@@ -21,8 +21,6 @@ import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -54,18 +52,6 @@ def _local_defaults(state: Path) -> dict[str, str]:
 
 # Function settings that only make sense in Lambda (the adapter, the secret, per-function names).
 _AWS_ONLY = {"BOTPLOT_OPENAI_SECRET_ID", "AWS_LAMBDA_EXEC_WRAPPER", "PORT", "POWERTOOLS_SERVICE_NAME"}
-
-
-def start_moto(state_file: Path) -> tuple[str, subprocess.Popen]:
-    """moto's server in its own process (see :mod:`botplot_dev.moto_process`); returns its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "botplot_dev.moto_process", str(port), str(state_file)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    if process.stdout.readline().strip() != "ready":
-        raise RuntimeError("moto's server did not start")
-    return f"http://127.0.0.1:{port}", process
 
 
 def start_opensearch(state: Path):
@@ -140,7 +126,9 @@ def main() -> int:
     for name, value in _local_defaults(state).items():
         os.environ.setdefault(name, value)
     opensearch = start_opensearch(state)
-    os.environ["AWS_ENDPOINT_URL"], moto = start_moto(state / "moto-state.pickle")
+    from botplot_dev import moto_process
+
+    os.environ["AWS_ENDPOINT_URL"], moto = moto_process.spawn(state / "moto-state.pickle")
 
     from botplot_dev import demo
     from botplot_dev import template as tpl

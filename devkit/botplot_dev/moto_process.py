@@ -16,11 +16,11 @@ import logging
 import os
 import pickle
 import signal
+import socket
+import subprocess
 import sys
 import threading
 from pathlib import Path
-
-from botplot_dev import moto_tuning
 
 AUTOSAVE_SECONDS = 30
 
@@ -62,8 +62,23 @@ def save(path: Path) -> None:
     os.replace(partial, path)
 
 
+def spawn(state_file: Path | None = None) -> tuple[str, subprocess.Popen]:
+    """Start this module's server in a child process; returns its URL and the process, which stops
+    when its stdin is closed (or this process dies) after saving ``state_file`` if one is given."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = [sys.executable, "-m", "botplot_dev.moto_process", str(port)] + ([str(state_file)] if state_file else [])
+    process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    if process.stdout.readline().strip() != "ready":
+        raise RuntimeError("moto's server did not start")
+    return f"http://127.0.0.1:{port}", process
+
+
 def main() -> int:
     from moto.server import ThreadedMotoServer
+
+    from botplot_dev import moto_tuning
 
     port = int(sys.argv[1])
     state_file = Path(sys.argv[2]) if len(sys.argv) > 2 else None

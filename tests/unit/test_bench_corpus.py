@@ -88,3 +88,22 @@ def test_every_page_of_a_corpus_is_linked_from_its_index_page_as_the_crawler_sta
     assert pages - reached - SPHINX_NAVIGATION <= ORPHAN_PAGES.get(corpus.name, set())
     asked = {item["page"] for items in question_sets(corpus, root).values() for item in items}
     assert asked <= reached
+
+
+def test_the_site_server_serves_the_corpus_from_its_own_process_and_stops_when_closed(tmp_path):
+    """The crawl benchmarks' website runs outside the crawler's process (its CPU and lock are not
+    the crawl's) and does not outlive the benchmark."""
+    import os
+    import urllib.request
+
+    from bench.corpus import SiteServer
+
+    (tmp_path / "index.html").write_text("<h1>Hello</h1>")
+    site = SiteServer(tmp_path)
+    try:
+        assert site.process.pid != os.getpid()
+        with urllib.request.urlopen(f"{site.url}/index.html", timeout=10) as response:
+            assert response.read() == b"<h1>Hello</h1>"
+    finally:
+        site.close()
+    assert site.process.returncode == 0
