@@ -535,6 +535,19 @@ def test_a_question_whose_undocumented_word_cannot_be_weighed_is_declined_and_th
     assert _errors(caplog) == [("embedding the question without its undocumented words failed", True)]
 
 
+def test_only_the_undocumented_word_itself_is_taken_out_of_the_question(shop_index, fake_embedder):
+    """"road" is in none of the shop's chunks, "abroad" is: the question without its undocumented word
+    keeps "abroad" (the fake's cosine 4/sqrt(20) = 0.89, so "road" does not carry the question's
+    meaning); cutting "road" out of "abroad" too would leave 3 of 5 words (0.67) and decline it."""
+    from botplot.knowledge.retrieval import _off_subject, ranked_pages, unmatched
+
+    question = "Gift bought abroad by road?"
+    vector = fake_embedder.embed([question])[0]
+    pages = ranked_pages("shop", question, vector, fake_embedder.model)
+    assert unmatched(question, [h for _, group in pages for h in group]) == ["road"]
+    assert _off_subject(question, question, vector, pages) is False
+
+
 def test_a_follow_ups_undocumented_word_is_weighed_against_the_question_not_its_context(shop_index, fake_openai):
     """A short follow-up is searched with the previous question in front; whether its undocumented
     word carries its meaning is judged on the question itself (with the context, every question's

@@ -245,8 +245,8 @@ def _off_subject(question: str, query: str, vector: list[float] | None,
     if not missing or vector is None:
         return bool(missing)
     without = question
-    for word in missing:
-        without = re.sub(re.escape(word), " ", without, flags=re.I)
+    for word in missing:  # the whole word only ("road" leaves "abroad" alone)
+        without = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", " ", without, flags=re.I)
     try:
         # the question's own vector is ``vector`` unless a follow-up's context was added to the query
         # (embedding it again when it is the query gives the same vector: mutmut's "and False" / "or
