@@ -128,9 +128,13 @@ def print_table(results: dict[str, dict]) -> None:
         print(f"{method[:27]:28s}" + "".join(f"{c:>22s}" for c in cells[:-1]) + f"{cells[-1]:>18s}")
     if "answers" in results[names[0]]:
         a = {n: results[n]["answers"] for n in names}
-        a["all"] = {k: sum(a[n][k] for n in names) for k in ("fact", "n", "declined", "off_topic")}
+        a["all"] = {k: sum(a[n][k] for n in names) for k in ("fact", "n", "declined", "off_topic", "answered", "words")}
         print(f"{'answer contains the fact':28s}" + "".join(f"{a[n]['fact'] / a[n]['n']:>22.0%}" for n in names)
               + f"{a['all']['fact'] / a['all']['n']:>18.0%}")
+        print(f"{'  (facts / questions)':28s}" + "".join(f"{str(a[n]['fact']) + '/' + str(a[n]['n']):>22s}" for n in names)
+              + f"{str(a['all']['fact']) + '/' + str(a['all']['n']):>18s}")
+        print(f"{'mean answer words':28s}" + "".join(f"{a[n]['words'] / max(1, a[n]['answered']):>22.1f}" for n in names)
+              + f"{a['all']['words'] / max(1, a['all']['answered']):>18.1f}")
         if a["all"]["off_topic"]:
             print(f"{'off-topic declined':28s}" + "".join(f"{str(a[n]['declined']) + '/' + str(a[n]['off_topic']):>22s}"
                                                       for n in names)

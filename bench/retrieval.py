@@ -244,6 +244,8 @@ def answers(project_id: str, items: list[dict], off_topic: list[str], embedder=N
     replies = [answer(item["q"]) for item in items]
     return {"fact": sum(item["fact"].lower() in reply.lower() for item, reply in zip(items, replies)),
             "answered": sum(reply != NOTHING_KNOWN for reply in replies), "n": len(items),
+            # an answer that only grows to contain more is no better: its length is reported beside it
+            "words": sum(len(reply.split()) for reply in replies if reply != NOTHING_KNOWN),
             "declined": sum(answer(q) == NOTHING_KNOWN for q in off_topic), "off_topic": len(off_topic)}
 
 
