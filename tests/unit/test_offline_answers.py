@@ -131,3 +131,19 @@ def test_a_how_to_question_prefers_the_stretch_with_the_code_to_prose_sharing_mo
     can = responder.compose(AnswerInput("Can orders be exported to CSV from the command line?", "Acme", None,
                                         [Passage("c0", "s1", "https://acme.example/cli", "CLI — Acme", "", content, 1.0)]))
     assert can.endswith("from the account page, as suits you."), can  # not asking how: the words decide
+
+
+def test_a_list_of_short_names_that_each_resemble_the_question_does_not_outweigh_the_sentence_that_answers():
+    from botplot.knowledge.embeddings import MiniLMEmbedder
+
+    # a module index: every entry names the product the question names, so each is close to it in meaning
+    index = "\n".join(["a", "acme"] + [f"acme.{module}" for module in
+                                       "cli config export orders returns invoices hooks log main prompt replay utils".split()])
+    features = ("Acme is free software under the BSD licence.\nAcme runs on Linux, macOS and Windows.\n"
+                "It needs Python 3.8 or later; Python 3.12 is tested too.\nTemplates may be written in any language.")
+    answer = ExtractiveResponder(MiniLMEmbedder()).compose(AnswerInput(
+        "Which Python versions does acme run on?", "Acme", None, [
+            Passage("c1", "s1", "https://acme.example/modules", "Module Index — Acme", "Module Index", index, 1.0),
+            Passage("c0", "s2", "https://acme.example/", "Acme — Acme", "Features", features, 0.9)]))
+    assert answer.startswith("According to “Acme”:") and "It needs Python 3.8 or later" in answer, answer
+    assert "acme.cli" not in answer

@@ -166,6 +166,11 @@ class ExtractiveResponder:
     #: a unit's first words embedded for its meaning: they say what it is about (long code blocks
     #: embedded whole cost a sixth more time and chose no better stretch on the benchmark)
     meaning_words = 40
+    #: a unit of fewer words counts its meaning in proportion (a 2-word unit half of it): a module
+    #: name, a heading or a one-line link is close to any question naming what it names, and a
+    #: stretch of twenty of them (a module index, a table of contents) outweighed the sentence
+    #: that answers
+    meaning_full_words = 4
     #: what a code block in the stretch is worth, in rare words, to a how-to question
     how_to_code_bonus = 3.0
 
@@ -210,7 +215,8 @@ class ExtractiveResponder:
 
     def _meaning(self, question: str, passages: list[list[tuple[int, str]]]) -> list[list[float]]:
         """Per unit, how much closer its meaning is to the question's than ``meaning_floor`` (0 for
-        most units; all 0 without an embedder, or when it fails: the words alone still choose).
+        most units; all 0 without an embedder, or when it fails: the words alone still choose),
+        in proportion for a unit shorter than ``meaning_full_words``.
         Cosines are rounded to 3 decimals so that the same question gets the same answer even if
         the encoder's last bits differ between processes."""
         flat = [unit for units in passages for _, unit in units]
@@ -226,7 +232,9 @@ class ExtractiveResponder:
         norm = math.sqrt(sum(x * x for x in question_vector)) or 1.0
         closeness = iter([max(0.0, round(sum(a * b for a, b in zip(question_vector, v))
                                          / (norm * (math.sqrt(sum(x * x for x in v)) or 1.0))
-                                         - self.meaning_floor, 3)) for v in vectors])
+                                         - self.meaning_floor, 3))
+                          * min(1.0, len(unit.split()) / self.meaning_full_words)
+                          for v, unit in zip(vectors, flat)])
         return [[next(closeness) for _ in units] for units in passages]
 
     def _cost(self, unit: str) -> float:
