@@ -31,11 +31,12 @@ import json
 import subprocess
 import sys
 import tarfile
-import tempfile
 import threading
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from bench.support import scratch
 
 HERE = Path(__file__).parent
 GENERIC_OFF_TOPIC = HERE / "data" / "unanswerable.json"
@@ -78,7 +79,7 @@ CORPORA = [
 
 
 def unpack(corpus: Corpus) -> Path:
-    target = Path(tempfile.mkdtemp(prefix=f"botplot-corpus-{corpus.name}-"))
+    target = scratch(f"botplot-corpus-{corpus.name}-")
     with tarfile.open(HERE / "corpus" / corpus.tarball) as archive:
         archive.extractall(target, filter="data")
     return target / corpus.directory

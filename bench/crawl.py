@@ -33,10 +33,11 @@ import statistics
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from bench.support import scratch
 
 ROOT = Path(__file__).resolve().parent.parent
 #: main before this round of ingestion work: the per-slice embedding with padded batches of 16
@@ -94,7 +95,7 @@ def encoder_blocked(encoder, seconds: dict):
 def one_crawl(corpus_name: str) -> dict:
     """In this interpreter (whose ``botplot`` is the revision under test): one first crawl."""
     os.environ.update({"BOTPLOT_INDEX": "sqlite", "BOTPLOT_EMBEDDER": "minilm", "BOTPLOT_ALLOW_PRIVATE_TARGETS": "1",
-                       "BOTPLOT_INDEX_PATH": os.path.join(tempfile.mkdtemp(), "index.sqlite")})
+                       "BOTPLOT_INDEX_PATH": str(scratch() / "index.sqlite")})
     from bench.corpus import CORPORA, SiteServer, unpack
     from bench.retrieval import StageTimer
     from bench.support import start_moto
@@ -201,7 +202,7 @@ def stage_ratios(corpus_name: str, baseline_code: Path, used_only: bool = False)
 
 def _export(revision: str) -> Path:
     """The revision's ``layers/core`` (the botplot package) in a temporary folder."""
-    target = Path(tempfile.mkdtemp(prefix="botplot-baseline-"))
+    target = scratch("botplot-baseline-")
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", revision, "layers/core"],
                              check=True, capture_output=True).stdout
     with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:

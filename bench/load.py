@@ -13,10 +13,10 @@ import csv
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from bench.support import scratch
 from tests.support.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def _locust(stack, key: str, mode: str, users: int, work: Path) -> dict:
 
 
 def run() -> dict:
-    work = Path(tempfile.mkdtemp(prefix="botplot-load-"))
+    work = scratch("botplot-load-")
     stack = LocalStack(work / ".botplot", {"BOTPLOT_PLAN_LIMITS": '{"enterprise": 1000000}',
                                            "BOTPLOT_LOG_LEVEL": "ERROR"}).start()
     figures = {}

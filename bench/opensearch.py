@@ -20,12 +20,11 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 
 from bench.retrieval import StageTimer, crawl, hits, page_ranking
-from bench.support import start_moto
+from bench.support import scratch, start_moto
 
 MODES = ("bm25", "vector", "hybrid")
 
@@ -136,7 +135,7 @@ def run(names: list[str]) -> None:
         url = node.url
         print(f"OpenSearch node {url}: green after {node.start_seconds:.1f} s, k-NN engine {engine}")
     os.environ.update({"BOTPLOT_EMBEDDER": "minilm", "BOTPLOT_ALLOW_PRIVATE_TARGETS": "1",
-                       "BOTPLOT_INDEX_PATH": os.path.join(tempfile.mkdtemp(), "index.sqlite")})
+                       "BOTPLOT_INDEX_PATH": str(scratch() / "index.sqlite")})
     start_moto()
     from botplot.knowledge.embeddings import default_embedder
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from bench.retrieval import METHODS as ALL_METHODS
 from bench.retrieval import hits, page_ranking
+from bench.support import scratch
 
 PREFIX = "http://corpus.test/"
 
@@ -37,7 +37,7 @@ def fresh_index() -> None:
     from botplot.config import reload_settings
     from botplot.knowledge.index import default_index
 
-    os.environ["BOTPLOT_INDEX_PATH"] = os.path.join(tempfile.mkdtemp(), "index.sqlite")
+    os.environ["BOTPLOT_INDEX_PATH"] = str(scratch() / "index.sqlite")
     reload_settings()
     default_index.cache_clear()
 

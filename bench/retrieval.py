@@ -30,13 +30,12 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.support import start_moto
+from bench.support import scratch, start_moto
 
 HERE = Path(__file__).parent
 BASELINE_CACHE = Path(os.environ.get("BOTPLOT_BENCH_CACHE", Path.home() / ".cache" / "botplot-bench"))
@@ -59,7 +58,7 @@ def hits(rankings: list[list[str]], expected: list[str]) -> dict[str, float]:
 
 def setup() -> None:
     os.environ.update({"BOTPLOT_INDEX": "sqlite", "BOTPLOT_EMBEDDER": "minilm", "BOTPLOT_ALLOW_PRIVATE_TARGETS": "1",
-                       "BOTPLOT_INDEX_PATH": os.path.join(tempfile.mkdtemp(), "index.sqlite")})
+                       "BOTPLOT_INDEX_PATH": str(scratch() / "index.sqlite")})
     start_moto()
 
 
