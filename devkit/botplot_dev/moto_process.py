@@ -71,6 +71,8 @@ def spawn(state_file: Path | None = None) -> tuple[str, subprocess.Popen]:
     args = [sys.executable, "-m", "botplot_dev.moto_process", str(port)] + ([str(state_file)] if state_file else [])
     process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     if process.stdout.readline().strip() != "ready":
+        process.kill()  # whatever state it is in, it must not outlive the caller's failure
+        process.wait()
         raise RuntimeError("moto's server did not start")
     return f"http://127.0.0.1:{port}", process
 
