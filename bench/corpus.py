@@ -12,6 +12,9 @@ one of them shows as a loss on another:
   short page per option or feature (hooks, replay, user config, choice variables...), the command-line
   options, troubleshooting, an API reference and a long changelog (35 pages). A dev corpus: its
   failures may be studied, so that the CLI-tool shape is tuned on without looking at mypy's or borg's;
+- ``markdown``: Python-Markdown 3.4.1, built by MkDocs (not Sphinx): a short page per extension (syntax,
+  options), a library reference, the command line, the extension API, test tools, contributing, and a
+  change log split into one page per release (41 pages). A dev corpus, its questions written blind;
 - ``mypy``: mypy 1.0.1, a CLI tool's docs: command-line and config-file reference, error-code lists,
   FAQ and "common issues" troubleshooting, type-system guide (38 pages). Held out: nobody tunes on it.
 - ``borg``: BorgBackup 1.2.4, a CLI tool's docs with one page per command (options tables, examples), a
@@ -71,6 +74,8 @@ CORPORA = [
     Corpus("coverage", "coverage-docs.tar.gz", "coverage-docs", "CLI/config + FAQ + changelog"),
     Corpus("cookiecutter", "cookiecutter-docs.tar.gz", "cookiecutter-docs",
            "CLI tool: a page per option/feature, troubleshooting, API, changelog"),
+    Corpus("markdown", "markdown-docs.tar.gz", "markdown-docs",
+           "MkDocs site: a page per extension, library/CLI reference, extension API, a page per release"),
     Corpus("mypy", "mypy-docs.tar.gz", "mypy-docs", "CLI tool: flags, config, error codes, FAQ", held_out=True),
     Corpus("borg", "borg-docs.tar.gz", "borg-docs", "CLI tool: a page per command, FAQ, deployment, changelog",
            held_out=True),
