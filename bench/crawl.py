@@ -161,7 +161,7 @@ def stage_ratios(corpus_name: str, baseline_code: Path, used_only: bool = False)
     (``used_only``: today's embedder only in the runtime a crawl uses)."""
     from bench.corpus import CORPORA, unpack
     from botplot.knowledge import embeddings, extract
-    from botplot.knowledge.chunking import chunk_page, index_text
+    from botplot.knowledge.chunking import chunk_page, index_text, sizes_for
 
     corpus = next(c for c in CORPORA if c.name == corpus_name)
     root = unpack(corpus)
@@ -174,7 +174,8 @@ def stage_ratios(corpus_name: str, baseline_code: Path, used_only: bool = False)
             started = time.process_time()
             page = function(html, url)
             cpu["extract"][n] += time.process_time() - started
-        texts += [index_text(page.title, c.heading, c.content) for c in chunk_page(page.title, page.blocks)]
+        texts += [index_text(page.title, c.heading, c.content)
+                  for c in chunk_page(page.title, page.blocks, sizes_for(embeddings.MiniLMEmbedder.max_tokens))]
     old_embedder = _baseline_embedder(baseline_code)
     default = embeddings.MiniLMEmbedder()  # the runtime a crawl uses here
     today = {default.runtime: default}

@@ -57,11 +57,13 @@ class CachedEmbedder:
 
 def index_corpus(root: Path, project_id: str) -> int:
     """Every page of ``root`` (as the crawler extracts it) chunked, embedded and indexed."""
-    from botplot.knowledge.chunking import chunk_page
+    from botplot.knowledge import embeddings
+    from botplot.knowledge.chunking import chunk_page, sizes_for
     from botplot.knowledge.extract import extract_html
     from botplot.knowledge.index import default_index
     from botplot.knowledge.indexing import embed, records
 
+    sizes = sizes_for(embeddings.window())  # as a crawl with the bench's embedder (MiniLM) chunks
     chunk_records = []
     for path in sorted(root.rglob("*.html")):
         rel = str(path.relative_to(root))
@@ -69,7 +71,7 @@ def index_corpus(root: Path, project_id: str) -> int:
         if page.noindex or not page.text.strip():
             continue
         chunk_records += records(project_id, "source-" + hashlib.sha1(rel.encode()).hexdigest()[:8], PREFIX + rel,
-                                 page.title, chunk_page(page.title, page.blocks))
+                                 page.title, chunk_page(page.title, page.blocks, sizes))
     embed(chunk_records)
     default_index().upsert(chunk_records)
     return len(chunk_records)

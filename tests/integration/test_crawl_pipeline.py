@@ -156,27 +156,32 @@ def test_resync_of_an_unchanged_site_embeds_nothing_and_changes_are_reported(kno
     assert stored.chunk_count == len(_chunks(project_id, source.source_id))
 
 
-def test_a_resync_after_the_chunk_sizes_changed_rechunks_every_page_once(knowledge_env, site, monkeypatch):
-    """Pages indexed with chunks of an older size are not "unchanged": the next resync re-chunks and
-    re-embeds them all (so a source gets the current chunking without being deleted), then the one
-    after finds them unchanged again."""
-    from botplot.knowledge import chunking
+def test_a_resync_after_a_change_of_embedder_rechunks_every_page_once(knowledge_env, site, monkeypatch):
+    """Chunks are sized for the embedder that reads them (MiniLM's are smaller). A source crawled
+    with MiniLM whose project then embeds with OpenAI (a key was configured) is re-chunked and
+    re-embedded whole by its next resync, although no page changed; the resync after finds every
+    page unchanged again."""
+    from botplot.config import reload_settings
+    from botplot.knowledge.embeddings import default_embedder
     from botplot.services import knowledge
 
     project_id = _project()
     source = knowledge.add_url(project_id, site.url + "/", "manual")
-    with monkeypatch.context() as older:  # an earlier release's chunking: smaller chunks
-        older.setattr(chunking, "MAX_TOKENS", 60)
-        older.setattr(chunking, "TARGET_TOKENS", 40)
-        older.setattr(chunking, "VERSION", "40/60")
+    with monkeypatch.context() as offline:
+        offline.setenv("BOTPLOT_EMBEDDER", "minilm")
+        reload_settings()
+        default_embedder.cache_clear()
         _run(_crawl_messages())
-    small = _chunks(project_id, source.source_id)
+    reload_settings()
+    default_embedder.cache_clear()
+    assert _source(project_id, source.source_id)[1]["counts"]["added"] == 4
+    calls = len(knowledge_env.embedding_requests)
     knowledge.recrawl(project_id, source.source_id)
     _run(_crawl_messages())
     stored, report = _source(project_id, source.source_id)
-    assert report["counts"]["changed"] == 4 and report["counts"]["unchanged"] == 0 and report["embeddingCalls"] >= 1
-    current = _chunks(project_id, source.source_id)
-    assert len(current) < len(small) and stored.chunk_count == len(current)
+    assert report["counts"]["changed"] == 4 and report["counts"]["unchanged"] == 0
+    assert len(knowledge_env.embedding_requests) > calls  # embedded again, by OpenAI this time
+    assert stored.chunk_count == len(_chunks(project_id, source.source_id))
     knowledge.recrawl(project_id, source.source_id)
     _run(_crawl_messages())
     assert _source(project_id, source.source_id)[1]["counts"]["unchanged"] == 4

