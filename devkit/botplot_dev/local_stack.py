@@ -224,7 +224,11 @@ def _announce_when_started(server, info: dict, local_json: Path, start_workers) 
         time.sleep(0.05)
     if server.started:
         start_workers()
-        local_json.write_text(json.dumps({k: v for k, v in info.items() if not k.startswith("_")}, indent=2))
+        # written whole, then renamed: whoever waits for the file (the tests, the CLI) never reads
+        # it half written (a test read it empty once, on a loaded machine)
+        partial = local_json.with_name(local_json.name + ".partial")
+        partial.write_text(json.dumps({k: v for k, v in info.items() if not k.startswith("_")}, indent=2))
+        os.replace(partial, local_json)
         print(_banner({**info, "_file": local_json}), flush=True)
 
 
