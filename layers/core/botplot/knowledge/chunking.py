@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from botplot.knowledge import tokens
 from botplot.knowledge.document import Block
 
+
 @dataclass(frozen=True)
 class Sizes:
     """A chunk's sizes in cl100k tokens: the size a chunk is filled to, its maximum, the size under

@@ -22,8 +22,8 @@ from botplot.config import settings
 from botplot.db.base import condition_failed, connection
 from botplot.db.knowledge import Page, Source
 from botplot.db.projects import Project
-from botplot.knowledge import chunking, embeddings, source_events
-from botplot.knowledge.chunking import chunk_page, sizes_for
+from botplot.knowledge import embeddings, source_events
+from botplot.knowledge.chunking import WHOLE, chunk_page, sizes_for
 from botplot.knowledge.crawler import Crawler, CrawlResult, CrawledPage
 from botplot.knowledge.embeddings import EmbeddingError
 from botplot.knowledge.index import default_index
@@ -168,7 +168,7 @@ class _Pipeline:
         the sizes) are made again. The text's hash alone for ``WHOLE``, as records kept it before
         sizes depended on the embedder: their pages stay unchanged instead of all being embedded
         again."""
-        if self.sizes == chunking.WHOLE:
+        if self.sizes == WHOLE:
             return crawled.content_hash
         return f"{self.sizes.version}:{crawled.content_hash}"
 
