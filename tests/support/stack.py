@@ -38,15 +38,18 @@ class LocalStack:
                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         local_json = self.state_dir / "local.json"
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"local stack exited early:\n{self.log_path.read_text()[-3000:]}")
-            if local_json.exists():
-                self.info = json.loads(local_json.read_text())
-                return self
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"local stack did not start in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"local stack exited early:\n{self.log_path.read_text()[-3000:]}")
+                if local_json.exists():
+                    self.info = json.loads(local_json.read_text())
+                    return self
+                time.sleep(0.2)
+            raise RuntimeError(f"local stack did not start in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
+        except BaseException:  # a stack that did not start (or whose keys could not be read) must not outlive us
+            self.stop()
+            raise
 
     def stop(self) -> int | None:
         if self.process and self.process.poll() is None:
