@@ -119,7 +119,7 @@ def test_chunks_for_a_short_window_embedder_are_smaller_and_minilm_reads_nearly_
     assert short_unread < 0.05 < whole_unread
 
 
-@pytest.mark.parametrize("embedder, window", [("minilm", 256), ("openai", 8191), ("none", None)])
+@pytest.mark.parametrize("embedder, window", [("minilm", 256), ("openai", 8000), ("none", None)])
 def test_the_window_chunks_are_sized_for_follows_the_configured_embedder(embedder, window, monkeypatch):
     from botplot.config import reload_settings
     from botplot.knowledge import embeddings

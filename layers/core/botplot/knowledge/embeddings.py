@@ -31,7 +31,7 @@ class OpenAIEmbedder:
     """``text-embedding-3-small`` by default; batches of up to 96 inputs of at most 8,000 tokens."""
 
     batch_size = 96
-    max_tokens = 8191
+    max_tokens = 8000  # a text is cut there (the model reads 8,191 cl100k tokens)
 
     def __init__(self, model: str):
         self.model = model
@@ -41,7 +41,7 @@ class OpenAIEmbedder:
     def embed(self, texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
-            batch = [tokens.truncate(t, 8000) or " " for t in texts[start:start + self.batch_size]]
+            batch = [tokens.truncate(t, self.max_tokens) or " " for t in texts[start:start + self.batch_size]]
             response = self._create(batch)
             vectors.extend(item.embedding for item in sorted(response.data, key=lambda d: d.index))
         return vectors
@@ -206,8 +206,9 @@ def _chosen() -> type[OpenAIEmbedder] | type[MiniLMEmbedder] | None:
 
 
 def window() -> int | None:
-    """How many tokens of a text the configured embedder reads (``None`` without one), known
-    without loading it: the crawl sizes its chunks by it before its first page is embedded."""
+    """How many tokens of a text the configured embedder reads (MiniLM: word pieces; ``None``
+    without one), known without loading it: the crawl sizes its chunks by it before its first page
+    is embedded."""
     chosen = _chosen()
     return chosen.max_tokens if chosen is not None else None
 
