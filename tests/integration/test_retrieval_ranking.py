@@ -573,3 +573,58 @@ def test_a_follow_ups_undocumented_word_is_weighed_against_the_question_not_its_
     # from the query: the two ways of judging disagree here
     assert alike(asked, without) >= CARRIES_MEANING > alike(searched, without)
     assert _off_subject(question, query, searched, pages) is False
+
+
+def test_a_changelog_entry_yields_first_place_to_the_guide_unless_the_question_asks_about_releases(
+        fake_embedder, tmp_path, monkeypatch):
+    """A changelog names every feature again in the words a question about it uses, one entry a
+    chunk: without RELEASE_PENALTY its entry outranks the page that explains the feature. A question
+    naming a version or asking what changed, when, keeps the changelog first."""
+    monkeypatch.setenv("BOTPLOT_INDEX", "sqlite")
+    monkeypatch.setenv("BOTPLOT_INDEX_PATH", str(tmp_path / "index.sqlite"))
+    from botplot.config import reload_settings
+    from botplot.knowledge import retrieval
+    from botplot.knowledge.index import default_index
+
+    reload_settings()
+    default_index.cache_clear()
+    chunks = [
+        ChunkRecord("guide", "shop", "site", "At checkout, tick the box to have your order gift wrapped.", 12,
+                    title="Ordering — Shop", heading="Ordering > Options", url="https://shop.test/ordering"),
+        ChunkRecord("entry", "shop", "site", "Gift wrapping: any order can be gift wrapped at checkout.", 12,
+                    title="Release history — Shop", heading="Release history > 2.1.0 (2024-05-02)",
+                    url="https://shop.test/history"),
+        # "since" a version: a feature's own page, not a release's
+        ChunkRecord("since", "shop", "site", "Ask us to gift wrap an order by post.", 12,
+                    title="Gift wrapping by post (2.1.0+) — Shop", heading="Gift wrapping by post (2.1.0+)",
+                    url="https://shop.test/post"),
+        ChunkRecord("other", "shop", "site", "We wrapped up hiring: no open positions.", 12, title="Careers — Shop",
+                    url="https://shop.test/careers"),
+    ]
+    for chunk, vector in zip(chunks, fake_embedder.embed([f"{c.title} {c.content}" for c in chunks])):
+        chunk.embedding, chunk.embedding_model = vector, fake_embedder.model
+    default_index().upsert(chunks)
+
+    def first_pages(question: str) -> list[str]:
+        vector = fake_embedder.embed([question])[0]
+        return [group[0].chunk.chunk_id for _, group in retrieval.ranked_pages("shop", question, vector,
+                                                                               fake_embedder.model)]
+
+    question = "Can my order be gift wrapped at checkout?"
+    assert retrieval.RELEASE_PENALTY == 0.1
+    with monkeypatch.context() as without:
+        without.setattr(retrieval, "RELEASE_PENALTY", 0.0)
+        assert first_pages(question)[:2] == ["entry", "guide"]
+    assert first_pages(question)[:2] == ["guide", "entry"]
+    for about_releases in ("Which release added gift wrapping at checkout?", "Can my order be gift wrapped "
+                           "at checkout since 2.1?", "When did gift wrapping at checkout change?"):
+        assert first_pages(about_releases)[0] == "entry", about_releases
+    # a version marked "and later" is no release: the page about the feature keeps its score
+    question = "Can I ask for gift wrapping by post?"
+    vector = fake_embedder.embed([question])[0]
+    searched = retrieval.rerank_by_title(default_index().search("shop", question, vector, fake_embedder.model,
+                                                                k=retrieval.CANDIDATES), vector, fake_embedder.model)
+    ranked = retrieval.ranked_pages("shop", question, vector, fake_embedder.model)
+    assert [(round(score, 4), group[0].chunk.chunk_id) for score, group in ranked][0] == (
+        round(searched[0].score, 4), "since")
+    default_index.cache_clear()

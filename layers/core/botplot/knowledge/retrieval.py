@@ -5,7 +5,8 @@
    title summarises what a page is about; for a Q&A pair it is the question itself; the words of the
    site's name, which every page's title shares, are left out), then pages are
    ranked by their best chunk, with a small bonus for a second matching chunk of the same page (only
-   one: counting more made long pages, changelogs and API references, outrank the page that answers).
+   one: counting more made long pages, changelogs and API references, outrank the page that answers);
+   a chunk about one release (a changelog entry) loses a little unless the question asks about releases.
 3. Passages are the best chunks, the top page's first; citations name each page used, best first,
    with a short snippet and a ``#:~:text=`` link that scrolls to it.
 4. Confidence in [0, 1] comes from retrieval alone: how similar the best chunk's meaning is (cosine,
@@ -47,6 +48,15 @@ SAME_PAGE_BONUS = 0.15
 TITLE_WEIGHT = 0.5
 #: further pages are used only when they score at least this share of the best page
 RELATIVE_CUTOFF = 0.6
+#: taken off the score of a chunk about one release (a changelog entry, release notes) for a question
+#: that asks about no release
+RELEASE_PENALTY = 0.1
+#: a version number ("2.0", "v3.4.1"); not one meaning "and later" ("(0.7.0+)": a feature's page
+#: saying since when it exists), nor part of a longer one
+_VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+(?:\.\d+)*(?![\w+]|\.\d)")
+#: the words of a question about releases: what changed, when, since which version
+_ABOUT_RELEASES = re.compile(r"\b(?:versions?|release[sd]?|changelog|change log|changed|history|upgrad\w*|deprecat\w*"
+                            r"|removed|introduced|added|since|when did)\b", re.I)
 #: cosine similarity that means "unrelated" and "clearly about it", per embedding model
 CALIBRATION = {"all-MiniLM-L6-v2": (0.15, 0.55), "text-embedding-3-small": (0.15, 0.50)}
 DEFAULT_CALIBRATION = (0.15, 0.55)
@@ -167,6 +177,30 @@ def rerank_by_title(hits: list[Hit], vector: list[float], model: str) -> list[Hi
     return sorted(rescored, key=lambda h: -h.score)
 
 
+def asks_about_releases(question: str) -> bool:
+    """Whether the question names a version or asks what changed, when, since which release."""
+    return bool(_VERSION.search(question) or _ABOUT_RELEASES.search(question))
+
+
+def about_a_release(hit: Hit) -> bool:
+    """Whether the chunk's page title (without the site's name) or heading path names a version: an
+    entry of a changelog ("Changes > Version 2.0.1"), a release-notes page ("Python-Markdown 3.4
+    Release Notes")."""
+    return bool(_VERSION.search(f"{topic_title(hit.chunk.title)} {hit.chunk.heading}"))
+
+
+def demote_release_notes(question: str, hits: list[Hit]) -> list[Hit]:
+    """Take ``RELEASE_PENALTY`` off the chunks about one release unless the question asks about
+    releases. A changelog mentions every feature again, by the words a question about it uses
+    ("multipart-encoded files", "follow redirects"), one entry a chunk, each scored on its own: it
+    took the first place from the guide that explains the feature (the dev corpora's Requests,
+    Werkzeug and Cookiecutter), while a question about a release is left as it was."""
+    if asks_about_releases(question):
+        return hits
+    demoted = [replace(hit, score=hit.score - RELEASE_PENALTY) if about_a_release(hit) else hit for hit in hits]
+    return sorted(demoted, key=lambda h: -h.score)
+
+
 def rank_pages(hits: list[Hit]) -> list[tuple[float, list[Hit]]]:
     """(score, hits) per page (a Q&A pair is its own page), best page first."""
     pages: dict[str, list[Hit]] = {}
@@ -188,7 +222,7 @@ def ranked_pages(project_id: str, query: str, vector: list[float] | None,
             hits = rerank_by_title(hits, vector, model)
         except Exception:
             dependency_failed("RetrievalFailures", "title reranking skipped: embedding the titles failed")
-    return rank_pages(hits)
+    return rank_pages(demote_release_notes(query, hits))
 
 
 def _sentences(text: str) -> list[str]:
