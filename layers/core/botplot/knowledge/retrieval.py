@@ -183,10 +183,11 @@ def asks_about_releases(question: str) -> bool:
 
 
 def about_a_release(hit: Hit) -> bool:
-    """Whether the chunk's page title (without the site's name) or heading path names a version: an
-    entry of a changelog ("Changes > Version 2.0.1"), a release-notes page ("Python-Markdown 3.4
-    Release Notes")."""
-    return bool(_VERSION.search(f"{topic_title(hit.chunk.title)} {hit.chunk.heading}"))
+    """Whether the chunk's heading path (the page's own heading first) names a version: an entry of
+    a changelog ("Changes > Version 2.0.1"), a release-notes page ("Python-Markdown 3.4 Release
+    Notes"). Not the page title: many sites put a versioned name in every title ("Built-in types -
+    mypy 1.0.1 documentation", after a separator ``page_title`` does not know)."""
+    return bool(_VERSION.search(hit.chunk.heading))
 
 
 def demote_release_notes(question: str, hits: list[Hit]) -> list[Hit]:
