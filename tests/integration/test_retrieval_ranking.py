@@ -617,7 +617,7 @@ def test_a_changelog_entry_yields_first_place_to_the_guide_unless_the_question_a
         assert first_pages(question)[:2] == ["entry", "guide"]
     assert first_pages(question)[:2] == ["guide", "entry"]
     for about_releases in ("Which release added gift wrapping at checkout?", "Can my order be gift wrapped "
-                           "at checkout since 2.1?", "When did gift wrapping at checkout change?"):
+                           "at checkout in 2.1?", "When did gift wrapping at checkout change?"):
         assert first_pages(about_releases)[0] == "entry", about_releases
     # a version marked "and later" is no release: the page about the feature keeps its score
     question = "Can I ask for gift wrapping by post?"

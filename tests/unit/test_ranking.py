@@ -3,7 +3,8 @@
 from dataclasses import replace
 
 from botplot.knowledge.index.base import ChunkRecord, Hit
-from botplot.knowledge.retrieval import RELATIVE_CUTOFF, choose, rank_pages, topic_title, unmatched
+from botplot.knowledge.retrieval import (RELATIVE_CUTOFF, about_a_release, asks_about_releases, choose, rank_pages,
+                                        topic_title, unmatched)
 from botplot.llm.context import AnswerInput, Passage
 from botplot.llm.responders import NOTHING_KNOWN, ExtractiveResponder
 
@@ -110,3 +111,29 @@ def test_a_code_identifier_is_matched_part_by_part_when_every_part_is_documented
 def test_a_topic_title_leaves_out_every_word_of_the_site_name_after_the_first_separator():
     assert topic_title("Flask Tutorial — Guide — Flask") == "Tutorial"
     assert topic_title("Flask — Flask") == "Flask"  # nothing left: the title stays whole
+
+
+def _headed(heading: str) -> Hit:
+    return Hit(ChunkRecord(chunk_id="c", project_id="p", source_id="s", content="text", token_count=1,
+                           title="Page — Docs 2.0 documentation", heading=heading, url="https://d.test/page"), 1.0)
+
+
+def test_a_release_is_a_heading_that_starts_with_a_version_or_names_one_beside_a_word_about_releases():
+    releases = ["Changes > Version 2.2.2", "Release History > 2.28.0 (2022-06-09)", "History > 1.7.1 (2019-04-21)",
+                "Changelog > v2.1", "Changes > 3.0.0rc1", "Python-Markdown 3.4 Release Notes", "Major changes in 5.0",
+                "What's new in 2.0", "Change history for coverage.py > Version 6.4.4 — 2022-08-16"]
+    assert [h for h in releases if not about_a_release(_headed(h))] == []
+    # a version in a heading is often no release: a protocol, a section number, a feature's "since"
+    others = ["OAuth 2.0", "TLS 1.3 > Setup", "HTTP/1.1", "Python 3.8 support", "Table 3.1",
+              "3. Tutorial > 3.1. Using Python as a Calculator", "User Config (0.7.0+)", "Hooks (0.7+)",
+              "Installing 127.0.0.1 as the host", ""]
+    assert [h for h in others if about_a_release(_headed(h))] == []  # nor the title's "Docs 2.0"
+
+
+def test_a_question_about_releases_names_a_version_or_asks_what_changed_when():
+    asking = ["Does it run on 3.4?", "Which release added footnotes?", "When did the JSON report change?",
+              "What's new in v2?", "What are the breaking changes?", "How do I migrate from the old API?",
+              "Was Python 2 support dropped?", "Is the -x option deprecated?"]
+    assert [q for q in asking if not asks_about_releases(q)] == []
+    assert [q for q in ["How do I upload a multipart-encoded file?", "Can a view return a dict?",
+                        "What does the v flag do?"] if asks_about_releases(q)] == []

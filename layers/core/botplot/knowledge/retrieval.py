@@ -54,9 +54,17 @@ RELEASE_PENALTY = 0.1
 #: a version number ("2.0", "v3.4.1"); not one meaning "and later" ("(0.7.0+)": a feature's page
 #: saying since when it exists), nor part of a longer one
 _VERSION = re.compile(r"(?<![\w.])v?\d+\.\d+(?:\.\d+)*(?![\w+]|\.\d)")
+#: a heading that is a release: it starts with a version ("2.28.0 (2022-06-09)", "Version 2.2.2",
+#: "v2.1", "3.0.0rc1"); not a section number ("3.1. Using Python", Sphinx's numbered sections)
+_RELEASE_HEADING = re.compile(r"(?:v|version\s+|release\s+)?\d+\.\d+(?:\.\d+)*"
+                              r"(?:[-.]?(?:a|b|rc|dev|post|alpha|beta)\d*)?(?![\w+]|\.\d|\.\s)", re.I)
+#: ... or one naming a version beside a word about releases ("Python-Markdown 3.4 Release Notes",
+#: "Major changes in 5.0"); a version alone in a heading is often no release ("OAuth 2.0", "TLS 1.3")
+_RELEASE_WORDS = re.compile(r"\b(?:releases?|changelog|change log|changes|history|what[’']s new|new in)\b", re.I)
 #: the words of a question about releases: what changed, when, since which version
-_ABOUT_RELEASES = re.compile(r"\b(?:versions?|release[sd]?|changelog|change log|changed|history|upgrad\w*|deprecat\w*"
-                            r"|removed|introduced|added|since|when did)\b", re.I)
+_ABOUT_RELEASES = re.compile(r"\b(?:versions?|release[sd]?|changelog|change log|changes|changed|history|upgrad\w*"
+                            r"|deprecat\w*|removed|introduced|added|since|when did|new in|what[’']s new|breaking"
+                            r"|migrat\w*|dropped)\b", re.I)
 #: cosine similarity that means "unrelated" and "clearly about it", per embedding model
 CALIBRATION = {"all-MiniLM-L6-v2": (0.15, 0.55), "text-embedding-3-small": (0.15, 0.50)}
 DEFAULT_CALIBRATION = (0.15, 0.55)
@@ -183,11 +191,13 @@ def asks_about_releases(question: str) -> bool:
 
 
 def about_a_release(hit: Hit) -> bool:
-    """Whether the chunk's heading path (the page's own heading first) names a version: an entry of
-    a changelog ("Changes > Version 2.0.1"), a release-notes page ("Python-Markdown 3.4 Release
-    Notes"). Not the page title: many sites put a versioned name in every title ("Built-in types -
-    mypy 1.0.1 documentation", after a separator ``page_title`` does not know)."""
-    return bool(_VERSION.search(hit.chunk.heading))
+    """Whether a heading of the chunk's path (the page's own heading first) is a release: an entry
+    of a changelog ("Changes > Version 2.0.1", "History > 1.7.1 (2019-04-21)"), a release-notes page
+    ("Python-Markdown 3.4 Release Notes"). Not the page title: many sites put a versioned name in
+    every title ("Built-in types - mypy 1.0.1 documentation", after a separator ``page_title`` does
+    not know)."""
+    return any(_RELEASE_HEADING.match(part) or _RELEASE_WORDS.search(part) and _VERSION.search(part)
+               for part in (p.strip() for p in hit.chunk.heading.split(" > ")))
 
 
 def demote_release_notes(question: str, hits: list[Hit]) -> list[Hit]:
@@ -195,7 +205,9 @@ def demote_release_notes(question: str, hits: list[Hit]) -> list[Hit]:
     releases. A changelog mentions every feature again, by the words a question about it uses
     ("multipart-encoded files", "follow redirects"), one entry a chunk, each scored on its own: it
     took the first place from the guide that explains the feature (the dev corpora's Requests,
-    Werkzeug and Cookiecutter), while a question about a release is left as it was."""
+    Werkzeug and Cookiecutter), while a question about a release is left as it was. ``question`` is
+    the text searched: a short follow-up carries the previous question's words, so "and uploads?"
+    after "what changed in 2.0?" still asks about a release."""
     if asks_about_releases(question):
         return hits
     demoted = [replace(hit, score=hit.score - RELEASE_PENALTY) if about_a_release(hit) else hit for hit in hits]
