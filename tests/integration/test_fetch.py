@@ -46,7 +46,10 @@ class Server:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(body)
+                    try:
+                        self.wfile.write(body)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the fetcher stopped reading a body over its limit: what those tests expect
 
             def log_message(self, *args):
                 pass
