@@ -619,6 +619,12 @@ def test_a_changelog_entry_yields_first_place_to_the_guide_unless_the_question_a
     for about_releases in ("Which release added gift wrapping at checkout?", "Can my order be gift wrapped "
                            "at checkout in 2.1?", "When did gift wrapping at checkout change?"):
         assert first_pages(about_releases)[0] == "entry", about_releases
+    # BM25 alone (no embedder, or the question could not be embedded): the same rule, on the search's scores
+    searched = {h.chunk.chunk_id: h.score for h in default_index().search("shop", question, None, None,
+                                                                           k=retrieval.CANDIDATES)}
+    ranked = {group[0].chunk.chunk_id: score for score, group in retrieval.ranked_pages("shop", question, None, None)}
+    assert {cid: round(score, 4) for cid, score in ranked.items()} == {
+        cid: round(score - (0.1 if cid == "entry" else 0.0), 4) for cid, score in searched.items()}
     # a version marked "and later" is no release: the page about the feature keeps its score
     question = "Can I ask for gift wrapping by post?"
     vector = fake_embedder.embed([question])[0]
